@@ -1,0 +1,19 @@
+//! weir-core: what the master and the workers share.
+//!
+//! - [`config`]: the TOML file model, its validation into the typed model,
+//!   and diagnostics with `FILE:LINE:COL`.
+//! - [`log`]: log targets (stderr, stdout, syslog over UDP or a unix socket)
+//!   and the HAProxy `tcplog` line.
+//! - [`pool`]: the buffer pool that channels take their buffers from.
+//! - [`sys`]: the one module where `unsafe` lives (fork, and the few raw
+//!   syscalls nix does not wrap safely).
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod log;
+pub mod pool;
+#[allow(unsafe_code)]
+pub mod sys;
+
+/// The version printed by `weir -v` and logged at start-up.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,90 @@
+//! The syscall layer: the only module of weir where `unsafe` is allowed.
+//!
+//! Most process and socket calls go through nix and socket2, which are safe.
+//! What remains here are the calls whose safety depends on the caller's
+//! situation (fork), on ownership of a raw descriptor (inherited `fd@N`), or
+//! on libc state (local time). Each `unsafe` block says why it is sound.
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+/// The two sides of a fork.
+pub enum Fork {
+    Parent(nix::unistd::Pid),
+    Child,
+}
+
+/// Forks the current process.
+///
+/// The caller must be single-threaded: weir's master never starts a thread,
+/// so the child gets a consistent copy of every lock and allocator state.
+pub fn fork() -> io::Result<Fork> {
+    // SAFETY: the master process is single-threaded (no thread is ever
+    // spawned before or while it forks), so the child may run arbitrary code,
+    // including allocation, after the fork returns.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Parent { child }) => Ok(Fork::Parent(child)),
+        Ok(nix::unistd::ForkResult::Child) => Ok(Fork::Child),
+        Err(e) => Err(io::Error::from(e)),
+    }
+}
+
+/// Takes ownership of descriptor `fd`, inherited from the process that
+/// started us (`bind = ["fd@N"]`). Fails if `fd` is not open.
+pub fn adopt_inherited_fd(fd: RawFd) -> io::Result<OwnedFd> {
+    nix::fcntl::fcntl(
+        // SAFETY: only used to query flags for the duration of this call.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+        nix::fcntl::FcntlArg::F_GETFD,
+    )
+    .map_err(|e| io::Error::new(io::ErrorKind::NotFound, format!("fd@{fd} is not open: {e}")))?;
+    // SAFETY: the descriptor is open (checked above) and was handed to us by
+    // our parent for this purpose; nothing else in weir owns it, and the
+    // configuration validator rejects the same fd@N named twice.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Broken-down local time, as HAProxy's log dates need it.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalTime {
+    pub year: i32,
+    /// 0..=11
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub min: u32,
+    pub sec: u32,
+}
+
+/// Loads the time zone once. Call before chroot: afterwards /etc/localtime
+/// may be out of reach, and libc keeps what it loaded.
+pub fn tzset() {
+    extern "C" {
+        fn tzset();
+    }
+    // SAFETY: tzset only reads the TZ environment variable and the zone
+    // files; it is called while the process is single-threaded.
+    unsafe { tzset() }
+}
+
+/// Converts seconds since the epoch to local time.
+pub fn localtime(secs: i64) -> LocalTime {
+    let t: libc::time_t = secs as libc::time_t;
+    // SAFETY: an all-zero `tm` is a valid value (plain integers and a null
+    // zone pointer), and localtime_r writes only into it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the call; localtime_r is the
+    // reentrant variant and keeps no reference to them.
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if !ok {
+        return LocalTime { year: 1970, month: 0, day: 1, hour: 0, min: 0, sec: 0 };
+    }
+    LocalTime {
+        year: tm.tm_year + 1900,
+        month: tm.tm_mon.clamp(0, 11) as u32,
+        day: tm.tm_mday as u32,
+        hour: tm.tm_hour as u32,
+        min: tm.tm_min as u32,
+        sec: tm.tm_sec as u32,
+    }
+}

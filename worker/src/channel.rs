@@ -1,0 +1,118 @@
+//! A channel: the bytes travelling one way (request: client → server, or
+//! response: server → client), with the state of both of its ends.
+//!
+//! The buffer is borrowed from the pool when data arrives and returned the
+//! moment the channel is empty, so an idle connection holds no buffer.
+//! `shutr` means the producer has sent EOF; once the buffer drains, the
+//! session shuts the consumer's write side and sets `shutw`.
+
+use std::io::{self, Read, Write};
+use weir_core::pool::{Buffer, BufferPool};
+
+#[derive(Default)]
+pub struct Channel {
+    buf: Option<Buffer>,
+    head: usize,
+    tail: usize,
+    /// The producer has closed its side (read returned 0).
+    pub shutr: bool,
+    /// We have shut the consumer's write side.
+    pub shutw: bool,
+    /// Bytes that went through.
+    pub total: u64,
+}
+
+impl Channel {
+    pub fn is_empty(&self) -> bool {
+        self.head == self.tail
+    }
+
+    /// Whether a read could store something now.
+    pub fn has_room(&self) -> bool {
+        match &self.buf {
+            None => true,
+            Some(b) => self.tail < b.capacity() || self.head > 0,
+        }
+    }
+
+    /// Whether the channel holds a pooled buffer (for memory accounting).
+    pub fn holds_buffer(&self) -> bool {
+        self.buf.is_some()
+    }
+
+    /// Reads once from `src` into the buffer. `Ok(0)` is EOF.
+    pub fn read_from<R: Read>(&mut self, src: &mut R, pool: &mut BufferPool) -> io::Result<usize> {
+        let mut buf = match self.buf.take() {
+            Some(b) => b,
+            None => pool.get(),
+        };
+        if self.tail == buf.capacity() && self.head > 0 {
+            buf.as_mut_slice().copy_within(self.head..self.tail, 0);
+            self.tail -= self.head;
+            self.head = 0;
+        }
+        let res = src.read(&mut buf.as_mut_slice()[self.tail..]);
+        if let Ok(n) = res {
+            self.tail += n;
+        }
+        self.keep_or_release(buf, pool);
+        res
+    }
+
+    /// Writes once from the buffer to `dst`.
+    pub fn write_to<W: Write>(&mut self, dst: &mut W, pool: &mut BufferPool) -> io::Result<usize> {
+        let Some(buf) = self.buf.take() else {
+            return Ok(0);
+        };
+        let res = dst.write(&buf.as_slice()[self.head..self.tail]);
+        if let Ok(n) = res {
+            self.head += n;
+            self.total += n as u64;
+        }
+        self.keep_or_release(buf, pool);
+        res
+    }
+
+    fn keep_or_release(&mut self, buf: Buffer, pool: &mut BufferPool) {
+        if self.head == self.tail {
+            self.head = 0;
+            self.tail = 0;
+            pool.put(buf);
+        } else {
+            self.buf = Some(buf);
+        }
+    }
+
+    /// Gives the buffer back whatever it holds (the session is closing).
+    pub fn release(&mut self, pool: &mut BufferPool) {
+        if let Some(b) = self.buf.take() {
+            pool.put(b);
+        }
+        self.head = 0;
+        self.tail = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moves_bytes_and_returns_buffer() {
+        let mut pool = BufferPool::new(4);
+        let mut ch = Channel::default();
+        let mut src: &[u8] = b"abcdef";
+        assert_eq!(ch.read_from(&mut src, &mut pool).unwrap(), 4);
+        assert!(!ch.has_room());
+        let mut out = Vec::new();
+        assert_eq!(ch.write_to(&mut out, &mut pool).unwrap(), 4);
+        assert!(ch.is_empty() && !ch.holds_buffer());
+        assert_eq!(pool.stats().used, 0);
+        assert_eq!(ch.read_from(&mut src, &mut pool).unwrap(), 2);
+        assert_eq!(ch.write_to(&mut out, &mut pool).unwrap(), 2);
+        assert_eq!(out, b"abcdef");
+        assert_eq!(ch.total, 6);
+        assert_eq!(ch.read_from(&mut src, &mut pool).unwrap(), 0);
+        assert_eq!(pool.stats().used, 0);
+    }
+}

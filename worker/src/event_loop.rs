@@ -1,0 +1,94 @@
+//! The worker's loop, in HAProxy's order (`run_poll_loop`):
+//!
+//! 1. drain the signal queue;
+//! 2. wake the tasks whose timers expired;
+//! 3. run a bounded batch of runnable tasks;
+//! 4. leave when stopping and no job remains;
+//! 5. poll, sleeping until the next timer at most (not at all if work is
+//!    left over);
+//! 6. I/O callbacks: record readiness, wake tasks, accept connections.
+
+use crate::signals;
+use crate::tokens::{self, Owner};
+use crate::worker::{Stopping, Worker};
+use std::io::ErrorKind;
+use std::time::{Duration, Instant};
+
+/// Tasks run per turn before polling again.
+const RUN_BATCH: usize = 256;
+/// The longest the poller sleeps, even with no timer due (a safety net).
+const MAX_SLEEP: Duration = Duration::from_secs(1);
+
+pub fn run_poll_loop(w: &mut Worker) {
+    loop {
+        process_signals(w);
+        let now = Instant::now();
+        w.sched.wake_expired(now);
+        run_tasks(w, now);
+        if w.stopping == Stopping::Hard || (w.stopping == Stopping::Soft && w.jobs() == 0) {
+            return;
+        }
+        poll(w);
+        process_io(w);
+    }
+}
+
+fn process_signals(w: &mut Worker) {
+    if !std::mem::take(&mut w.signals_ready) {
+        return;
+    }
+    let now = Instant::now();
+    for sig in signals::drain(&w.signals) {
+        w.on_signal(signals::command(sig), now);
+    }
+}
+
+fn run_tasks(w: &mut Worker, now: Instant) {
+    for _ in 0..RUN_BATCH {
+        let Some(task) = w.sched.next_runnable() else { break };
+        if task < tokens::SESSION_TASKS {
+            w.run_internal(task, now);
+        } else {
+            w.run_session(task - tokens::SESSION_TASKS, now);
+        }
+    }
+}
+
+fn poll(w: &mut Worker) {
+    let busy = w.sched.has_runnable() || w.signals_ready || w.listeners.iter().any(|l| l.backlog && l.is_polled());
+    let timeout = if busy {
+        Duration::ZERO
+    } else {
+        let now = Instant::now();
+        w.sched.next_expiry().map_or(MAX_SLEEP, |at| at.saturating_duration_since(now).min(MAX_SLEEP))
+    };
+    if let Err(e) = w.poll.poll(&mut w.events, Some(timeout)) {
+        if e.kind() != ErrorKind::Interrupted {
+            w.logger.alert(&format!("worker {}: poll failed: {e}", w.id));
+            w.hard_stop(Instant::now());
+        }
+    }
+}
+
+fn process_io(w: &mut Worker) {
+    let now = Instant::now();
+    let events = std::mem::replace(&mut w.events, mio::Events::with_capacity(0));
+    for ev in events.iter() {
+        match tokens::owner(ev.token()) {
+            Owner::Signals => w.signals_ready = true,
+            Owner::Listener(i) => {
+                if i < w.listeners.len() {
+                    w.accept(i, now);
+                }
+            }
+            Owner::Session(key, side) => w.on_session_event(key, side, ev),
+        }
+    }
+    w.events = events;
+    // Listeners whose last batch stopped on its budget accept again.
+    for i in 0..w.listeners.len() {
+        if w.listeners[i].backlog && w.listeners[i].is_polled() {
+            w.accept(i, now);
+        }
+    }
+}

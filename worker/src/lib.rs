@@ -1,0 +1,41 @@
+//! weir-worker: one worker process — a single-threaded event loop over the
+//! listening sockets inherited from the master.
+//!
+//! - [`event_loop`]: the loop itself, in HAProxy's order;
+//! - [`worker`]: the state a worker owns and the operations on it;
+//! - [`scheduler`]: timers (wait queue) and runnable tasks (run queue);
+//! - [`listener`], [`session`], [`channel`]: connections and the bytes
+//!   between them;
+//! - [`backend`], [`balance`]: servers and how one is picked;
+//! - [`signals`], [`tokens`]: how signals and poller events reach owners.
+#![forbid(unsafe_code)]
+
+pub mod backend;
+pub mod balance;
+pub mod channel;
+pub mod event_loop;
+pub mod listener;
+pub mod scheduler;
+pub mod session;
+pub mod signals;
+pub mod tokens;
+pub mod worker;
+
+pub use worker::InheritedListener;
+
+use weir_core::config::Config;
+use weir_core::log::Logger;
+
+/// Runs a worker until it stops; returns its exit status. Called in the
+/// child right after fork (and after the privileges were dropped).
+pub fn run(id: usize, config: Config, logger: Logger, listeners: Vec<InheritedListener>) -> i32 {
+    let mut w = match worker::Worker::new(id, config, logger, listeners) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("weir: worker {id} cannot start: {e}");
+            return 1;
+        }
+    };
+    event_loop::run_poll_loop(&mut w);
+    0
+}

@@ -1,0 +1,85 @@
+//! Listeners: the inherited listening sockets, registered with the poller
+//! only while the worker may accept on them.
+//!
+//! A listener stops being polled when the worker is full (`maxconn`), its
+//! frontend is full, the operator paused it (SIGTTOU), accept ran out of
+//! resources (EMFILE…, retried shortly), or the worker is stopping (then it
+//! is closed). [`Listener::should_poll`] combines those reasons; the worker
+//! calls [`Listener::sync`] after anything that may change them.
+
+use crate::tokens;
+use mio::net::TcpListener;
+use mio::{Interest, Registry};
+use std::io;
+
+pub struct Listener {
+    /// Index of the frontend it belongs to.
+    pub frontend: usize,
+    /// How the address is shown in logs.
+    pub name: String,
+    /// `None` once closed (soft stop).
+    pub sock: Option<TcpListener>,
+    /// SIGTTOU.
+    pub paused: bool,
+    /// accept() failed for lack of resources; retried by a timer.
+    pub starved: bool,
+    /// The owner shut the socket down (accept gives EINVAL) until SIGTTIN.
+    pub shut: bool,
+    /// The last accept batch stopped on its budget, not on `WouldBlock`.
+    pub backlog: bool,
+    registered: bool,
+}
+
+impl Listener {
+    pub fn new(frontend: usize, name: String, sock: std::net::TcpListener) -> Listener {
+        Listener {
+            frontend,
+            name,
+            sock: Some(TcpListener::from_std(sock)),
+            paused: false,
+            starved: false,
+            shut: false,
+            backlog: false,
+            registered: false,
+        }
+    }
+
+    /// Whether this listener should be accepting, given whether the worker
+    /// and its frontend are full.
+    pub fn should_poll(&self, full: bool) -> bool {
+        self.sock.is_some() && !self.paused && !self.starved && !self.shut && !full
+    }
+
+    /// Registers or deregisters the socket to match `want`.
+    pub fn sync(&mut self, registry: &Registry, index: usize, want: bool) -> io::Result<()> {
+        let Some(sock) = self.sock.as_mut() else {
+            self.registered = false;
+            return Ok(());
+        };
+        if want && !self.registered {
+            registry.register(sock, tokens::listener(index), Interest::READABLE)?;
+            self.registered = true;
+        } else if !want && self.registered {
+            registry.deregister(sock)?;
+            self.registered = false;
+            self.backlog = false;
+        }
+        Ok(())
+    }
+
+    /// Whether the poller watches it now.
+    pub fn is_polled(&self) -> bool {
+        self.registered
+    }
+
+    /// Stops listening for good (this process's copy of the socket).
+    pub fn close(&mut self, registry: &Registry) {
+        if let Some(mut sock) = self.sock.take() {
+            if self.registered {
+                let _ = registry.deregister(&mut sock);
+            }
+        }
+        self.registered = false;
+        self.backlog = false;
+    }
+}

@@ -1,0 +1,340 @@
+//! The TCP session task: connect (with retries), then forward both ways
+//! with half-close, under the inactivity timeouts.
+//!
+//! Timeouts, as HAProxy defines them for TCP mode:
+//! - `connect`: one connection attempt;
+//! - `client` / `server`: inactivity on that side while we expect to read
+//!   from it or have bytes to write to it;
+//! - `tunnel`: replaces both once the server connection is established;
+//! - `client_fin` / `server_fin`: replace them once that side is half-closed.
+
+use super::{Conn, Session, Stage, Termination};
+use crate::backend::BackendState;
+use crate::channel::Channel;
+use crate::tokens::{self, Side};
+use mio::{Interest, Registry};
+use socket2::{Domain, Socket, Type};
+use std::io::{self, ErrorKind};
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant};
+use weir_core::config::model::{defaults, Backend, Frontend};
+use weir_core::pool::BufferPool;
+
+/// Bytes one direction may move per task run before yielding to others.
+const BUDGET_BUFFERS: usize = 4;
+
+/// What the session's task needs besides the session itself.
+pub struct Ctx<'a> {
+    pub pool: &'a mut BufferPool,
+    pub backend: &'a mut BackendState,
+    pub registry: &'a Registry,
+    pub fe: &'a Frontend,
+    pub be: &'a Backend,
+    pub key: usize,
+    pub now: Instant,
+}
+
+/// The result of one run of the task.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Sleep until woken by I/O or until this date.
+    Wait(Option<Instant>),
+    /// More work is ready: run again on the next turn.
+    Yield,
+    /// Done; the worker closes and logs it.
+    Close(Termination),
+}
+
+/// Runs the session's task once.
+pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
+    if s.stage == Stage::Connect {
+        if let Err(term) = advance_connect(s, cx) {
+            return Outcome::Close(term);
+        }
+    }
+    let budget = BUDGET_BUFFERS * cx.pool.stats().bufsize;
+    let mut exhausted = false;
+    // Client → server (only buffered until the server is connected).
+    let srv = if s.stage == Stage::Data { s.srv.as_mut() } else { None };
+    match pump(&mut s.client, &mut s.req, srv, cx.pool, budget) {
+        Ok(p) => {
+            exhausted |= p.exhausted;
+            if p.read {
+                s.cli_active = cx.now;
+            }
+            if p.wrote {
+                s.srv_active = cx.now;
+            }
+        }
+        Err(Side::Client) => return Outcome::Close(abort(b'C', s.stage)),
+        Err(Side::Server) => return Outcome::Close(abort(b'S', s.stage)),
+    }
+    if s.stage == Stage::Data {
+        if let Some(srv) = s.srv.as_mut() {
+            match pump(srv, &mut s.res, Some(&mut s.client), cx.pool, budget) {
+                Ok(p) => {
+                    exhausted |= p.exhausted;
+                    if p.read {
+                        s.srv_active = cx.now;
+                    }
+                    if p.wrote {
+                        s.cli_active = cx.now;
+                    }
+                }
+                // Errors swap sides here: the source is the server.
+                Err(Side::Client) => return Outcome::Close(abort(b'S', s.stage)),
+                Err(Side::Server) => return Outcome::Close(abort(b'C', s.stage)),
+            }
+        }
+        if s.req.shutw && s.res.shutw {
+            return Outcome::Close(*b"--");
+        }
+    }
+    if let Some(term) = expired(s, cx) {
+        return Outcome::Close(term);
+    }
+    if exhausted {
+        Outcome::Yield
+    } else {
+        Outcome::Wait(expiry(s, cx))
+    }
+}
+
+fn abort(who: u8, stage: Stage) -> Termination {
+    [who, if stage == Stage::Connect { b'C' } else { b'D' }]
+}
+
+/// Starts, checks or retries the server connection. `Err` ends the session.
+fn advance_connect(s: &mut Session, cx: &mut Ctx) -> Result<(), Termination> {
+    let Some(conn) = s.srv.as_mut() else {
+        return start_connect(s, cx, None);
+    };
+    if conn.readable || conn.writable {
+        match connected(conn) {
+            Ok(true) => {
+                s.stage = Stage::Data;
+                s.srv_active = cx.now;
+                s.connect_deadline = None;
+                let start = s.connect_start.unwrap_or(s.accepted);
+                s.connect_ms = Some(cx.now.saturating_duration_since(start).as_millis() as u64);
+                return Ok(());
+            }
+            Ok(false) => {}
+            Err(_) => return retry(s, cx, false),
+        }
+    }
+    match s.connect_deadline {
+        Some(d) if cx.now >= d => retry(s, cx, true),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a non-blocking connect has completed (mio's recipe: a pending
+/// socket error means it failed; no peer address yet means not done).
+fn connected(conn: &mut Conn) -> io::Result<bool> {
+    if let Some(e) = conn.sock.take_error()? {
+        return Err(e);
+    }
+    match conn.sock.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotConnected => {
+            conn.writable = false;
+            conn.readable = false;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The current attempt failed: drop it, then try the next server if any
+/// retries are left.
+fn retry(s: &mut Session, cx: &mut Ctx, timed_out: bool) -> Result<(), Termination> {
+    let failed = s.server;
+    drop_server_conn(s, cx);
+    if s.retries >= cx.be.retries {
+        return Err(if timed_out { *b"sC" } else { *b"SC" });
+    }
+    s.retries += 1;
+    start_connect(s, cx, failed)
+}
+
+/// Releases the server connection and its count on the server.
+pub fn drop_server_conn(s: &mut Session, cx: &mut Ctx) {
+    if let Some(mut conn) = s.srv.take() {
+        let _ = cx.registry.deregister(&mut conn.sock);
+        if let Some(i) = s.server {
+            let srv = &mut cx.backend.servers[i];
+            srv.cur_sess = srv.cur_sess.saturating_sub(1);
+        }
+    }
+}
+
+/// Picks a server (avoiding `avoid`) and starts a non-blocking connect;
+/// an immediate failure counts as a failed attempt.
+fn start_connect(s: &mut Session, cx: &mut Ctx, mut avoid: Option<usize>) -> Result<(), Termination> {
+    loop {
+        let Some(i) = cx.backend.pick(avoid) else {
+            s.server = None;
+            return Err(*b"SC");
+        };
+        s.server = Some(i);
+        s.connect_start.get_or_insert(cx.now);
+        let srv = &mut cx.backend.servers[i];
+        srv.total_sess += 1;
+        match open_connection(srv.addr) {
+            Ok(sock) => {
+                let mut sock = mio::net::TcpStream::from_std(sock);
+                let token = tokens::session(cx.key, Side::Server);
+                if cx
+                    .registry
+                    .register(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
+                    .is_ok()
+                {
+                    srv.cur_sess += 1;
+                    s.srv = Some(Conn::new(sock));
+                    let timeout = cx.be.timeouts.connect.unwrap_or(defaults::TIMEOUT_CONNECT);
+                    s.connect_deadline = Some(cx.now + timeout);
+                    return Ok(());
+                }
+            }
+            Err(_) if s.retries < cx.be.retries => {}
+            Err(_) => return Err(*b"SC"),
+        }
+        if s.retries >= cx.be.retries {
+            return Err(*b"SC");
+        }
+        s.retries += 1;
+        avoid = Some(i);
+    }
+}
+
+/// A non-blocking socket with the options weir sets on every connection,
+/// its connect started.
+fn open_connection(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
+    let sock = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking().cloexec(), None)?;
+    sock.set_tcp_nodelay(true)?;
+    sock.set_keepalive(true)?;
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(sock.into())
+}
+
+/// What one pump call did.
+#[derive(Default)]
+struct Progress {
+    read: bool,
+    wrote: bool,
+    /// The budget ran out with work still possible.
+    exhausted: bool,
+}
+
+/// Moves bytes `src` → `ch` → `dst` until nothing more can be done now or
+/// the budget is spent; propagates EOF as a write shutdown once `ch` is
+/// empty. `dst` is `None` while the server is not connected yet.
+fn pump(
+    src: &mut Conn,
+    ch: &mut Channel,
+    mut dst: Option<&mut Conn>,
+    pool: &mut BufferPool,
+    budget: usize,
+) -> Result<Progress, Side> {
+    let mut p = Progress::default();
+    let mut moved = 0usize;
+    loop {
+        let mut progress = false;
+        if !ch.shutr && src.readable && ch.has_room() {
+            match ch.read_from(&mut src.sock, pool) {
+                Ok(0) => {
+                    ch.shutr = true;
+                    progress = true;
+                }
+                Ok(n) => {
+                    p.read = true;
+                    progress = true;
+                    moved += n;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => src.readable = false,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Err(Side::Client),
+            }
+        }
+        if let Some(d) = dst.as_deref_mut() {
+            if !ch.is_empty() && d.writable {
+                match ch.write_to(&mut d.sock, pool) {
+                    Ok(n) => {
+                        p.wrote = true;
+                        progress |= n > 0;
+                    }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => d.writable = false,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => return Err(Side::Server),
+                }
+            }
+            if ch.is_empty() && ch.shutr && !ch.shutw {
+                let _ = d.sock.shutdown(Shutdown::Write);
+                ch.shutw = true;
+                progress = true;
+            }
+        }
+        if !progress {
+            return Ok(p);
+        }
+        if moved >= budget {
+            p.exhausted = (src.readable && !ch.shutr) || !ch.is_empty();
+            return Ok(p);
+        }
+    }
+}
+
+/// The inactivity timeout that applies to one side now.
+fn side_timeout(base: Option<Duration>, fin: Option<Duration>, tunnel: Option<Duration>, half_closed: bool) -> Option<Duration> {
+    if half_closed {
+        if let Some(f) = fin {
+            return Some(f);
+        }
+    }
+    tunnel.or(base)
+}
+
+fn client_deadline(s: &Session, cx: &Ctx) -> Option<Instant> {
+    let armed = !s.req.shutr || !s.res.is_empty();
+    if !armed {
+        return None;
+    }
+    let tunnel = if s.stage == Stage::Data { cx.be.timeouts.tunnel } else { None };
+    let half = s.req.shutr || s.res.shutw;
+    let base = Some(cx.fe.timeouts.client.unwrap_or(defaults::TIMEOUT_CLIENT));
+    side_timeout(base, cx.fe.timeouts.client_fin, tunnel, half).map(|t| s.cli_active + t)
+}
+
+fn server_deadline(s: &Session, cx: &Ctx) -> Option<Instant> {
+    if s.stage != Stage::Data || !(!s.res.shutr || !s.req.is_empty()) {
+        return None;
+    }
+    let half = s.res.shutr || s.req.shutw;
+    let base = Some(cx.be.timeouts.server.unwrap_or(defaults::TIMEOUT_SERVER));
+    side_timeout(base, cx.be.timeouts.server_fin, cx.be.timeouts.tunnel, half).map(|t| s.srv_active + t)
+}
+
+/// The termination state if a timeout has passed.
+fn expired(s: &Session, cx: &Ctx) -> Option<Termination> {
+    let phase = if s.stage == Stage::Connect { b'C' } else { b'D' };
+    if client_deadline(s, cx).is_some_and(|d| cx.now >= d) {
+        return Some([b'c', phase]);
+    }
+    if server_deadline(s, cx).is_some_and(|d| cx.now >= d) {
+        return Some([b's', phase]);
+    }
+    None
+}
+
+/// The earliest date at which the task must run again.
+fn expiry(s: &Session, cx: &Ctx) -> Option<Instant> {
+    [s.connect_deadline, client_deadline(s, cx), server_deadline(s, cx)]
+        .into_iter()
+        .flatten()
+        .min()
+}
