@@ -1,0 +1,153 @@
+//! Reading weir's log lines: the syslog-style prefix and HAProxy's `tcplog`.
+//!
+//! On stderr a line is `Mon DD HH:MM:SS HOSTNAME weir[PID]: MESSAGE`; over
+//! syslog it is `<PRI>Mon DD HH:MM:SS weir[PID]: MESSAGE`. Both end in
+//! `weir[PID]: MESSAGE`, which is what [`LogLine::parse`] looks for.
+
+use std::net::SocketAddr;
+
+/// One log line: the pid in `weir[PID]` and the message after it.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    /// Everything before `weir[`.
+    pub prefix: String,
+    pub pid: i32,
+    pub message: String,
+}
+
+impl LogLine {
+    pub fn parse(line: &str) -> Option<LogLine> {
+        let start = line.find("weir[")?;
+        let rest = &line[start + 5..];
+        let close = rest.find("]: ")?;
+        let pid = rest[..close].parse().ok()?;
+        Some(LogLine {
+            prefix: line[..start].to_string(),
+            pid,
+            message: rest[close + 3..].to_string(),
+        })
+    }
+}
+
+/// Every weir log line in `text`.
+pub fn lines(text: &str) -> Vec<LogLine> {
+    text.lines().filter_map(LogLine::parse).collect()
+}
+
+/// A `tcplog` message:
+/// `CLIENT [DATE] FRONTEND BACKEND/SERVER Tw/Tc/Tt BYTES TS ACT/FE/BE/SRV/RETRIES SQ/BQ`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TcpLog {
+    pub client: SocketAddr,
+    /// Inside the brackets, e.g. `21/Nov/2026:16:00:00.123`.
+    pub date: String,
+    pub frontend: String,
+    pub backend: String,
+    pub server: String,
+    pub tw: i64,
+    pub tc: i64,
+    pub tt: i64,
+    pub bytes: u64,
+    pub termination: String,
+    /// actconn, feconn, beconn, srv_conn, retries
+    pub counters: [i64; 5],
+    pub queues: (i64, i64),
+}
+
+impl TcpLog {
+    pub fn retries(&self) -> i64 {
+        self.counters[4]
+    }
+
+    /// Parses a message; `None` if it is not a tcplog message.
+    pub fn parse(message: &str) -> Option<TcpLog> {
+        let f: Vec<&str> = message.split_whitespace().collect();
+        if f.len() != 9 {
+            return None;
+        }
+        let client = f[0].parse().ok()?;
+        let date = f[1].strip_prefix('[')?.strip_suffix(']')?.to_string();
+        let (backend, server) = f[3].split_once('/')?;
+        let times: Vec<i64> = nums(f[4])?;
+        let counters: Vec<i64> = nums(f[7])?;
+        let queues: Vec<i64> = nums(f[8])?;
+        if times.len() != 3 || counters.len() != 5 || queues.len() != 2 || f[6].len() != 2 {
+            return None;
+        }
+        Some(TcpLog {
+            client,
+            date,
+            frontend: f[2].to_string(),
+            backend: backend.to_string(),
+            server: server.to_string(),
+            tw: times[0],
+            tc: times[1],
+            tt: times[2],
+            bytes: f[5].trim_start_matches('+').parse().ok()?,
+            termination: f[6].to_string(),
+            counters: counters.try_into().ok()?,
+            queues: (queues[0], queues[1]),
+        })
+    }
+}
+
+/// `a/b/c` to numbers; HAProxy prefixes some with `+` (e.g. a redispatch).
+fn nums(field: &str) -> Option<Vec<i64>> {
+    field
+        .split('/')
+        .map(|x| x.trim_start_matches('+').parse().ok())
+        .collect()
+}
+
+/// Every tcplog line in `text`, with the pid that logged it.
+pub fn tcplogs(text: &str) -> Vec<(i32, TcpLog)> {
+    lines(text)
+        .into_iter()
+        .filter_map(|l| TcpLog::parse(&l.message).map(|t| (l.pid, t)))
+        .collect()
+}
+
+/// True if `s` is `DD/Mon/YYYY:HH:MM:SS.mmm`.
+pub fn is_haproxy_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b[i].is_ascii_digit());
+    b.len() == 24
+        && digits(0..2)
+        && b[2] == b'/'
+        && MONTHS.contains(&&s[3..6])
+        && b[6] == b'/'
+        && digits(7..11)
+        && b[11] == b':'
+        && digits(12..14)
+        && b[14] == b':'
+        && digits(15..17)
+        && b[17] == b':'
+        && digits(18..20)
+        && b[20] == b'.'
+        && digits(21..24)
+}
+
+/// True if `s` starts with a syslog timestamp, `Mon DD HH:MM:SS` (the day is
+/// space-padded), and returns the rest.
+pub fn strip_syslog_time(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    if b.len() < 16 || !MONTHS.contains(&&s[0..3]) || b[3] != b' ' {
+        return None;
+    }
+    let day_ok = (b[4] == b' ' || b[4].is_ascii_digit()) && b[5].is_ascii_digit();
+    let time_ok = b[6] == b' '
+        && b[7].is_ascii_digit()
+        && b[8].is_ascii_digit()
+        && b[9] == b':'
+        && b[10].is_ascii_digit()
+        && b[11].is_ascii_digit()
+        && b[12] == b':'
+        && b[13].is_ascii_digit()
+        && b[14].is_ascii_digit()
+        && b[15] == b' ';
+    (day_ok && time_ok).then(|| &s[16..])
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
