@@ -213,13 +213,6 @@ impl Worker {
         self.sched.remove(tokens::SESSION_TASKS + key);
         let registry = self.poll.registry();
         let _ = registry.deregister(&mut sess.client.sock);
-        if let Some(mut srv) = sess.srv.take() {
-            let _ = registry.deregister(&mut srv.sock);
-            if let Some(i) = sess.server {
-                let s = &mut self.backends[sess.backend].servers[i];
-                s.cur_sess = s.cur_sess.saturating_sub(1);
-            }
-        }
         sess.req.release(&mut self.pool);
         sess.res.release(&mut self.pool);
         if self.logger.enabled(LogLevel::Info) {
@@ -246,6 +239,14 @@ impl Worker {
             }
             .render();
             self.logger.info(&line);
+        }
+        // Counts drop after the line: it reports them with this session in.
+        if let Some(mut srv) = sess.srv.take() {
+            let _ = self.poll.registry().deregister(&mut srv.sock);
+            if let Some(i) = sess.server {
+                let s = &mut self.backends[sess.backend].servers[i];
+                s.cur_sess = s.cur_sess.saturating_sub(1);
+            }
         }
         self.actconn -= 1;
         self.feconn[sess.frontend] -= 1;

@@ -1,0 +1,150 @@
+//! `weir`: the command line and the master's start-up, in SPEC §3's order:
+//! parse and validate → raise RLIMIT_NOFILE → bind every listener (with the
+//! `-sf`/`-st` retry dance) → resolve chroot and user → daemonize (`-D`) →
+//! pidfile → fork `nbproc` pinned workers → SIGUSR1/SIGTERM the old pids →
+//! supervise. Privileges are dropped in each worker after fork, not in the
+//! master (see docs/architecture.md).
+#![forbid(unsafe_code)]
+
+mod bind;
+mod cli;
+mod daemon;
+mod master;
+mod pidfile;
+mod privileges;
+mod rlimit;
+mod spawn;
+
+use nix::sys::signal::{sigprocmask, SigmaskHow, Signal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use weir_core::config::model::LogLevel;
+use weir_core::log::Logger;
+
+fn main() -> ExitCode {
+    let opts = match cli::parse(std::env::args().skip(1)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("weir: {e}\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    if opts.help {
+        println!("{}", cli::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    if opts.version > 0 {
+        print_version(opts.version);
+        return ExitCode::SUCCESS;
+    }
+    ExitCode::from(start(opts) as u8)
+}
+
+fn print_version(level: u8) {
+    println!("weir version {}", weir_core::VERSION);
+    if level > 1 {
+        println!("Build options: target {} {}", std::env::consts::ARCH, std::env::consts::OS);
+        println!("Poller: epoll (mio), edge-triggered; signals: signalfd");
+        println!("Modes: tcp");
+    }
+}
+
+/// Everything from reading the configuration to the master's exit.
+fn start(opts: cli::Options) -> i32 {
+    let paths: Vec<PathBuf> = opts
+        .config_paths
+        .iter()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+        .collect();
+    let mut config = match weir_core::config::load(&paths) {
+        Ok(c) => c,
+        Err(diags) => {
+            for d in diags {
+                eprintln!("{d}");
+            }
+            return 1;
+        }
+    };
+    if opts.check_only {
+        println!("Configuration file is valid");
+        return 0;
+    }
+    let g = &config.global;
+    let mut logger = match Logger::new(&g.log, g.log_facility, g.log_level) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("weir: cannot open log targets: {e}");
+            return 1;
+        }
+    };
+    if opts.debug {
+        logger.ensure_stderr();
+        logger.set_level(LogLevel::Debug);
+    }
+    logger.set_quiet_console(opts.quiet);
+    let fail = |logger: &Logger, msg: &str| {
+        logger.alert(msg);
+        if opts.quiet || !logger.enabled(LogLevel::Alert) {
+            eprintln!("weir: {msg}");
+        }
+        1
+    };
+    // Signals are blocked from here on and read through signalfd, in the
+    // master and (inherited) in every worker: no handler ever runs.
+    let mask = weir_worker::signals::handled();
+    if let Err(e) = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&mask), None) {
+        return fail(&logger, &format!("cannot block signals: {e}"));
+    }
+    let signals = match weir_worker::signals::open() {
+        Ok(s) => s,
+        Err(e) => return fail(&logger, &format!("cannot open the signal queue: {e}")),
+    };
+    weir_core::sys::tzset();
+    rlimit::raise(&mut config, &logger);
+    let listeners = match bind::bind_all(&config, &opts.old_pids) {
+        Ok(l) => l,
+        Err(e) => return fail(&logger, &e),
+    };
+    let level = if opts.verbose { LogLevel::Notice } else { LogLevel::Debug };
+    for l in &listeners {
+        logger.log(level, &format!("listening on {} for frontend {}", l.name, config.frontends[l.frontend].name));
+    }
+    let privileges = match privileges::resolve(&config.global) {
+        Ok(p) => p,
+        Err(e) => return fail(&logger, &e),
+    };
+    let mut ready = daemon::Ready::none();
+    if opts.daemon || config.global.daemon {
+        match daemon::daemonize() {
+            Ok(r) => ready = r,
+            Err(e) => return fail(&logger, &format!("cannot daemonize: {e}")),
+        }
+        logger.drop_console();
+        logger.set_pid(std::process::id());
+    }
+    let pidfile_path = opts.pidfile.clone().or_else(|| config.global.pidfile.clone());
+    let pidfile = match pidfile_path.map(|p| pidfile::PidFile::write(&p, std::process::id()).map_err(|e| (p, e))) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err((p, e))) => {
+            let msg = format!("cannot write pidfile {}: {e}", p.display());
+            ready.failed(&msg);
+            return fail(&logger, &msg);
+        }
+    };
+    logger.notice(&format!("weir {} master started (pid {})", weir_core::VERSION, std::process::id()));
+    let mut m = master::Master::new(config, logger, listeners, privileges, signals);
+    m.spawn_all();
+    if !opts.old_pids.is_empty() {
+        let sig = if opts.terminate_old { Signal::SIGTERM } else { Signal::SIGUSR1 };
+        bind::signal_all(&opts.old_pids, sig);
+    }
+    m.logger.set_quiet_console(false);
+    ready.up();
+    let code = m.run();
+    if let Some(p) = pidfile {
+        p.remove();
+    }
+    m.logger.notice(&format!("master exiting with status {code}"));
+    code
+}

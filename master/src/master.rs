@@ -1,0 +1,278 @@
+//! The master: supervises the workers and never touches traffic.
+//!
+//! Its loop waits on its signal queue (a signalfd: the signals are blocked,
+//! so no handler ever runs) with the next timer as timeout, then: obeys the
+//! signals (forwarding them to the workers), reaps exited workers, and runs
+//! its timers (respawns, end of grace, `hard_stop_after`, final kill). It
+//! leaves when stopping and no worker is left.
+
+use crate::bind::{self, BoundListener};
+use crate::privileges;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::signalfd::SignalFd;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::collections::VecDeque;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+use weir_core::config::Config;
+use weir_core::log::Logger;
+use weir_worker::signals;
+
+/// Restarts allowed per worker slot within [`RESTART_WINDOW`] before the
+/// master waits.
+const RESTART_BURST: usize = 5;
+const RESTART_WINDOW: Duration = Duration::from_secs(10);
+/// How long workers get to leave after SIGTERM before SIGKILL.
+const KILL_AFTER: Duration = Duration::from_secs(3);
+
+/// One worker position: its CPU stays the same across respawns.
+pub struct Slot {
+    /// 1-based, as in the logs.
+    pub id: usize,
+    pub cpu: Option<usize>,
+    pub pid: Option<Pid>,
+    starts: VecDeque<Instant>,
+    respawn_at: Option<Instant>,
+}
+
+impl Slot {
+    pub fn new(id: usize, cpu: Option<usize>) -> Slot {
+        Slot { id, cpu, pid: None, starts: VecDeque::new(), respawn_at: None }
+    }
+
+    pub fn started(&mut self, pid: Pid) {
+        self.pid = Some(pid);
+        self.respawn_at = None;
+        self.starts.push_back(Instant::now());
+        while self.starts.len() > RESTART_BURST {
+            self.starts.pop_front();
+        }
+    }
+
+    pub fn respawn_in(&mut self, d: Duration) {
+        self.respawn_at = Some(Instant::now() + d);
+    }
+
+    /// How long to wait before the next start: nothing, unless the slot
+    /// used its whole burst within the window.
+    fn backoff(&self, now: Instant) -> Duration {
+        match self.starts.front() {
+            Some(&oldest) if self.starts.len() >= RESTART_BURST => {
+                (oldest + RESTART_WINDOW).saturating_duration_since(now)
+            }
+            _ => Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopping {
+    No,
+    Soft,
+    Hard,
+}
+
+pub struct Master {
+    pub pid: Pid,
+    pub config: Config,
+    pub logger: Logger,
+    pub listeners: Vec<BoundListener>,
+    pub privileges: privileges::Drop,
+    pub slots: Vec<Slot>,
+    pub signals: Option<SignalFd>,
+    pub stopping: Stopping,
+    grace_at: Option<Instant>,
+    hard_at: Option<Instant>,
+    kill_at: Option<Instant>,
+}
+
+impl Master {
+    pub fn new(
+        config: Config,
+        logger: Logger,
+        listeners: Vec<BoundListener>,
+        privileges: privileges::Drop,
+        signals: SignalFd,
+    ) -> Master {
+        let slots = (0..config.global.nbproc)
+            .map(|i| Slot::new(i + 1, crate::spawn::cpu_for(&config.global.cpu_map, i)))
+            .collect();
+        Master {
+            pid: nix::unistd::getpid(),
+            config,
+            logger,
+            listeners,
+            privileges,
+            slots,
+            signals: Some(signals),
+            stopping: Stopping::No,
+            grace_at: None,
+            hard_at: None,
+            kill_at: None,
+        }
+    }
+
+    /// Forks every worker.
+    pub fn spawn_all(&mut self) {
+        for i in 0..self.slots.len() {
+            self.spawn(i);
+        }
+    }
+
+    fn worker_pids(&self) -> Vec<Pid> {
+        self.slots.iter().filter_map(|s| s.pid).collect()
+    }
+
+    fn forward(&self, sig: Signal) {
+        for pid in self.worker_pids() {
+            let _ = kill(pid, sig);
+        }
+    }
+
+    /// Supervises until the last worker is gone after a stop. Returns the
+    /// exit status.
+    pub fn run(&mut self) -> i32 {
+        loop {
+            self.wait_for_signals();
+            for sig in self.signals.as_ref().map(signals::drain).unwrap_or_default() {
+                self.on_signal(sig);
+            }
+            self.reap();
+            self.run_timers(Instant::now());
+            if self.stopping != Stopping::No && self.worker_pids().is_empty() {
+                return 0;
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let respawns = self.slots.iter().filter_map(|s| s.respawn_at);
+        [self.grace_at, self.hard_at, self.kill_at].into_iter().flatten().chain(respawns).min()
+    }
+
+    fn wait_for_signals(&self) {
+        let Some(sfd) = self.signals.as_ref() else { return };
+        let wait = self
+            .next_deadline()
+            .map_or(Duration::from_secs(1), |d| d.saturating_duration_since(Instant::now()))
+            .min(Duration::from_secs(1));
+        let ms = u16::try_from(wait.as_millis()).unwrap_or(1000);
+        let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let _ = poll(&mut fds, PollTimeout::from(ms));
+    }
+
+    fn on_signal(&mut self, sig: Signal) {
+        let now = Instant::now();
+        match sig {
+            Signal::SIGCHLD => {}
+            Signal::SIGUSR1 => self.soft_stop(now),
+            Signal::SIGTERM | Signal::SIGINT => self.hard_stop(now),
+            Signal::SIGHUP | Signal::SIGQUIT => self.forward(sig),
+            Signal::SIGTTOU => {
+                self.forward(sig);
+                for l in &self.listeners {
+                    if let Err(e) = bind::pause(l) {
+                        self.logger.warning(&format!("cannot pause {}: {e}", l.name));
+                    }
+                }
+                self.logger.notice("master: listeners paused (SIGTTOU)");
+            }
+            Signal::SIGTTIN => {
+                for l in &self.listeners {
+                    if let Err(e) = bind::resume(l) {
+                        self.logger.warning(&format!("cannot resume {}: {e}", l.name));
+                    }
+                }
+                self.forward(sig);
+                self.logger.notice("master: listeners resumed (SIGTTIN)");
+            }
+            Signal::SIGUSR2 => self.logger.warning("SIGUSR2 (reload) is not supported by this version; ignored"),
+            other => self.logger.debug(&format!("master ignores {other:?}")),
+        }
+    }
+
+    fn soft_stop(&mut self, now: Instant) {
+        if self.stopping != Stopping::No {
+            return;
+        }
+        self.stopping = Stopping::Soft;
+        self.logger.notice("master stopping (soft stop)");
+        for s in &mut self.slots {
+            s.respawn_at = None;
+        }
+        self.forward(Signal::SIGUSR1);
+        self.grace_at = Some(now + self.config.global.grace);
+        self.hard_at = self.config.global.hard_stop_after.map(|h| now + h);
+    }
+
+    fn hard_stop(&mut self, now: Instant) {
+        if self.stopping == Stopping::Hard {
+            return;
+        }
+        self.stopping = Stopping::Hard;
+        self.logger.notice("master stopping (hard stop)");
+        for s in &mut self.slots {
+            s.respawn_at = None;
+        }
+        self.listeners.clear();
+        self.grace_at = None;
+        self.hard_at = None;
+        self.forward(Signal::SIGTERM);
+        self.kill_at = Some(now + KILL_AFTER);
+    }
+
+    /// Collects every exited worker; schedules respawns when not stopping.
+    fn reap(&mut self) {
+        loop {
+            let (pid, how) = match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, format!("exited with status {code}")),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid, format!("killed by signal {}", sig.as_str())),
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
+                Ok(_) => continue,
+            };
+            let now = Instant::now();
+            let Some(slot) = self.slots.iter_mut().find(|s| s.pid == Some(pid)) else { continue };
+            slot.pid = None;
+            let id = slot.id;
+            self.logger.notice(&format!("worker {id} (pid {pid}) {how}"));
+            if self.stopping == Stopping::No {
+                let wait = slot.backoff(now);
+                slot.respawn_at = Some(now + wait);
+                if wait.is_zero() {
+                    self.logger.notice(&format!("respawning worker {id}"));
+                } else {
+                    self.logger.warning(&format!(
+                        "worker {id} restarts too often; respawning in {} ms",
+                        wait.as_millis()
+                    ));
+                }
+            }
+        }
+    }
+
+    fn run_timers(&mut self, now: Instant) {
+        if self.grace_at.is_some_and(|t| now >= t) {
+            self.grace_at = None;
+            self.listeners.clear();
+            self.logger.notice("master: grace period over, listeners closed");
+        }
+        if self.hard_at.is_some_and(|t| now >= t) {
+            self.hard_at = None;
+            self.logger.warning("hard-stop-after reached: terminating the remaining workers");
+            self.forward(Signal::SIGTERM);
+            self.kill_at = Some(now + KILL_AFTER);
+        }
+        if self.kill_at.is_some_and(|t| now >= t) {
+            self.kill_at = None;
+            self.forward(Signal::SIGKILL);
+        }
+        for i in 0..self.slots.len() {
+            if self.slots[i].respawn_at.is_some_and(|t| now >= t) && self.stopping == Stopping::No {
+                self.slots[i].respawn_at = None;
+                self.spawn(i);
+            }
+        }
+    }
+}
