@@ -1,0 +1,176 @@
+//! Diagnostics: `FILE:LINE:COL: error: MESSAGE`, and the source files that
+//! turn byte spans into 1-based lines and columns.
+
+use std::fmt;
+use std::ops::Range;
+
+/// One configuration error, with the position it refers to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Diagnostic {
+    /// The file as named on the command line (or found in a `-f` directory).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub col: usize,
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// An error about a whole file (cannot read it, no section, …): line 1, col 1.
+    pub fn whole_file(file: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.into(),
+            line: 1,
+            col: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: error: {}",
+            self.file, self.line, self.col, self.message
+        )
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// One loaded file: its name and where each line starts.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub name: String,
+    text: String,
+    line_starts: Vec<usize>,
+}
+
+impl Source {
+    pub fn new(name: String, text: String) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        Source {
+            name,
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based (line, column) of a byte offset; the column counts characters.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let start = self.line_starts[line - 1];
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        (line, col + 1)
+    }
+}
+
+/// A position in one of the loaded files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Loc {
+    /// Index into [`Sources`].
+    pub file: usize,
+    pub span: Range<usize>,
+}
+
+/// Every loaded file, and the errors found so far.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    pub sources: Vec<Source>,
+    pub errors: Vec<Diagnostic>,
+}
+
+impl Report {
+    /// Records an error at `loc`.
+    pub fn error(&mut self, loc: &Loc, message: impl Into<String>) {
+        let Some(src) = self.sources.get(loc.file) else {
+            self.errors
+                .push(Diagnostic::whole_file("<unknown>", message.into()));
+            return;
+        };
+        let (line, col) = src.line_col(loc.span.start);
+        self.errors.push(Diagnostic {
+            file: src.name.clone(),
+            line,
+            col,
+            message: message.into(),
+        });
+    }
+
+    /// `FILE:LINE:COL` of a position, to point at a first definition.
+    pub fn describe(&self, loc: &Loc) -> String {
+        match self.sources.get(loc.file) {
+            Some(src) => {
+                let (line, col) = src.line_col(loc.span.start);
+                format!("{}:{line}:{col}", src.name)
+            }
+            None => "<unknown>".to_string(),
+        }
+    }
+
+    /// The errors sorted by file (in load order), line and column.
+    pub fn into_sorted(self) -> Vec<Diagnostic> {
+        let order = |name: &str| self.sources.iter().position(|s| s.name == name);
+        let mut errors = self.errors.clone();
+        errors.sort_by_key(|d| (order(&d.file), d.line, d.col));
+        errors.dedup();
+        errors
+    }
+}
+
+/// `did you mean `x`?` when a candidate is close enough to `word`.
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
+    let best = candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match best {
+        Some((_, c)) => format!("; did you mean `{c}`?"),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_is_one_based_and_counts_chars() {
+        let s = Source::new("f".into(), "ab\né = 1\n".into());
+        assert_eq!(s.line_col(0), (1, 1));
+        assert_eq!(s.line_col(3), (2, 1));
+        assert_eq!(s.line_col(6), (2, 3)); // after "é " (é is two bytes)
+        assert_eq!(s.line_col(100), (3, 1));
+    }
+
+    #[test]
+    fn display_format() {
+        let d = Diagnostic {
+            file: "a.toml".into(),
+            line: 3,
+            col: 7,
+            message: "boom".into(),
+        };
+        assert_eq!(d.to_string(), "a.toml:3:7: error: boom");
+    }
+
+    #[test]
+    fn hints() {
+        assert_eq!(
+            did_you_mean("bnid", ["bind", "mode"]),
+            "; did you mean `bind`?"
+        );
+        assert_eq!(did_you_mean("zzz", ["bind", "mode"]), "");
+    }
+}

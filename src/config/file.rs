@@ -1,0 +1,297 @@
+//! The file model: what the user wrote, section by section, every value with
+//! its byte span. Deserialized with serde from the span-keeping TOML tree by
+//! [`super::parse`]; turned into the typed model by [`super::validate`].
+//!
+//! Every struct here lists exactly the keys of [`super::schema`]; a unit test
+//! below proves it. Integers are `i64` so that range errors can be reported
+//! by validation with a useful message rather than by serde.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::diag::Loc;
+use super::raw::{BindSpec, CpuMapRaw, IntOrStr, OneOrMany};
+use super::schema::Section;
+
+type S<T> = Option<Spanned<T>>;
+
+/// `[global]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [global] table")]
+pub struct GlobalFile {
+    pub nbproc: S<IntOrStr>,
+    pub cpu_map: S<CpuMapRaw>,
+    pub maxconn: S<i64>,
+    pub daemon: S<bool>,
+    pub pidfile: S<String>,
+    pub chroot: S<String>,
+    pub user: S<String>,
+    pub group: S<String>,
+    pub ulimit_n: S<i64>,
+    pub grace: S<IntOrStr>,
+    pub hard_stop_after: S<IntOrStr>,
+    pub stats_socket: S<String>,
+    pub log: S<OneOrMany<String>>,
+    pub log_facility: S<String>,
+    pub log_level: S<String>,
+    pub bufsize: S<IntOrStr>,
+    pub maxaccept: S<i64>,
+    pub maxpollevents: S<i64>,
+}
+
+/// `[defaults]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [defaults] table")]
+pub struct DefaultsFile {
+    pub mode: S<String>,
+    pub timeout: S<TimeoutFile>,
+    pub retries: S<i64>,
+    pub redispatch: S<bool>,
+    /// Only applies in HTTP mode: accepted in [defaults] and unused for now.
+    #[allow(dead_code)]
+    pub forwardfor: S<bool>,
+    pub log_format: S<String>,
+    pub maxconn: S<i64>,
+    pub balance: S<String>,
+}
+
+/// `[frontend.NAME]`, `[backend.NAME]` and `[listen.NAME]` share this struct;
+/// which keys each kind accepts is checked against the schema beforehand.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub struct ProxyFile {
+    // Shared.
+    pub mode: S<String>,
+    pub timeout: S<TimeoutFile>,
+    pub forwardfor: S<bool>,
+    // Frontend side.
+    pub bind: S<OneOrMany<BindSpec>>,
+    pub maxconn: S<i64>,
+    pub default_backend: S<String>,
+    pub log_format: S<String>,
+    pub acl: S<IgnoredAny>,
+    pub use_backend: S<IgnoredAny>,
+    pub http_request: S<IgnoredAny>,
+    pub http_response: S<IgnoredAny>,
+    // Backend side.
+    pub balance: S<String>,
+    pub server: S<Vec<Spanned<ServerFile>>>,
+    pub check: S<CheckFile>,
+    pub retries: S<i64>,
+    pub redispatch: S<bool>,
+    pub http_reuse: S<String>,
+    // Listen only.
+    pub stats: S<StatsFile>,
+}
+
+/// A `timeout` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a timeout table such as { connect = \"5s\" }"
+)]
+pub struct TimeoutFile {
+    pub connect: S<IntOrStr>,
+    pub client: S<IntOrStr>,
+    pub server: S<IntOrStr>,
+    pub http_request: S<IntOrStr>,
+    pub http_keep_alive: S<IntOrStr>,
+    pub queue: S<IntOrStr>,
+    pub tunnel: S<IntOrStr>,
+    pub client_fin: S<IntOrStr>,
+    pub server_fin: S<IntOrStr>,
+    pub check: S<IntOrStr>,
+}
+
+/// A `bind` entry written as a table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a bind table")]
+pub struct BindTable {
+    pub address: S<String>,
+    pub backlog: S<i64>,
+    pub transparent: S<bool>,
+    pub freebind: S<bool>,
+    pub v6only: S<bool>,
+    pub accept_proxy: S<bool>,
+}
+
+/// A `server` entry (`name` and `address` are required; validation says so,
+/// unless the user misspelt them and already got a hint).
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a server table such as { name = \"a\", address = \"10.0.0.1:80\" }"
+)]
+pub struct ServerFile {
+    pub name: S<String>,
+    pub address: S<String>,
+    pub weight: S<i64>,
+    pub maxconn: S<i64>,
+    pub check: S<bool>,
+    pub backup: S<bool>,
+    pub disabled: S<bool>,
+    pub send_proxy: S<bool>,
+}
+
+/// A backend's `check` table (refused for now, but type-checked).
+#[allow(dead_code)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a check table")]
+pub struct CheckFile {
+    #[serde(rename = "type")]
+    pub kind: S<String>,
+    pub method: S<String>,
+    pub path: S<String>,
+    pub host: S<String>,
+    pub expect_status: S<IntOrStr>,
+    pub interval: S<IntOrStr>,
+    pub timeout: S<IntOrStr>,
+    pub rise: S<i64>,
+    pub fall: S<i64>,
+}
+
+/// A listen section's `stats` table (refused for now, but type-checked).
+#[allow(dead_code)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a stats table")]
+pub struct StatsFile {
+    pub uri: S<String>,
+    pub refresh: S<IntOrStr>,
+    pub prometheus: S<String>,
+}
+
+/// Where each key of a section was written, by dotted path relative to the
+/// section (`mode`, `timeout.queue`, `server.0.maxconn`): errors about a
+/// key (rather than its value) point there.
+pub type KeySpans = HashMap<String, Range<usize>>;
+
+/// One section as found in one file.
+#[derive(Debug)]
+pub struct Parsed<T> {
+    /// The section's name in its header (`web` in `[frontend.web]`, or
+    /// `global` in `[global]`).
+    pub loc: Loc,
+    pub keys: KeySpans,
+    /// `None` when serde refused the section as a whole (error reported).
+    pub body: Option<T>,
+    /// Keys missing only because of an error already reported (misspelt
+    /// with a did-you-mean hint, or dropped for a type error): no "missing
+    /// key" error for those.
+    pub hinted: Vec<String>,
+}
+
+impl<T> Parsed<T> {
+    /// The position of a key of this section (falls back to the header).
+    pub fn key_loc(&self, path: &str) -> Loc {
+        let span = self
+            .keys
+            .get(path)
+            .cloned()
+            .unwrap_or(self.loc.span.clone());
+        Loc {
+            file: self.loc.file,
+            span,
+        }
+    }
+
+    /// The position of a value of this section.
+    pub fn at(&self, span: Range<usize>) -> Loc {
+        Loc {
+            file: self.loc.file,
+            span,
+        }
+    }
+}
+
+/// A frontend, backend or listen section.
+#[derive(Debug)]
+pub struct ProxySection {
+    pub kind: Section,
+    pub name: String,
+    pub parsed: Parsed<ProxyFile>,
+}
+
+/// Every section of every file, in load order.
+#[derive(Debug, Default)]
+pub struct FileModel {
+    pub global: Vec<Parsed<GlobalFile>>,
+    pub defaults: Vec<Parsed<DefaultsFile>>,
+    /// In declaration order: files in load order, sections in file order.
+    pub proxies: Vec<ProxySection>,
+    /// A syntax error was found: semantic checks would only add noise.
+    pub syntax_errors: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::schema;
+    use serde::de::{self, Deserializer, Visitor};
+
+    /// A deserializer that only records the field list serde asks for.
+    struct Fields(std::cell::RefCell<Vec<&'static str>>);
+    #[derive(Debug)]
+    struct Stop;
+    impl std::fmt::Display for Stop {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("stop")
+        }
+    }
+    impl std::error::Error for Stop {}
+    impl de::Error for Stop {
+        fn custom<T: std::fmt::Display>(_: T) -> Self {
+            Stop
+        }
+    }
+    impl<'de> Deserializer<'de> for &Fields {
+        type Error = Stop;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Stop> {
+            Err(Stop)
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Stop> {
+            self.0.borrow_mut().extend(fields);
+            Err(Stop)
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+
+    fn fields<T: for<'de> Deserialize<'de>>() -> Vec<&'static str> {
+        let f = Fields(Default::default());
+        let _ = T::deserialize(&f);
+        let mut v = f.0.into_inner();
+        v.sort_unstable();
+        v
+    }
+
+    fn sorted(keys: Vec<&'static str>) -> Vec<&'static str> {
+        let mut keys = keys;
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn serde_structs_match_the_schema() {
+        use schema::Section;
+        assert_eq!(fields::<GlobalFile>(), sorted(Section::Global.keys()));
+        assert_eq!(fields::<DefaultsFile>(), sorted(Section::Defaults.keys()));
+        assert_eq!(fields::<ProxyFile>(), sorted(Section::Listen.keys()));
+        assert_eq!(fields::<TimeoutFile>(), sorted(schema::TIMEOUT.to_vec()));
+        assert_eq!(fields::<BindTable>(), sorted(schema::BIND.to_vec()));
+        assert_eq!(fields::<ServerFile>(), sorted(schema::SERVER.to_vec()));
+        assert_eq!(fields::<CheckFile>(), sorted(schema::CHECK.to_vec()));
+        assert_eq!(fields::<StatsFile>(), sorted(schema::STATS.to_vec()));
+    }
+}

@@ -1,0 +1,416 @@
+//! Frontends, backends and listen sections into [`model::Frontend`] and
+//! [`model::Backend`]: inheritance from `[defaults]`, duplicate names,
+//! `default_backend` resolution, and the keys refused for now.
+
+use super::addr;
+use super::diag::{did_you_mean, Report};
+use super::file::{FileModel, Parsed, ProxyFile, ProxySection, TimeoutFile};
+use super::model::{self, Backend, Bind, Frontend, Global, Mode, Server, Timeouts};
+use super::raw::{BindSpec, OneOrMany};
+use super::schema::Section;
+use super::validate::{self as v, Inherited};
+
+/// Builds every frontend and backend, in declaration order.
+pub(crate) fn build_all(
+    files: &FileModel,
+    global: &Global,
+    inh: &Inherited,
+    report: &mut Report,
+) -> (Vec<Frontend>, Vec<Backend>) {
+    let backend_names = check_names(&files.proxies, report);
+    let mut frontends = Vec::new();
+    let mut backends = Vec::new();
+    for s in &files.proxies {
+        let Some(f) = &s.parsed.body else { continue };
+        let p = &s.parsed;
+        let mode = v::mode(p, &f.mode, report).unwrap_or(inh.mode);
+        let own = match &f.timeout {
+            Some(t) => v::timeouts(p, t.get_ref(), report),
+            None => Timeouts::default(),
+        };
+        refuse(s, f, mode, report);
+        if s.kind != Section::Backend {
+            let ctx = (global, inh, &backend_names[..]);
+            frontends.extend(frontend(s, f, mode, &own, ctx, report));
+        }
+        if s.kind != Section::Frontend {
+            backends.extend(backend(s, f, mode, &own, inh, report));
+        }
+    }
+    (frontends, backends)
+}
+
+/// Reports invalid and duplicate names; returns the backend names in order.
+/// A listen section is both a frontend and a backend of its name.
+fn check_names(proxies: &[ProxySection], report: &mut Report) -> Vec<String> {
+    let mut fe = v::Names::default();
+    let mut be = v::Names::default();
+    let mut backend_names = Vec::new();
+    for s in proxies {
+        let loc = &s.parsed.loc;
+        if let Err(e) = check_name(&s.name) {
+            report.error(
+                loc,
+                format!("invalid {} name \"{}\": {e}", s.kind.word(), s.name),
+            );
+        }
+        let errors_before = report.errors.len();
+        if s.kind != Section::Backend {
+            fe.add(&s.name, s.kind, loc, "frontend", report);
+        }
+        if s.kind != Section::Frontend {
+            if report.errors.len() == errors_before {
+                be.add(&s.name, s.kind, loc, "backend", report);
+            }
+            backend_names.push(s.name.clone());
+        }
+    }
+    backend_names
+}
+
+/// Proxy and server names: what logs, stats and the runtime API can quote.
+fn check_name(name: &str) -> Result<(), &'static str> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "-_.:".contains(c);
+    if name.is_empty() || !name.chars().all(ok) {
+        return Err("use letters, digits, '-', '_', '.' and ':'");
+    }
+    Ok(())
+}
+
+/// The keys recognised but refused for now, and timeouts that cannot apply.
+fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
+    let p = &s.parsed;
+    let later = |what: &str| format!("{what} arrive in a later version, with HTTP mode");
+    let present = [
+        ("acl", f.acl.is_some(), later("ACLs")),
+        (
+            "use_backend",
+            f.use_backend.is_some(),
+            later("switching rules"),
+        ),
+        (
+            "http_request",
+            f.http_request.is_some(),
+            later("HTTP rules"),
+        ),
+        (
+            "http_response",
+            f.http_response.is_some(),
+            later("HTTP rules"),
+        ),
+        (
+            "http_reuse",
+            f.http_reuse.is_some(),
+            later("HTTP connection reuse settings"),
+        ),
+        (
+            "stats",
+            f.stats.is_some(),
+            "the statistics page arrives in a later version".into(),
+        ),
+        (
+            "check",
+            f.check.is_some(),
+            "health checks arrive in a later version".into(),
+        ),
+    ];
+    for (key, set, why) in present {
+        if set {
+            v::unsupported(p, key, &why, report);
+        }
+    }
+    if f.forwardfor.as_ref().is_some_and(|b| *b.get_ref()) {
+        let why = "X-Forwarded-For is added in HTTP mode, which arrives in a later version";
+        v::unsupported(p, "forwardfor", why, report);
+    }
+    let Some(t) = &f.timeout else { return };
+    let t: &TimeoutFile = t.get_ref();
+    v::refuse_timeout(p, "queue", t, report);
+    v::refuse_timeout(p, "check", t, report);
+    let (wrong, other): (&[&str], &str) = match s.kind {
+        Section::Frontend => (&["connect", "server", "server_fin", "tunnel"], "backend"),
+        Section::Backend => (
+            &["client", "client_fin", "http_request", "http_keep_alive"],
+            "frontend",
+        ),
+        _ => (&[], ""),
+    };
+    for key in wrong {
+        if v::timeout_set(t, key) {
+            let msg = format!(
+                "`timeout.{key}` does not apply to a {}; set it in a {other} or in [defaults]",
+                s.kind.word()
+            );
+            report.error(&p.key_loc(&format!("timeout.{key}")), msg);
+        }
+    }
+    if mode == Mode::Tcp && s.kind != Section::Backend {
+        for key in ["http_request", "http_keep_alive"] {
+            if v::timeout_set(t, key) {
+                let msg =
+                    format!("`timeout.{key}` only applies in HTTP mode; this proxy is in TCP mode");
+                report.error(&p.key_loc(&format!("timeout.{key}")), msg);
+            }
+        }
+    }
+}
+
+/// An error for a required key, unless it was misspelt and already hinted.
+fn missing<T>(p: &Parsed<T>, key: &str, msg: String, report: &mut Report) {
+    if !p
+        .hinted
+        .iter()
+        .any(|h| h == key || h.starts_with(&format!("{key}.")))
+    {
+        report.error(&p.loc, msg);
+    }
+}
+
+type FrontendCtx<'a> = (&'a Global, &'a Inherited, &'a [String]);
+
+fn frontend(
+    s: &ProxySection,
+    f: &ProxyFile,
+    mode: Mode,
+    own: &Timeouts,
+    (global, inh, backend_names): FrontendCtx<'_>,
+    report: &mut Report,
+) -> Option<Frontend> {
+    let p = &s.parsed;
+    let what = format!("{} \"{}\"", s.kind.word(), s.name);
+    let binds = match &f.bind {
+        Some(b) => binds(p, b, report),
+        None => Vec::new(),
+    };
+    if binds.is_empty()
+        && f.bind
+            .as_ref()
+            .is_none_or(|b| matches!(b.get_ref(), OneOrMany::Many(l) if l.is_empty()))
+    {
+        missing(
+            p,
+            "bind",
+            format!("{what} has no `bind`: add bind = [\":PORT\"]"),
+            report,
+        );
+    }
+    let maxconn = v::int_in(p, &f.maxconn, "maxconn", 1, i64::from(u32::MAX), report)
+        .map_or(inh.maxconn.unwrap_or(global.maxconn), |n| n as usize);
+    let default_backend = match &f.default_backend {
+        Some(name) => {
+            let found = backend_names.iter().position(|b| b == name.get_ref());
+            if found.is_none() {
+                let hint = did_you_mean(name.get_ref(), backend_names.iter().map(String::as_str));
+                let msg = format!(
+                    "unknown backend \"{}\" in `default_backend`{hint}",
+                    name.get_ref()
+                );
+                report.error(&p.at(name.span()), msg);
+            }
+            found
+        }
+        None if s.kind == Section::Listen => backend_names.iter().position(|b| *b == s.name),
+        None => {
+            let msg = format!(
+                "{what} has no `default_backend`; it is required until switching rules \
+                 (use_backend) arrive in a later version"
+            );
+            missing(p, "default_backend", msg, report);
+            None
+        }
+    };
+    let log_format = v::log_format(p, &f.log_format, report).unwrap_or(inh.log_format.clone());
+    let http = mode == Mode::Http;
+    let d = &inh.timeouts;
+    let timeouts = Timeouts {
+        client: own
+            .client
+            .or(d.client)
+            .or(Some(model::defaults::TIMEOUT_CLIENT)),
+        client_fin: own.client_fin.or(d.client_fin),
+        http_request: own.http_request.or(d.http_request).filter(|_| http),
+        http_keep_alive: own.http_keep_alive.or(d.http_keep_alive).filter(|_| http),
+        ..Timeouts::default()
+    };
+    Some(Frontend {
+        name: s.name.clone(),
+        mode,
+        binds,
+        maxconn,
+        default_backend,
+        timeouts,
+        log_format,
+    })
+}
+
+fn binds(
+    p: &Parsed<ProxyFile>,
+    b: &toml::Spanned<OneOrMany<BindSpec>>,
+    report: &mut Report,
+) -> Vec<Bind> {
+    let single = matches!(b.get_ref(), OneOrMany::One(_));
+    let mut out = Vec::new();
+    for (i, entry) in b.get_ref().entries(b.span()).into_iter().enumerate() {
+        let prefix = if single {
+            "bind".to_string()
+        } else {
+            format!("bind.{i}")
+        };
+        let (text, span, t) = match entry.get_ref() {
+            BindSpec::Addr(a) => (a.as_str(), entry.span(), None),
+            BindSpec::Table(t) => match &t.address {
+                Some(a) => (a.get_ref().as_str(), a.span(), Some(t)),
+                None => {
+                    let msg = "bind entry without `address`".to_string();
+                    missing(p, &format!("{prefix}.address"), msg, report);
+                    continue;
+                }
+            },
+        };
+        let addr = match addr::bind(text) {
+            Ok(a) => a,
+            Err(e) => {
+                report.error(&p.at(span), e);
+                continue;
+            }
+        };
+        let mut bind = Bind {
+            addr,
+            backlog: None,
+            transparent: false,
+            freebind: false,
+            v6only: None,
+        };
+        if let Some(t) = t {
+            bind.backlog = v::int_in(p, &t.backlog, "backlog", 1, i64::from(i32::MAX), report)
+                .map(|n| n as i32);
+            bind.transparent = t.transparent.as_ref().is_some_and(|b| *b.get_ref());
+            bind.freebind = t.freebind.as_ref().is_some_and(|b| *b.get_ref());
+            bind.v6only = t.v6only.as_ref().map(|b| *b.get_ref());
+            if t.accept_proxy.as_ref().is_some_and(|b| *b.get_ref()) {
+                let why = "the PROXY protocol arrives in a later version";
+                v::unsupported(p, &format!("{prefix}.accept_proxy"), why, report);
+            }
+        }
+        out.push(bind);
+    }
+    out
+}
+
+fn backend(
+    s: &ProxySection,
+    f: &ProxyFile,
+    mode: Mode,
+    own: &Timeouts,
+    inh: &Inherited,
+    report: &mut Report,
+) -> Option<Backend> {
+    let p = &s.parsed;
+    let servers = servers(p, f, report);
+    if servers.is_empty() && f.server.as_ref().is_none_or(|l| l.get_ref().is_empty()) {
+        let msg = format!(
+            "{} \"{}\" has no `server`: add server = [{{ name = \"a\", address = \"HOST:PORT\" }}]",
+            s.kind.word(),
+            s.name
+        );
+        missing(p, "server", msg, report);
+    }
+    let d = &inh.timeouts;
+    let timeouts = Timeouts {
+        connect: own
+            .connect
+            .or(d.connect)
+            .or(Some(model::defaults::TIMEOUT_CONNECT)),
+        server: own
+            .server
+            .or(d.server)
+            .or(Some(model::defaults::TIMEOUT_SERVER)),
+        server_fin: own.server_fin.or(d.server_fin),
+        tunnel: own.tunnel.or(d.tunnel),
+        ..Timeouts::default()
+    };
+    Some(Backend {
+        name: s.name.clone(),
+        mode,
+        balance: v::balance(p, &f.balance, report).unwrap_or(inh.balance.clone()),
+        servers,
+        retries: v::int_in(p, &f.retries, "retries", 0, 1000, report)
+            .map_or(inh.retries, |n| n as u32),
+        redispatch: f
+            .redispatch
+            .as_ref()
+            .map_or(inh.redispatch, |b| *b.get_ref()),
+        timeouts,
+    })
+}
+
+fn servers(p: &Parsed<ProxyFile>, f: &ProxyFile, report: &mut Report) -> Vec<Server> {
+    let mut out: Vec<Server> = Vec::new();
+    let Some(list) = &f.server else { return out };
+    for (i, entry) in list.get_ref().iter().enumerate() {
+        let e = entry.get_ref();
+        let key = |k: &str| format!("server.{i}.{k}");
+        let Some(name) = &e.name else {
+            missing(
+                p,
+                &key("name"),
+                "server entry without `name`".into(),
+                report,
+            );
+            continue;
+        };
+        if let Err(why) = check_name(name.get_ref()) {
+            report.error(
+                &p.at(name.span()),
+                format!("invalid server name \"{}\": {why}", name.get_ref()),
+            );
+        } else if out.iter().any(|s| s.name == *name.get_ref()) {
+            let msg = format!(
+                "duplicate server name \"{}\" in this backend",
+                name.get_ref()
+            );
+            report.error(&p.at(name.span()), msg);
+        }
+        let Some(address) = &e.address else {
+            missing(
+                p,
+                &key("address"),
+                format!("server \"{}\" has no `address`", name.get_ref()),
+                report,
+            );
+            continue;
+        };
+        let addr = match addr::server(address.get_ref()) {
+            Ok(a) => a,
+            Err(why) => {
+                report.error(&p.at(address.span()), why);
+                continue;
+            }
+        };
+        let weight = v::int_in(p, &e.weight, "weight", 1, 256, report).unwrap_or(1) as u32;
+        if e.maxconn.is_some() {
+            let why = "per-server limits and queues arrive in a later version";
+            v::unsupported(p, &key("maxconn"), why, report);
+        }
+        if e.check.as_ref().is_some_and(|b| *b.get_ref()) {
+            v::unsupported(
+                p,
+                &key("check"),
+                "health checks arrive in a later version",
+                report,
+            );
+        }
+        if e.send_proxy.as_ref().is_some_and(|b| *b.get_ref()) {
+            let why = "the PROXY protocol arrives in a later version";
+            v::unsupported(p, &key("send_proxy"), why, report);
+        }
+        out.push(Server {
+            name: name.get_ref().clone(),
+            addr,
+            weight,
+            backup: e.backup.as_ref().is_some_and(|b| *b.get_ref()),
+            disabled: e.disabled.as_ref().is_some_and(|b| *b.get_ref()),
+        });
+    }
+    out
+}

@@ -1,0 +1,264 @@
+//! The accepted configuration keys: the single source of truth.
+//!
+//! The unknown-key checker ([`super::file`]) walks every table against these
+//! lists, `docs/configuration.md` must document every pair [`documented`]
+//! returns (checked by `tests/config_docs.rs`), and a unit test in
+//! [`super::file`] proves the serde structs accept exactly these keys.
+//!
+//! A key being listed here means weir *recognises* it; some are refused for
+//! now with a "not supported yet" error by [`super::validate`].
+
+/// `[global]`.
+pub const GLOBAL: &[&str] = &[
+    "nbproc",
+    "cpu_map",
+    "maxconn",
+    "daemon",
+    "pidfile",
+    "chroot",
+    "user",
+    "group",
+    "ulimit_n",
+    "grace",
+    "hard_stop_after",
+    "stats_socket",
+    "log",
+    "log_facility",
+    "log_level",
+    "bufsize",
+    "maxaccept",
+    "maxpollevents",
+];
+
+/// `[defaults]`.
+pub const DEFAULTS: &[&str] = &[
+    "mode",
+    "timeout",
+    "retries",
+    "redispatch",
+    "forwardfor",
+    "log_format",
+    "maxconn",
+    "balance",
+];
+
+/// `[frontend.NAME]`.
+pub const FRONTEND: &[&str] = &[
+    "mode",
+    "bind",
+    "maxconn",
+    "default_backend",
+    "timeout",
+    "log_format",
+    "forwardfor",
+    "acl",
+    "use_backend",
+    "http_request",
+    "http_response",
+];
+
+/// `[backend.NAME]`.
+pub const BACKEND: &[&str] = &[
+    "mode",
+    "balance",
+    "server",
+    "check",
+    "retries",
+    "redispatch",
+    "http_reuse",
+    "timeout",
+    "forwardfor",
+];
+
+/// `[listen.NAME]`: every frontend and backend key, plus these.
+pub const LISTEN_ONLY: &[&str] = &["stats"];
+
+/// The `timeout` table, in `[defaults]` and in every proxy.
+pub const TIMEOUT: &[&str] = &[
+    "connect",
+    "client",
+    "server",
+    "http_request",
+    "http_keep_alive",
+    "queue",
+    "tunnel",
+    "client_fin",
+    "server_fin",
+    "check",
+];
+
+/// One `bind` entry written as a table.
+pub const BIND: &[&str] = &[
+    "address",
+    "backlog",
+    "transparent",
+    "freebind",
+    "v6only",
+    "accept_proxy",
+];
+
+/// One `server` entry.
+pub const SERVER: &[&str] = &[
+    "name",
+    "address",
+    "weight",
+    "maxconn",
+    "check",
+    "backup",
+    "disabled",
+    "send_proxy",
+];
+
+/// A backend's `check` table (health checks).
+pub const CHECK: &[&str] = &[
+    "type",
+    "method",
+    "path",
+    "host",
+    "expect_status",
+    "interval",
+    "timeout",
+    "rise",
+    "fall",
+];
+
+/// A listen section's `stats` table.
+pub const STATS: &[&str] = &["uri", "refresh", "prometheus"];
+
+/// The top-level keys: the section kinds.
+pub const TOP: &[&str] = &["global", "defaults", "frontend", "backend", "listen"];
+
+/// A kind of section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Section {
+    Global,
+    Defaults,
+    Frontend,
+    Backend,
+    Listen,
+}
+
+impl Section {
+    /// Every section kind, in the order the documentation presents them.
+    pub const ALL: [Section; 5] = [
+        Section::Global,
+        Section::Defaults,
+        Section::Frontend,
+        Section::Backend,
+        Section::Listen,
+    ];
+
+    /// The word used in the file: `global`, `frontend`, …
+    pub fn word(self) -> &'static str {
+        match self {
+            Section::Global => "global",
+            Section::Defaults => "defaults",
+            Section::Frontend => "frontend",
+            Section::Backend => "backend",
+            Section::Listen => "listen",
+        }
+    }
+
+    /// The heading used in the documentation: `[global]`, `[frontend.NAME]`, …
+    pub fn heading(self) -> &'static str {
+        match self {
+            Section::Global => "[global]",
+            Section::Defaults => "[defaults]",
+            Section::Frontend => "[frontend.NAME]",
+            Section::Backend => "[backend.NAME]",
+            Section::Listen => "[listen.NAME]",
+        }
+    }
+
+    /// Whether a key is accepted directly in this section.
+    pub fn accepts(self, key: &str) -> bool {
+        match self {
+            Section::Global => GLOBAL.contains(&key),
+            Section::Defaults => DEFAULTS.contains(&key),
+            Section::Frontend => FRONTEND.contains(&key),
+            Section::Backend => BACKEND.contains(&key),
+            Section::Listen => {
+                FRONTEND.contains(&key) || BACKEND.contains(&key) || LISTEN_ONLY.contains(&key)
+            }
+        }
+    }
+
+    /// The keys accepted directly in this section (for did-you-mean hints).
+    pub fn keys(self) -> Vec<&'static str> {
+        match self {
+            Section::Global => GLOBAL.to_vec(),
+            Section::Defaults => DEFAULTS.to_vec(),
+            Section::Frontend => FRONTEND.to_vec(),
+            Section::Backend => BACKEND.to_vec(),
+            Section::Listen => {
+                let mut keys = FRONTEND.to_vec();
+                for k in BACKEND.iter().chain(LISTEN_ONLY) {
+                    if !keys.contains(k) {
+                        keys.push(k);
+                    }
+                }
+                keys
+            }
+        }
+    }
+}
+
+/// The keys of the table nested under `key` in a section, for the keys whose
+/// value is a table (`timeout`, `check`, `stats`) or a list of tables (`bind`,
+/// `server`). Free-form tables (`acl`, rule lists) are not listed.
+pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
+    if !section.accepts(key) {
+        return None;
+    }
+    match key {
+        "timeout" => Some(TIMEOUT),
+        "bind" => Some(BIND),
+        "server" => Some(SERVER),
+        "check" => Some(CHECK),
+        "stats" => Some(STATS),
+        _ => None,
+    }
+}
+
+/// Every `(section, key)` pair the documentation must describe, nested keys
+/// written `timeout.connect`. A listen section documents only its own keys
+/// (it accepts every frontend and backend key, documented there).
+pub fn documented() -> Vec<(Section, String)> {
+    let mut out = Vec::new();
+    for section in Section::ALL {
+        let own: Vec<&str> = match section {
+            Section::Listen => LISTEN_ONLY.to_vec(),
+            s => s.keys(),
+        };
+        for key in own {
+            out.push((section, key.to_string()));
+            if let Some(sub) = nested(section, key) {
+                out.extend(sub.iter().map(|s| (section, format!("{key}.{s}"))));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_accepts_every_frontend_and_backend_key() {
+        for k in FRONTEND.iter().chain(BACKEND).chain(LISTEN_ONLY) {
+            assert!(Section::Listen.accepts(k), "{k}");
+        }
+        assert!(!Section::Frontend.accepts("server"));
+        assert!(!Section::Backend.accepts("bind"));
+    }
+
+    #[test]
+    fn documented_lists_nested_keys() {
+        let docs = documented();
+        assert!(docs.contains(&(Section::Defaults, "timeout.connect".into())));
+        assert!(docs.contains(&(Section::Backend, "server.weight".into())));
+        assert!(docs.contains(&(Section::Listen, "stats.uri".into())));
+        assert!(!docs.contains(&(Section::Listen, "bind".into())));
+    }
+}

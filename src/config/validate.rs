@@ -1,0 +1,290 @@
+//! Stage 2: the file model into the typed [`model::Config`].
+//!
+//! Every semantic error is collected with its position: duplicate sections
+//! and proxy names, values out of range, unknown backends, and the keys
+//! weir recognises but refuses for now ("not supported yet"). The sections
+//! themselves are built by [`super::global`] and [`super::proxy`]; this file
+//! holds the order of the checks, `[defaults]`, and the shared helpers.
+
+use std::collections::HashMap;
+
+use toml::Spanned;
+
+use super::diag::{did_you_mean, Loc, Report};
+use super::file::{DefaultsFile, FileModel, Parsed, TimeoutFile};
+use super::model::{self, Balance, Config, LogFormat, Mode, Timeouts};
+use super::schema::Section;
+use super::units;
+
+/// What `[defaults]` hands down to every proxy (a proxy's own value wins).
+#[derive(Debug, Clone)]
+pub(crate) struct Inherited {
+    pub mode: Mode,
+    pub timeouts: Timeouts,
+    pub retries: u32,
+    pub redispatch: bool,
+    /// `None`: a frontend takes `global.maxconn`.
+    pub maxconn: Option<usize>,
+    pub balance: Balance,
+    pub log_format: LogFormat,
+}
+
+/// Builds the typed model, or returns `None` when any error was reported
+/// (in this stage or before).
+pub(crate) fn build(files: &FileModel, report: &mut Report) -> Option<Config> {
+    once("global", &files.global, report);
+    once("defaults", &files.defaults, report);
+    let global = super::global::build(files.global.first(), report);
+    let inherited = defaults(files.defaults.first(), report);
+    let (frontends, backends) = super::proxy::build_all(files, &global, &inherited, report);
+    if frontends.is_empty() && report.errors.is_empty() {
+        let file = report
+            .sources
+            .first()
+            .map_or(String::new(), |s| s.name.clone());
+        report.errors.push(super::Diagnostic::whole_file(
+            file,
+            "no [frontend.NAME] or [listen.NAME] section: there is nothing to listen on",
+        ));
+    }
+    if !report.errors.is_empty() {
+        return None;
+    }
+    Some(Config {
+        global,
+        frontends,
+        backends,
+    })
+}
+
+/// `[global]` and `[defaults]` may each appear in one file only.
+fn once<T>(word: &str, sections: &[Parsed<T>], report: &mut Report) {
+    if let Some(first) = sections.first() {
+        for again in &sections[1..] {
+            let msg = format!(
+                "duplicate section [{word}]; it is first defined at {}",
+                report.describe(&first.loc)
+            );
+            report.error(&again.loc, msg);
+        }
+    }
+}
+
+fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited {
+    let mut out = Inherited {
+        mode: Mode::Tcp,
+        timeouts: Timeouts::default(),
+        retries: model::defaults::RETRIES,
+        redispatch: false,
+        maxconn: None,
+        balance: Balance::RoundRobin,
+        log_format: LogFormat::TcpLog,
+    };
+    let Some((p, f)) = d.and_then(|p| p.body.as_ref().map(|f| (p, f))) else {
+        return out;
+    };
+    if let Some(m) = mode(p, &f.mode, report) {
+        out.mode = m;
+    }
+    if let Some(t) = &f.timeout {
+        out.timeouts = timeouts(p, t.get_ref(), report);
+        for key in ["queue", "check"] {
+            refuse_timeout(p, key, t.get_ref(), report);
+        }
+    }
+    if let Some(r) = int_in(p, &f.retries, "retries", 0, 1000, report) {
+        out.retries = r as u32;
+    }
+    if let Some(r) = &f.redispatch {
+        out.redispatch = *r.get_ref();
+    }
+    // `forwardfor` only applies in HTTP mode: accepted in [defaults], unused.
+    if let Some(n) = int_in(p, &f.maxconn, "maxconn", 1, i64::from(u32::MAX), report) {
+        out.maxconn = Some(n as usize);
+    }
+    if let Some(b) = balance(p, &f.balance, report) {
+        out.balance = b;
+    }
+    if let Some(l) = log_format(p, &f.log_format, report) {
+        out.log_format = l;
+    }
+    out
+}
+
+/// Parses every timeout present in a `timeout` table.
+pub(crate) fn timeouts<T>(p: &Parsed<T>, t: &TimeoutFile, report: &mut Report) -> Timeouts {
+    let mut one = |v: &Option<Spanned<super::raw::IntOrStr>>| {
+        let v = v.as_ref()?;
+        units::duration(v.get_ref())
+            .map_err(|e| report.error(&p.at(v.span()), e))
+            .ok()
+    };
+    Timeouts {
+        connect: one(&t.connect),
+        client: one(&t.client),
+        server: one(&t.server),
+        client_fin: one(&t.client_fin),
+        server_fin: one(&t.server_fin),
+        tunnel: one(&t.tunnel),
+        http_request: one(&t.http_request),
+        http_keep_alive: one(&t.http_keep_alive),
+        queue: one(&t.queue),
+        check: one(&t.check),
+    }
+}
+
+/// Whether the timeout `key` is set in `t`.
+pub(crate) fn timeout_set(t: &TimeoutFile, key: &str) -> bool {
+    match key {
+        "connect" => t.connect.is_some(),
+        "client" => t.client.is_some(),
+        "server" => t.server.is_some(),
+        "client_fin" => t.client_fin.is_some(),
+        "server_fin" => t.server_fin.is_some(),
+        "tunnel" => t.tunnel.is_some(),
+        "http_request" => t.http_request.is_some(),
+        "http_keep_alive" => t.http_keep_alive.is_some(),
+        "queue" => t.queue.is_some(),
+        "check" => t.check.is_some(),
+        _ => false,
+    }
+}
+
+/// Refuses `timeout.queue` / `timeout.check` when set.
+pub(crate) fn refuse_timeout<T>(p: &Parsed<T>, key: &str, t: &TimeoutFile, report: &mut Report) {
+    if timeout_set(t, key) {
+        let why = match key {
+            "queue" => "server queues (server `maxconn`) arrive in a later version",
+            _ => "health checks arrive in a later version",
+        };
+        unsupported(p, &format!("timeout.{key}"), why, report);
+    }
+}
+
+/// Reports `"KEY" is not supported yet: WHY` at the key. `path` is the key's
+/// path in the section (`server.0.maxconn`); the message names the key
+/// itself (`maxconn`), or `timeout.X` for a timeout.
+pub(crate) fn unsupported<T>(p: &Parsed<T>, path: &str, why: &str, report: &mut Report) {
+    let key = match path.strip_prefix("timeout.") {
+        Some(_) => path,
+        None => path.rsplit('.').next().unwrap_or(path),
+    };
+    report.error(
+        &p.key_loc(path),
+        format!("\"{key}\" is not supported yet: {why}"),
+    );
+}
+
+/// An integer within `lo..=hi`, or an error naming the key and the range.
+pub(crate) fn int_in<T>(
+    p: &Parsed<T>,
+    v: &Option<Spanned<i64>>,
+    key: &str,
+    lo: i64,
+    hi: i64,
+    report: &mut Report,
+) -> Option<i64> {
+    let v = v.as_ref()?;
+    let n = *v.get_ref();
+    if (lo..=hi).contains(&n) {
+        return Some(n);
+    }
+    let msg = if hi >= i64::from(u32::MAX) {
+        format!("`{key}` must be at least {lo}, got {n}")
+    } else {
+        format!("`{key}` must be between {lo} and {hi}, got {n}")
+    };
+    report.error(&p.at(v.span()), msg);
+    None
+}
+
+/// `mode`: "tcp" is supported, "http" is refused for now.
+pub(crate) fn mode<T>(
+    p: &Parsed<T>,
+    v: &Option<Spanned<String>>,
+    report: &mut Report,
+) -> Option<Mode> {
+    let v = v.as_ref()?;
+    match v.get_ref().as_str() {
+        "tcp" => Some(Mode::Tcp),
+        "http" => {
+            let why = "HTTP mode arrives in a later version; use mode = \"tcp\"";
+            unsupported(p, "mode", why, report);
+            None
+        }
+        other => {
+            let hint = did_you_mean(other, ["tcp", "http"]);
+            let msg = format!("invalid mode \"{other}\": expected \"tcp\" or \"http\"{hint}");
+            report.error(&p.at(v.span()), msg);
+            None
+        }
+    }
+}
+
+/// The balance algorithms of the SPEC that arrive later.
+const LATER_BALANCE: &[&str] = &["static-rr", "leastconn", "first", "source", "uri", "random"];
+
+/// `balance`: only "roundrobin" for now.
+pub(crate) fn balance<T>(
+    p: &Parsed<T>,
+    v: &Option<Spanned<String>>,
+    report: &mut Report,
+) -> Option<Balance> {
+    let v = v.as_ref()?;
+    let s = v.get_ref().as_str();
+    if s == "roundrobin" {
+        return Some(Balance::RoundRobin);
+    }
+    if LATER_BALANCE.contains(&s) || (s.starts_with("hdr(") && s.ends_with(')')) {
+        let why = "only \"roundrobin\" is available; static-rr, leastconn, first, source, \
+                   uri, hdr(NAME) and random arrive in a later version";
+        unsupported(p, "balance", why, report);
+    } else {
+        let all = std::iter::once("roundrobin").chain(LATER_BALANCE.iter().copied());
+        let msg = format!(
+            "unknown balance algorithm \"{s}\": expected roundrobin, static-rr, leastconn, \
+             first, source, uri, hdr(NAME) or random{}",
+            did_you_mean(s, all)
+        );
+        report.error(&p.at(v.span()), msg);
+    }
+    None
+}
+
+/// `log_format`: only "tcplog" for now.
+pub(crate) fn log_format<T>(
+    p: &Parsed<T>,
+    v: &Option<Spanned<String>>,
+    report: &mut Report,
+) -> Option<LogFormat> {
+    let v = v.as_ref()?;
+    if v.get_ref() == "tcplog" {
+        return Some(LogFormat::TcpLog);
+    }
+    let why =
+        "only \"tcplog\" is available; \"httplog\" and custom formats arrive in a later version";
+    unsupported(p, "log_format", why, report);
+    None
+}
+
+/// Section names already seen, for duplicate detection.
+#[derive(Default)]
+pub(crate) struct Names {
+    seen: HashMap<String, (Section, Loc)>,
+}
+
+impl Names {
+    /// Records `name`; reports a duplicate if it was already recorded.
+    pub fn add(&mut self, name: &str, kind: Section, loc: &Loc, what: &str, report: &mut Report) {
+        if let Some((first_kind, first)) = self.seen.get(name) {
+            let msg = format!(
+                "duplicate {what} name \"{name}\": [{}.{name}] is already defined at {}",
+                first_kind.word(),
+                report.describe(first)
+            );
+            report.error(loc, msg);
+        } else {
+            self.seen.insert(name.to_string(), (kind, loc.clone()));
+        }
+    }
+}
