@@ -1,0 +1,53 @@
+# weir — build, run and test. `make run` and `make test` each work by
+# themselves on a fresh Debian machine with Rust: what tests need beyond
+# Rust is installed by `make deps` (apt, when run as root).
+
+CARGO   ?= cargo
+CONFIG  ?= conf/weir.toml
+WEIR    := target/debug/weir
+# Debian packages the tests use (clients and peers), by the command they provide.
+TEST_TOOLS := curl:curl socat:socat python3:python3
+
+.PHONY: all build release run test check fmt lint deps clean
+
+all: build
+
+build:
+	$(CARGO) build -p weir
+
+release:
+	$(CARGO) build --release -p weir
+
+## Build, then run weir in the foreground on the default configuration.
+run: build
+	$(WEIR) -f $(CONFIG)
+
+## Every test: formatting, lints, unit tests and the end-to-end suite.
+test: deps build lint
+	$(CARGO) test --workspace --no-fail-fast
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Installs the Debian packages the tests need, if any is missing.
+deps:
+	@missing=""; for t in $(TEST_TOOLS); do \
+	  cmd=$${t%%:*}; pkg=$${t##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing test tools:$$missing (install them, or run make as root)"; exit 1; \
+	  fi; \
+	fi
+	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt 2>/dev/null || true
+
+clean:
+	$(CARGO) clean
