@@ -221,8 +221,9 @@ pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
 }
 
 /// Every `(section, key)` pair the documentation must describe, nested keys
-/// written `timeout.connect`. A listen section documents only its own keys
-/// (it accepts every frontend and backend key, documented there).
+/// written `timeout.connect`. The `timeout.*` keys are described once, under
+/// `[defaults]`; a listen section documents only its own keys (it accepts
+/// every frontend and backend key, documented there).
 pub fn documented() -> Vec<(Section, String)> {
     let mut out = Vec::new();
     for section in Section::ALL {
@@ -232,6 +233,9 @@ pub fn documented() -> Vec<(Section, String)> {
         };
         for key in own {
             out.push((section, key.to_string()));
+            if key == "timeout" && section != Section::Defaults {
+                continue;
+            }
             if let Some(sub) = nested(section, key) {
                 out.extend(sub.iter().map(|s| (section, format!("{key}.{s}"))));
             }
@@ -257,6 +261,8 @@ mod tests {
     fn documented_lists_nested_keys() {
         let docs = documented();
         assert!(docs.contains(&(Section::Defaults, "timeout.connect".into())));
+        assert!(docs.contains(&(Section::Frontend, "timeout".into())));
+        assert!(!docs.contains(&(Section::Frontend, "timeout.client".into())));
         assert!(docs.contains(&(Section::Backend, "server.weight".into())));
         assert!(docs.contains(&(Section::Listen, "stats.uri".into())));
         assert!(!docs.contains(&(Section::Listen, "bind".into())));
