@@ -16,7 +16,6 @@ mod rlimit;
 mod spawn;
 
 use nix::sys::signal::{sigprocmask, SigmaskHow, Signal};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use weir_core::config::model::LogLevel;
 use weir_core::log::Logger;
@@ -51,12 +50,8 @@ fn print_version(level: u8) {
 
 /// Everything from reading the configuration to the master's exit.
 fn start(opts: cli::Options) -> i32 {
-    let paths: Vec<PathBuf> = opts
-        .config_paths
-        .iter()
-        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
-        .collect();
-    let mut config = match weir_core::config::load(&paths) {
+    // Messages name the paths as the user typed them.
+    let mut config = match weir_core::config::load(&opts.config_paths) {
         Ok(c) => c,
         Err(diags) => {
             for d in diags {
