@@ -109,7 +109,7 @@ fn start(opts: cli::Options) -> i32 {
         Err(e) => return fail(&logger, &e),
     };
     let mut ready = daemon::Ready::none();
-    if opts.daemon || config.global.daemon {
+    if (opts.daemon || config.global.daemon) && !opts.debug {
         match daemon::daemonize() {
             Ok(r) => ready = r,
             Err(e) => return fail(&logger, &format!("cannot daemonize: {e}")),
