@@ -14,6 +14,7 @@ pub mod backend;
 pub mod balance;
 pub mod channel;
 pub mod event_loop;
+pub mod http;
 pub mod listener;
 pub mod scheduler;
 pub mod session;

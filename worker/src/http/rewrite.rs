@@ -1,0 +1,281 @@
+//! Writes the outgoing head: the start line as received, the fields minus
+//! the hop-by-hop ones (RFC 9110 §7.6.1), `X-Forwarded-For`, and the
+//! `Connection` field weir wants on that side. Fields are written as
+//! `name: value` from the parsed spans (so whitespace around the colon is
+//! normalized), in their original order and case.
+//!
+//! Removed: `Connection` and every field it names, `Keep-Alive`,
+//! `Proxy-Connection`, `TE`; `Transfer-Encoding` and `Trailer` unless the
+//! body is forwarded chunked as-is ([`RewriteOptions::keep_transfer_encoding`]:
+//! the trailer section then travels with it, so its announcement does too);
+//! `Upgrade` unless tunnelling ([`RewriteOptions::keep_upgrade`]).
+//!
+//! Choices where the RFCs leave room:
+//! - `Connection` cannot remove `Host`, `Content-Length` or
+//!   `Transfer-Encoding`: a client naming them there would otherwise make
+//!   weir strip the framing the server needs (a known desync trick).
+//! - `Content-Length` is sent once, with the merged value, at the place of
+//!   the first one (duplicates that were identical are merged by the parser).
+//! - `X-Forwarded-For`: the client address is appended to the value of the
+//!   last existing field (`a, b, <ip>`), or a new field is added last.
+//!   IPv6 addresses are written bare, as HAProxy does.
+
+use std::io::Write;
+use std::net::IpAddr;
+
+use super::head::{list_elements, Header, Span};
+use super::request::RequestHead;
+use super::response::ResponseHead;
+
+/// The `Connection` field written on the outgoing side.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ConnectionHeader {
+    /// None (HTTP/1.1 default: keep-alive).
+    #[default]
+    Omit,
+    /// `connection: keep-alive` (for an HTTP/1.0 peer).
+    KeepAlive,
+    /// `connection: close`.
+    Close,
+    /// `connection: upgrade` (with `keep_upgrade`).
+    Upgrade,
+}
+
+/// What to change on the way out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RewriteOptions {
+    /// Append this client address to `X-Forwarded-For` (requests only;
+    /// ignored for responses).
+    pub forwarded_for: Option<IpAddr>,
+    /// The `Connection` field to send.
+    pub connection: ConnectionHeader,
+    /// Keep `Transfer-Encoding` and `Trailer`: the body is forwarded
+    /// chunked as-is. False when weir re-frames the body.
+    pub keep_transfer_encoding: bool,
+    /// Keep `Upgrade`: the exchange becomes a tunnel.
+    pub keep_upgrade: bool,
+}
+
+impl Default for RewriteOptions {
+    fn default() -> Self {
+        RewriteOptions {
+            forwarded_for: None,
+            connection: ConnectionHeader::Omit,
+            keep_transfer_encoding: true,
+            keep_upgrade: false,
+        }
+    }
+}
+
+/// Appends the rewritten request head to `out`. `buf` is the slice the
+/// head was parsed from.
+pub fn request_head(head: &RequestHead, buf: &[u8], opts: &RewriteOptions, out: &mut Vec<u8>) {
+    let fields = Fields {
+        buf,
+        start_line: head.start_line,
+        headers: &head.headers,
+        content_length: head.content_length,
+    };
+    write_head(&fields, opts, opts.forwarded_for, out);
+}
+
+/// Appends the rewritten response head to `out`.
+pub fn response_head(head: &ResponseHead, buf: &[u8], opts: &RewriteOptions, out: &mut Vec<u8>) {
+    let fields = Fields {
+        buf,
+        start_line: head.start_line,
+        headers: &head.headers,
+        content_length: head.content_length,
+    };
+    write_head(&fields, opts, None, out);
+}
+
+struct Fields<'a> {
+    buf: &'a [u8],
+    start_line: Span,
+    headers: &'a [Header],
+    content_length: Option<u64>,
+}
+
+fn write_head(f: &Fields<'_>, opts: &RewriteOptions, xff: Option<IpAddr>, out: &mut Vec<u8>) {
+    let buf = f.buf;
+    let last_xff = f.headers.iter().rposition(|h| h.is(buf, "x-forwarded-for"));
+    let mut cl_written = false;
+
+    out.extend_from_slice(f.start_line.get(buf));
+    out.extend_from_slice(b"\r\n");
+    for (i, h) in f.headers.iter().enumerate() {
+        let name = h.name.get(buf);
+        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+        let keep = if is("connection") || is("keep-alive") || is("proxy-connection") || is("te") {
+            false
+        } else if is("transfer-encoding") || is("trailer") {
+            opts.keep_transfer_encoding
+        } else if is("upgrade") {
+            opts.keep_upgrade
+        } else if is("content-length") {
+            if let Some(n) = f.content_length {
+                if !cl_written {
+                    cl_written = true;
+                    out.extend_from_slice(name);
+                    let _ = write!(out, ": {n}\r\n");
+                }
+                continue;
+            }
+            true
+        } else if is("host") {
+            true
+        } else {
+            !named_by_connection(buf, f.headers, name)
+        };
+        if !keep {
+            continue;
+        }
+        out.extend_from_slice(name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(h.value.get(buf));
+        if let (Some(ip), Some(last)) = (xff, last_xff) {
+            if i == last {
+                let _ = write!(out, ", {ip}");
+            }
+        }
+        out.extend_from_slice(b"\r\n");
+    }
+    if let (Some(ip), None) = (xff, last_xff) {
+        let _ = write!(out, "x-forwarded-for: {ip}\r\n");
+    }
+    out.extend_from_slice(match opts.connection {
+        ConnectionHeader::Omit => b"",
+        ConnectionHeader::KeepAlive => b"connection: keep-alive\r\n",
+        ConnectionHeader::Close => b"connection: close\r\n",
+        ConnectionHeader::Upgrade => b"connection: upgrade\r\n",
+    });
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Whether a `Connection` field lists `name`.
+fn named_by_connection(buf: &[u8], headers: &[Header], name: &[u8]) -> bool {
+    headers
+        .iter()
+        .filter(|h| h.is(buf, "connection"))
+        .any(|h| list_elements(h.value.get(buf)).any(|t| t.eq_ignore_ascii_case(name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::{RequestParser, ResponseContext, ResponseParser};
+
+    fn rewrite_req(raw: &[u8], opts: RewriteOptions) -> String {
+        let head = RequestParser::new(8192).parse(raw).unwrap().unwrap();
+        let mut out = Vec::new();
+        request_head(&head, raw, &opts, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn hop_by_hop_removed_end_to_end_kept() {
+        let raw = b"GET /p?q HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Secret, Upgrade\r\n\
+            Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\n\
+            X-Secret: s\r\nUpgrade: websocket\r\nAccept:   */*  \r\n\r\n";
+        let out = rewrite_req(raw, RewriteOptions::default());
+        assert_eq!(out, "GET /p?q HTTP/1.1\r\nHost: h\r\nAccept: */*\r\n\r\n");
+    }
+
+    #[test]
+    fn tunnel_keeps_upgrade_and_sets_connection() {
+        let raw =
+            b"GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+        let opts = RewriteOptions {
+            keep_upgrade: true,
+            connection: ConnectionHeader::Upgrade,
+            ..RewriteOptions::default()
+        };
+        let out = rewrite_req(raw, opts);
+        assert_eq!(
+            out,
+            "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nconnection: upgrade\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn transfer_encoding_kept_or_dropped() {
+        let raw =
+            b"POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n";
+        let kept = rewrite_req(raw, RewriteOptions::default());
+        assert!(kept.contains("Transfer-Encoding: chunked\r\nTrailer: X-Sum\r\n"));
+        let reframed = RewriteOptions {
+            keep_transfer_encoding: false,
+            connection: ConnectionHeader::Close,
+            ..RewriteOptions::default()
+        };
+        let out = rewrite_req(raw, reframed);
+        assert_eq!(
+            out,
+            "POST / HTTP/1.1\r\nHost: h\r\nconnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn connection_cannot_strip_framing() {
+        let raw = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\nConnection: Content-Length, Host\r\n\r\n";
+        let out = rewrite_req(raw, RewriteOptions::default());
+        assert_eq!(
+            out,
+            "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn content_length_sent_once() {
+        let raw =
+            b"POST / HTTP/1.1\r\ncontent-length: 3, 3\r\nHost: h\r\nContent-Length: 3\r\n\r\n";
+        let out = rewrite_req(raw, RewriteOptions::default());
+        assert_eq!(
+            out,
+            "POST / HTTP/1.1\r\ncontent-length: 3\r\nHost: h\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn forwarded_for_added_or_appended() {
+        let v4 = RewriteOptions {
+            forwarded_for: Some("192.0.2.7".parse().unwrap()),
+            ..RewriteOptions::default()
+        };
+        let out = rewrite_req(b"GET / HTTP/1.0\r\n\r\n", v4);
+        assert_eq!(out, "GET / HTTP/1.0\r\nx-forwarded-for: 192.0.2.7\r\n\r\n");
+        let raw = b"GET / HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1\r\nHost: h\r\nx-forwarded-for: 10.0.0.2\r\n\r\n";
+        let v6 = RewriteOptions {
+            forwarded_for: Some("2001:db8::1".parse().unwrap()),
+            connection: ConnectionHeader::KeepAlive,
+            ..RewriteOptions::default()
+        };
+        assert_eq!(
+            rewrite_req(raw, v6),
+            "GET / HTTP/1.1\r\nX-Forwarded-For: 10.0.0.1\r\nHost: h\r\n\
+             x-forwarded-for: 10.0.0.2, 2001:db8::1\r\nconnection: keep-alive\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn response_rewrite_and_reparse() {
+        let raw = b"HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n\
+            Transfer-Encoding: chunked\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n";
+        let ctx = ResponseContext::default();
+        let head = ResponseParser::new(8192).parse(raw, ctx).unwrap().unwrap();
+        let mut out = Vec::new();
+        let opts = RewriteOptions {
+            forwarded_for: Some("9.9.9.9".parse().unwrap()),
+            connection: ConnectionHeader::Close,
+            ..RewriteOptions::default()
+        };
+        response_head(&head, raw, &opts, &mut out);
+        assert_eq!(
+            out,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Forwarded-For: 1.2.3.4\r\nconnection: close\r\n\r\n"
+        );
+        let again = ResponseParser::new(8192).parse(&out, ctx).unwrap().unwrap();
+        assert!(!again.keep_alive);
+    }
+}
