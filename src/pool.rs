@@ -48,7 +48,10 @@ impl BufferPool {
         BufferPool {
             bufsize,
             free: Vec::new(),
-            stats: PoolStats { bufsize, ..PoolStats::default() },
+            stats: PoolStats {
+                bufsize,
+                ..PoolStats::default()
+            },
         }
     }
 
@@ -59,7 +62,9 @@ impl BufferPool {
             None => {
                 self.stats.allocated += 1;
                 self.stats.misses += 1;
-                Buffer { data: vec![0u8; self.bufsize].into_boxed_slice() }
+                Buffer {
+                    data: vec![0u8; self.bufsize].into_boxed_slice(),
+                }
             }
         };
         self.stats.used += 1;

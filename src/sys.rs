@@ -77,7 +77,14 @@ pub fn localtime(secs: i64) -> LocalTime {
     // reentrant variant and keeps no reference to them.
     let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
     if !ok {
-        return LocalTime { year: 1970, month: 0, day: 1, hour: 0, min: 0, sec: 0 };
+        return LocalTime {
+            year: 1970,
+            month: 0,
+            day: 1,
+            hour: 0,
+            min: 0,
+            sec: 0,
+        };
     }
     LocalTime {
         year: tm.tm_year + 1900,

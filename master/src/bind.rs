@@ -38,7 +38,11 @@ pub fn bind_all(config: &Config, old_pids: &[i32]) -> Result<Vec<BoundListener>,
             let sock = loop {
                 match bind_one(b, backlog, wildcard_v4_on_port(config, b)) {
                     Ok(s) => break s,
-                    Err(e) if e.kind() == io::ErrorKind::AddrInUse && !old_pids.is_empty() && attempt < BIND_RETRIES => {
+                    Err(e)
+                        if e.kind() == io::ErrorKind::AddrInUse
+                            && !old_pids.is_empty()
+                            && attempt < BIND_RETRIES =>
+                    {
                         if !paused_old {
                             signal_all(old_pids, Signal::SIGTTOU);
                             paused_old = true;
@@ -54,7 +58,12 @@ pub fn bind_all(config: &Config, old_pids: &[i32]) -> Result<Vec<BoundListener>,
                     }
                 }
             };
-            out.push(BoundListener { frontend: fi, name, sock, backlog });
+            out.push(BoundListener {
+                frontend: fi,
+                name,
+                sock,
+                backlog,
+            });
         }
     }
     Ok(out)
@@ -77,7 +86,9 @@ pub fn describe(addr: &BindAddr) -> String {
 /// Whether the configuration also binds the IPv4 wildcard on this IPv6
 /// bind's port: then the IPv6 socket must be v6-only or the two collide.
 fn wildcard_v4_on_port(config: &Config, b: &Bind) -> bool {
-    let BindAddr::Inet(SocketAddr::V6(a6)) = b.addr else { return false };
+    let BindAddr::Inet(SocketAddr::V6(a6)) = b.addr else {
+        return false;
+    };
     config.frontends.iter().flat_map(|f| &f.binds).any(|o| {
         matches!(o.addr, BindAddr::Inet(SocketAddr::V4(a4)) if a4.port() == a6.port() && a4.ip().is_unspecified())
     })
@@ -88,7 +99,11 @@ fn bind_one(b: &Bind, backlog: i32, force_v6only: bool) -> io::Result<Socket> {
         BindAddr::Fd(fd) => return adopt(fd),
         BindAddr::Inet(a) => a,
     };
-    let sock = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking().cloexec(), None)?;
+    let sock = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking().cloexec(),
+        None,
+    )?;
     sock.set_reuse_address(true)?;
     sock.set_reuse_port(true)?;
     if addr.is_ipv6() {
@@ -120,7 +135,10 @@ fn adopt(fd: i32) -> io::Result<Socket> {
     let owned = sys::adopt_inherited_fd(fd)?;
     let listening = getsockopt(&owned, sockopt::AcceptConn).map_err(io::Error::from)?;
     if !listening {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("fd@{fd} is not a listening socket")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("fd@{fd} is not a listening socket"),
+        ));
     }
     let sock = Socket::from(owned);
     sock.set_nonblocking(true)?;

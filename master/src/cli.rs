@@ -42,7 +42,9 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Options, String>
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "-f" => o.config_paths.push(PathBuf::from(it.next().ok_or("-f needs a path")?)),
+            "-f" => o
+                .config_paths
+                .push(PathBuf::from(it.next().ok_or("-f needs a path")?)),
             "-p" => o.pidfile = Some(PathBuf::from(it.next().ok_or("-p needs a file")?)),
             "-c" => o.check_only = true,
             "-D" => o.daemon = true,
@@ -81,7 +83,19 @@ mod tests {
 
     #[test]
     fn flags() {
-        let o = p(&["-f", "a.toml", "-f", "d", "-D", "-p", "/run/w.pid", "-sf", "12", "13"]).unwrap();
+        let o = p(&[
+            "-f",
+            "a.toml",
+            "-f",
+            "d",
+            "-D",
+            "-p",
+            "/run/w.pid",
+            "-sf",
+            "12",
+            "13",
+        ])
+        .unwrap();
         assert_eq!(o.config_paths.len(), 2);
         assert!(o.daemon && !o.terminate_old);
         assert_eq!(o.old_pids, vec![12, 13]);

@@ -69,9 +69,14 @@ pub fn daemonize() -> std::io::Result<Ready> {
         std::process::exit(0);
     }
     std::env::set_current_dir("/")?;
-    let null = OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    let null = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
     dup2_stdin(&null)?;
     dup2_stdout(&null)?;
     dup2_stderr(&null)?;
-    Ok(Ready { pipe: Some(File::from(w)) })
+    Ok(Ready {
+        pipe: Some(File::from(w)),
+    })
 }

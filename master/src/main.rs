@@ -42,7 +42,11 @@ fn main() -> ExitCode {
 fn print_version(level: u8) {
     println!("weir version {}", weir_core::VERSION);
     if level > 1 {
-        println!("Build options: target {} {}", std::env::consts::ARCH, std::env::consts::OS);
+        println!(
+            "Build options: target {} {}",
+            std::env::consts::ARCH,
+            std::env::consts::OS
+        );
         println!("Poller: epoll (mio), edge-triggered; signals: signalfd");
         println!("Modes: tcp");
     }
@@ -100,9 +104,19 @@ fn start(opts: cli::Options) -> i32 {
         Ok(l) => l,
         Err(e) => return fail(&logger, &e),
     };
-    let level = if opts.verbose { LogLevel::Notice } else { LogLevel::Debug };
+    let level = if opts.verbose {
+        LogLevel::Notice
+    } else {
+        LogLevel::Debug
+    };
     for l in &listeners {
-        logger.log(level, &format!("listening on {} for frontend {}", l.name, config.frontends[l.frontend].name));
+        logger.log(
+            level,
+            &format!(
+                "listening on {} for frontend {}",
+                l.name, config.frontends[l.frontend].name
+            ),
+        );
     }
     let privileges = match privileges::resolve(&config.global) {
         Ok(p) => p,
@@ -117,8 +131,13 @@ fn start(opts: cli::Options) -> i32 {
         logger.drop_console();
         logger.set_pid(std::process::id());
     }
-    let pidfile_path = opts.pidfile.clone().or_else(|| config.global.pidfile.clone());
-    let pidfile = match pidfile_path.map(|p| pidfile::PidFile::write(&p, std::process::id()).map_err(|e| (p, e))) {
+    let pidfile_path = opts
+        .pidfile
+        .clone()
+        .or_else(|| config.global.pidfile.clone());
+    let pidfile = match pidfile_path
+        .map(|p| pidfile::PidFile::write(&p, std::process::id()).map_err(|e| (p, e)))
+    {
         None => None,
         Some(Ok(p)) => Some(p),
         Some(Err((p, e))) => {
@@ -127,11 +146,19 @@ fn start(opts: cli::Options) -> i32 {
             return fail(&logger, &msg);
         }
     };
-    logger.notice(&format!("weir {} master started (pid {})", weir_core::VERSION, std::process::id()));
+    logger.notice(&format!(
+        "weir {} master started (pid {})",
+        weir_core::VERSION,
+        std::process::id()
+    ));
     let mut m = master::Master::new(config, logger, listeners, privileges, signals);
     m.spawn_all();
     if !opts.old_pids.is_empty() {
-        let sig = if opts.terminate_old { Signal::SIGTERM } else { Signal::SIGUSR1 };
+        let sig = if opts.terminate_old {
+            Signal::SIGTERM
+        } else {
+            Signal::SIGUSR1
+        };
         bind::signal_all(&opts.old_pids, sig);
     }
     m.logger.set_quiet_console(false);
@@ -140,6 +167,7 @@ fn start(opts: cli::Options) -> i32 {
     if let Some(p) = pidfile {
         p.remove();
     }
-    m.logger.notice(&format!("master exiting with status {code}"));
+    m.logger
+        .notice(&format!("master exiting with status {code}"));
     code
 }

@@ -39,7 +39,13 @@ pub struct Slot {
 
 impl Slot {
     pub fn new(id: usize, cpu: Option<usize>) -> Slot {
-        Slot { id, cpu, pid: None, starts: VecDeque::new(), respawn_at: None }
+        Slot {
+            id,
+            cpu,
+            pid: None,
+            starts: VecDeque::new(),
+            respawn_at: None,
+        }
     }
 
     pub fn started(&mut self, pid: Pid) {
@@ -136,7 +142,12 @@ impl Master {
     pub fn run(&mut self) -> i32 {
         loop {
             self.wait_for_signals();
-            for sig in self.signals.as_ref().map(signals::drain).unwrap_or_default() {
+            for sig in self
+                .signals
+                .as_ref()
+                .map(signals::drain)
+                .unwrap_or_default()
+            {
                 self.on_signal(sig);
             }
             self.reap();
@@ -149,14 +160,22 @@ impl Master {
 
     fn next_deadline(&self) -> Option<Instant> {
         let respawns = self.slots.iter().filter_map(|s| s.respawn_at);
-        [self.grace_at, self.hard_at, self.kill_at].into_iter().flatten().chain(respawns).min()
+        [self.grace_at, self.hard_at, self.kill_at]
+            .into_iter()
+            .flatten()
+            .chain(respawns)
+            .min()
     }
 
     fn wait_for_signals(&self) {
-        let Some(sfd) = self.signals.as_ref() else { return };
+        let Some(sfd) = self.signals.as_ref() else {
+            return;
+        };
         let wait = self
             .next_deadline()
-            .map_or(Duration::from_secs(1), |d| d.saturating_duration_since(Instant::now()))
+            .map_or(Duration::from_secs(1), |d| {
+                d.saturating_duration_since(Instant::now())
+            })
             .min(Duration::from_secs(1));
         let ms = u16::try_from(wait.as_millis()).unwrap_or(1000);
         let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
@@ -174,7 +193,8 @@ impl Master {
                 self.forward(sig);
                 for l in &self.listeners {
                     if let Err(e) = bind::pause(l) {
-                        self.logger.warning(&format!("cannot pause {}: {e}", l.name));
+                        self.logger
+                            .warning(&format!("cannot pause {}: {e}", l.name));
                     }
                 }
                 self.logger.notice("master: listeners paused (SIGTTOU)");
@@ -182,13 +202,16 @@ impl Master {
             Signal::SIGTTIN => {
                 for l in &self.listeners {
                     if let Err(e) = bind::resume(l) {
-                        self.logger.warning(&format!("cannot resume {}: {e}", l.name));
+                        self.logger
+                            .warning(&format!("cannot resume {}: {e}", l.name));
                     }
                 }
                 self.forward(sig);
                 self.logger.notice("master: listeners resumed (SIGTTIN)");
             }
-            Signal::SIGUSR2 => self.logger.warning("SIGUSR2 (reload) is not supported by this version; ignored"),
+            Signal::SIGUSR2 => self
+                .logger
+                .warning("SIGUSR2 (reload) is not supported by this version; ignored"),
             other => self.logger.debug(&format!("master ignores {other:?}")),
         }
     }
@@ -228,15 +251,20 @@ impl Master {
         loop {
             let (pid, how) = match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, code)) => (pid, format!("exited with status {code}")),
-                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid, format!("killed by signal {}", sig.as_str())),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => {
+                    (pid, format!("killed by signal {}", sig.as_str()))
+                }
                 Ok(WaitStatus::StillAlive) | Err(_) => return,
                 Ok(_) => continue,
             };
             let now = Instant::now();
-            let Some(slot) = self.slots.iter_mut().find(|s| s.pid == Some(pid)) else { continue };
+            let Some(slot) = self.slots.iter_mut().find(|s| s.pid == Some(pid)) else {
+                continue;
+            };
             slot.pid = None;
             let id = slot.id;
-            self.logger.notice(&format!("worker {id} (pid {pid}) {how}"));
+            self.logger
+                .notice(&format!("worker {id} (pid {pid}) {how}"));
             if self.stopping == Stopping::No {
                 let wait = slot.backoff(now);
                 slot.respawn_at = Some(now + wait);
@@ -256,11 +284,13 @@ impl Master {
         if self.grace_at.is_some_and(|t| now >= t) {
             self.grace_at = None;
             self.listeners.clear();
-            self.logger.notice("master: grace period over, listeners closed");
+            self.logger
+                .notice("master: grace period over, listeners closed");
         }
         if self.hard_at.is_some_and(|t| now >= t) {
             self.hard_at = None;
-            self.logger.warning("hard-stop-after reached: terminating the remaining workers");
+            self.logger
+                .warning("hard-stop-after reached: terminating the remaining workers");
             self.forward(Signal::SIGTERM);
             self.kill_at = Some(now + KILL_AFTER);
         }

@@ -15,7 +15,9 @@ impl PidFile {
         writeln!(f, "{pid}")?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
-        Ok(PidFile { path: path.to_path_buf() })
+        Ok(PidFile {
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn remove(self) {

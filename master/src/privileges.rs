@@ -27,7 +27,11 @@ pub fn resolve(g: &Global) -> Result<Drop, String> {
             return Err(format!("chroot '{}' is not a directory", dir.display()));
         }
         if !root {
-            return Err(format!("chroot '{}' needs root (running as uid {})", dir.display(), Uid::effective()));
+            return Err(format!(
+                "chroot '{}' needs root (running as uid {})",
+                dir.display(),
+                Uid::effective()
+            ));
         }
         d.chroot = Some(dir.clone());
     }
@@ -44,9 +48,13 @@ pub fn resolve(g: &Global) -> Result<Drop, String> {
             .ok_or_else(|| format!("no such group '{name}'"))?;
         d.gid = Some(gr.gid);
     }
-    let switching = d.uid.is_some_and(|u| u != Uid::effective()) || d.gid.is_some_and(|g| g != Gid::effective());
+    let switching = d.uid.is_some_and(|u| u != Uid::effective())
+        || d.gid.is_some_and(|g| g != Gid::effective());
     if switching && !root {
-        return Err(format!("switching user/group needs root (running as uid {})", Uid::effective()));
+        return Err(format!(
+            "switching user/group needs root (running as uid {})",
+            Uid::effective()
+        ));
     }
     Ok(d)
 }

@@ -14,15 +14,22 @@ const RESERVE: u64 = 64;
 pub fn raise(config: &mut Config, logger: &Logger) {
     let nbind: u64 = config.frontends.iter().map(|f| f.binds.len() as u64).sum();
     let maxconn = config.global.maxconn as u64;
-    let wanted = config.global.ulimit_n.unwrap_or(2 * maxconn + nbind + RESERVE);
-    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return };
+    let wanted = config
+        .global
+        .ulimit_n
+        .unwrap_or(2 * maxconn + nbind + RESERVE);
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
     if soft >= wanted {
         return;
     }
     if setrlimit(Resource::RLIMIT_NOFILE, wanted, wanted.max(hard)).is_err() {
         let _ = setrlimit(Resource::RLIMIT_NOFILE, wanted.min(hard), hard);
     }
-    let now = getrlimit(Resource::RLIMIT_NOFILE).map(|(s, _)| s).unwrap_or(soft);
+    let now = getrlimit(Resource::RLIMIT_NOFILE)
+        .map(|(s, _)| s)
+        .unwrap_or(soft);
     if now < wanted {
         let fit = (now.saturating_sub(nbind + RESERVE) / 2).max(1);
         logger.warning(&format!(

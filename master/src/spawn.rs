@@ -18,7 +18,9 @@ pub fn cpu_for(map: &CpuMap, index: usize) -> Option<usize> {
         CpuMap::List(v) => v.get(index).copied(),
         CpuMap::Auto => {
             let set = sched_getaffinity(Pid::from_raw(0)).ok()?;
-            let cpus: Vec<usize> = (0..CpuSet::count()).filter(|&c| set.is_set(c).unwrap_or(false)).collect();
+            let cpus: Vec<usize> = (0..CpuSet::count())
+                .filter(|&c| set.is_set(c).unwrap_or(false))
+                .collect();
             if cpus.is_empty() {
                 None
             } else {
@@ -37,14 +39,16 @@ impl Master {
             Ok(Fork::Parent(pid)) => {
                 self.slots[i].started(pid);
                 let c = cpu.map_or("-".to_string(), |c| c.to_string());
-                self.logger.notice(&format!("worker {id} started (pid {pid}, cpu {c})"));
+                self.logger
+                    .notice(&format!("worker {id} started (pid {pid}, cpu {c})"));
             }
             Ok(Fork::Child) => {
                 let code = self.become_worker(id, cpu);
                 std::process::exit(code);
             }
             Err(e) => {
-                self.logger.alert(&format!("cannot fork worker {id}: {e}; retrying in 1s"));
+                self.logger
+                    .alert(&format!("cannot fork worker {id}: {e}; retrying in 1s"));
                 self.slots[i].respawn_in(std::time::Duration::from_secs(1));
             }
         }
@@ -69,7 +73,11 @@ impl Master {
         self.signals = None;
         let listeners = std::mem::take(&mut self.listeners)
             .into_iter()
-            .map(|l| InheritedListener { frontend: l.frontend, name: l.name, sock: l.sock.into() })
+            .map(|l| InheritedListener {
+                frontend: l.frontend,
+                name: l.name,
+                sock: l.sock.into(),
+            })
             .collect();
         if let Err(e) = crate::privileges::apply(&self.privileges) {
             logger.alert(&format!("worker {id}: {e}"));

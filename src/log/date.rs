@@ -39,7 +39,10 @@ impl Clock {
                 tm
             }
         };
-        WallTime { tm, millis: d.subsec_millis() }
+        WallTime {
+            tm,
+            millis: d.subsec_millis(),
+        }
     }
 }
 
@@ -68,7 +71,14 @@ mod tests {
     #[test]
     fn layouts() {
         let t = WallTime {
-            tm: LocalTime { year: 2026, month: 10, day: 1, hour: 9, min: 5, sec: 7 },
+            tm: LocalTime {
+                year: 2026,
+                month: 10,
+                day: 1,
+                hour: 9,
+                min: 5,
+                sec: 7,
+            },
             millis: 42,
         };
         assert_eq!(syslog_date(&t), "Nov  1 09:05:07");

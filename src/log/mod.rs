@@ -124,7 +124,8 @@ impl Logger {
 
     /// Drops console targets (after daemonizing, stdio is /dev/null).
     pub fn drop_console(&mut self) {
-        self.sinks.retain(|s| !matches!(s, Sink::Stderr | Sink::Stdout));
+        self.sinks
+            .retain(|s| !matches!(s, Sink::Stderr | Sink::Stdout));
     }
 
     /// Datagrams dropped because a syslog socket could not take them.

@@ -45,7 +45,9 @@ fn process_signals(w: &mut Worker) {
 
 fn run_tasks(w: &mut Worker, now: Instant) {
     for _ in 0..RUN_BATCH {
-        let Some(task) = w.sched.next_runnable() else { break };
+        let Some(task) = w.sched.next_runnable() else {
+            break;
+        };
         if task < tokens::SESSION_TASKS {
             w.run_internal(task, now);
         } else {
@@ -55,16 +57,21 @@ fn run_tasks(w: &mut Worker, now: Instant) {
 }
 
 fn poll(w: &mut Worker) {
-    let busy = w.sched.has_runnable() || w.signals_ready || w.listeners.iter().any(|l| l.backlog && l.is_polled());
+    let busy = w.sched.has_runnable()
+        || w.signals_ready
+        || w.listeners.iter().any(|l| l.backlog && l.is_polled());
     let timeout = if busy {
         Duration::ZERO
     } else {
         let now = Instant::now();
-        w.sched.next_expiry().map_or(MAX_SLEEP, |at| at.saturating_duration_since(now).min(MAX_SLEEP))
+        w.sched.next_expiry().map_or(MAX_SLEEP, |at| {
+            at.saturating_duration_since(now).min(MAX_SLEEP)
+        })
     };
     if let Err(e) = w.poll.poll(&mut w.events, Some(timeout)) {
         if e.kind() != ErrorKind::Interrupted {
-            w.logger.alert(&format!("worker {}: poll failed: {e}", w.id));
+            w.logger
+                .alert(&format!("worker {}: poll failed: {e}", w.id));
             w.hard_stop(Instant::now());
         }
     }

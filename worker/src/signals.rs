@@ -55,7 +55,8 @@ pub fn command(sig: Signal) -> Command {
 /// Opens a non-blocking signalfd for [`handled`] (the mask must already be
 /// blocked, as the master arranges before forking).
 pub fn open() -> io::Result<SignalFd> {
-    SignalFd::with_flags(&handled(), SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC).map_err(io::Error::from)
+    SignalFd::with_flags(&handled(), SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(io::Error::from)
 }
 
 /// Takes every queued signal.

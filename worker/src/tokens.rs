@@ -51,7 +51,11 @@ pub fn owner(t: Token) -> Owner {
         n if n < SESSION_BASE => Owner::Listener(n - LISTENER_BASE),
         n => {
             let k = n - SESSION_BASE;
-            let side = if k % 2 == 0 { Side::Client } else { Side::Server };
+            let side = if k % 2 == 0 {
+                Side::Client
+            } else {
+                Side::Server
+            };
             Owner::Session(k / 2, side)
         }
     }
@@ -65,7 +69,13 @@ mod tests {
     fn round_trip() {
         assert_eq!(owner(SIGNALS), Owner::Signals);
         assert_eq!(owner(listener(3)), Owner::Listener(3));
-        assert_eq!(owner(session(7, Side::Server)), Owner::Session(7, Side::Server));
-        assert_eq!(owner(session(0, Side::Client)), Owner::Session(0, Side::Client));
+        assert_eq!(
+            owner(session(7, Side::Server)),
+            Owner::Session(7, Side::Server)
+        );
+        assert_eq!(
+            owner(session(0, Side::Client)),
+            Owner::Session(0, Side::Client)
+        );
     }
 }

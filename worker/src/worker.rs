@@ -62,7 +62,12 @@ pub struct Worker {
 impl Worker {
     /// Builds the worker's state. Called in the child, after fork: the
     /// poller is created here, never inherited.
-    pub fn new(id: usize, config: Config, logger: Logger, inherited: Vec<InheritedListener>) -> io::Result<Worker> {
+    pub fn new(
+        id: usize,
+        config: Config,
+        logger: Logger,
+        inherited: Vec<InheritedListener>,
+    ) -> io::Result<Worker> {
         let poll = Poll::new()?;
         let signals = signals::open()?;
         poll.registry().register(
@@ -116,7 +121,8 @@ impl Worker {
             let fe_full = self.feconn[l.frontend] >= self.config.frontends[l.frontend].maxconn;
             let want = l.should_poll(global_full || fe_full);
             if let Err(e) = l.sync(self.poll.registry(), i, want) {
-                self.logger.alert(&format!("listener {}: cannot (de)register: {e}", l.name));
+                self.logger
+                    .alert(&format!("listener {}: cannot (de)register: {e}", l.name));
             }
         }
     }
@@ -128,17 +134,23 @@ impl Worker {
         self.listeners[i].backlog = false;
         while accepted < maxaccept {
             let fe = self.listeners[i].frontend;
-            if self.actconn >= self.config.global.maxconn || self.feconn[fe] >= self.config.frontends[fe].maxconn {
+            if self.actconn >= self.config.global.maxconn
+                || self.feconn[fe] >= self.config.frontends[fe].maxconn
+            {
                 break;
             }
-            let Some(sock) = self.listeners[i].sock.as_ref() else { break };
+            let Some(sock) = self.listeners[i].sock.as_ref() else {
+                break;
+            };
             match sock.accept() {
                 Ok((stream, addr)) => {
                     accepted += 1;
                     self.start_session(fe, stream, addr, now);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted || e.kind() == ErrorKind::ConnectionAborted => {}
+                Err(e)
+                    if e.kind() == ErrorKind::Interrupted
+                        || e.kind() == ErrorKind::ConnectionAborted => {}
                 Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
                     // The master shut the socket down (SIGTTOU): wait for SIGTTIN.
                     self.listeners[i].shut = true;
@@ -146,9 +158,15 @@ impl Worker {
                 }
                 Err(e) => {
                     // EMFILE, ENFILE, ENOBUFS, ENOMEM: out of resources.
-                    self.logger.warning(&format!("accept on {} failed: {e}; retrying in 100ms", self.listeners[i].name));
+                    self.logger.warning(&format!(
+                        "accept on {} failed: {e}; retrying in 100ms",
+                        self.listeners[i].name
+                    ));
                     self.listeners[i].starved = true;
-                    self.sched.set_expiry(tokens::TASK_LISTENERS, Some(now + Duration::from_millis(100)));
+                    self.sched.set_expiry(
+                        tokens::TASK_LISTENERS,
+                        Some(now + Duration::from_millis(100)),
+                    );
                     break;
                 }
             }
@@ -157,7 +175,13 @@ impl Worker {
         self.sync_listeners();
     }
 
-    fn start_session(&mut self, fe: usize, stream: mio::net::TcpStream, addr: std::net::SocketAddr, now: Instant) {
+    fn start_session(
+        &mut self,
+        fe: usize,
+        stream: mio::net::TcpStream,
+        addr: std::net::SocketAddr,
+        now: Instant,
+    ) {
         let sock = SockRef::from(&stream);
         let _ = sock.set_tcp_nodelay(true);
         let _ = sock.set_keepalive(true);
@@ -168,8 +192,13 @@ impl Worker {
         let key = entry.key();
         let mut sess = Session::new(fe, be, stream, addr, now, self.clock.now());
         let token = tokens::session(key, Side::Client);
-        if let Err(e) = self.poll.registry().register(&mut sess.client.sock, token, Interest::READABLE | Interest::WRITABLE) {
-            self.logger.warning(&format!("cannot register a client connection: {e}"));
+        if let Err(e) = self.poll.registry().register(
+            &mut sess.client.sock,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            self.logger
+                .warning(&format!("cannot register a client connection: {e}"));
             return;
         }
         entry.insert(sess);
@@ -183,7 +212,9 @@ impl Worker {
 
     /// Runs session `key`'s task once.
     pub fn run_session(&mut self, key: usize, now: Instant) {
-        let Some(sess) = self.sessions.get_mut(key) else { return };
+        let Some(sess) = self.sessions.get_mut(key) else {
+            return;
+        };
         let fe = &self.config.frontends[sess.frontend];
         let be = &self.config.backends[sess.backend];
         let mut cx = Ctx {
@@ -270,7 +301,9 @@ impl Worker {
             }
             Command::Pause => self.set_paused(true),
             Command::Resume => self.set_paused(false),
-            Command::Ignore(sig) => self.logger.debug(&format!("worker {} ignores {sig:?}", self.id)),
+            Command::Ignore(sig) => self
+                .logger
+                .debug(&format!("worker {} ignores {sig:?}", self.id)),
         }
     }
 
@@ -288,7 +321,8 @@ impl Worker {
         self.sync_listeners();
         for fe in names {
             let verb = if paused { "paused" } else { "resumed" };
-            self.logger.notice(&format!("Proxy {} {verb}.", self.config.frontends[fe].name));
+            self.logger
+                .notice(&format!("Proxy {} {verb}.", self.config.frontends[fe].name));
         }
     }
 
@@ -297,9 +331,11 @@ impl Worker {
             return;
         }
         self.stopping = Stopping::Soft;
-        self.logger.notice(&format!("worker {} stopping (soft stop)", self.id));
+        self.logger
+            .notice(&format!("worker {} stopping (soft stop)", self.id));
         let g = &self.config.global;
-        self.sched.set_expiry(tokens::TASK_GRACE, Some(now + g.grace));
+        self.sched
+            .set_expiry(tokens::TASK_GRACE, Some(now + g.grace));
         if let Some(h) = g.hard_stop_after {
             self.sched.set_expiry(tokens::TASK_HARD_STOP, Some(now + h));
         }
@@ -356,7 +392,10 @@ impl Worker {
         match task {
             tokens::TASK_GRACE => self.close_listeners(),
             tokens::TASK_HARD_STOP => {
-                self.logger.warning(&format!("worker {}: hard-stop-after reached, killing remaining sessions", self.id));
+                self.logger.warning(&format!(
+                    "worker {}: hard-stop-after reached, killing remaining sessions",
+                    self.id
+                ));
                 self.hard_stop(now);
             }
             tokens::TASK_LISTENERS => {
@@ -371,7 +410,9 @@ impl Worker {
 
     /// Records what the poller said about a session's socket and wakes its task.
     pub fn on_session_event(&mut self, key: usize, side: Side, ev: &mio::event::Event) {
-        let Some(sess) = self.sessions.get_mut(key) else { return };
+        let Some(sess) = self.sessions.get_mut(key) else {
+            return;
+        };
         let conn = match side {
             Side::Client => Some(&mut sess.client),
             Side::Server => sess.srv.as_mut(),

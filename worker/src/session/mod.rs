@@ -30,7 +30,11 @@ pub struct Conn {
 
 impl Conn {
     pub fn new(sock: TcpStream) -> Conn {
-        Conn { sock, readable: false, writable: false }
+        Conn {
+            sock,
+            readable: false,
+            writable: false,
+        }
     }
 }
 

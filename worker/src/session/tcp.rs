@@ -55,7 +55,11 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
     let budget = BUDGET_BUFFERS * cx.pool.stats().bufsize;
     let mut exhausted = false;
     // Client → server (only buffered until the server is connected).
-    let srv = if s.stage == Stage::Data { s.srv.as_mut() } else { None };
+    let srv = if s.stage == Stage::Data {
+        s.srv.as_mut()
+    } else {
+        None
+    };
     match pump(&mut s.client, &mut s.req, srv, cx.pool, budget) {
         Ok(p) => {
             exhausted |= p.exhausted;
@@ -171,7 +175,11 @@ pub fn drop_server_conn(s: &mut Session, cx: &mut Ctx) {
 
 /// Picks a server (avoiding `avoid`) and starts a non-blocking connect;
 /// an immediate failure counts as a failed attempt.
-fn start_connect(s: &mut Session, cx: &mut Ctx, mut avoid: Option<usize>) -> Result<(), Termination> {
+fn start_connect(
+    s: &mut Session,
+    cx: &mut Ctx,
+    mut avoid: Option<usize>,
+) -> Result<(), Termination> {
     loop {
         let Some(i) = cx.backend.pick(avoid) else {
             s.server = None;
@@ -211,7 +219,11 @@ fn start_connect(s: &mut Session, cx: &mut Ctx, mut avoid: Option<usize>) -> Res
 /// A non-blocking socket with the options weir sets on every connection,
 /// its connect started.
 fn open_connection(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
-    let sock = Socket::new(Domain::for_address(addr), Type::STREAM.nonblocking().cloexec(), None)?;
+    let sock = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking().cloexec(),
+        None,
+    )?;
     sock.set_tcp_nodelay(true)?;
     sock.set_keepalive(true)?;
     match sock.connect(&addr.into()) {
@@ -290,7 +302,12 @@ fn pump(
 }
 
 /// The inactivity timeout that applies to one side now.
-fn side_timeout(base: Option<Duration>, fin: Option<Duration>, tunnel: Option<Duration>, half_closed: bool) -> Option<Duration> {
+fn side_timeout(
+    base: Option<Duration>,
+    fin: Option<Duration>,
+    tunnel: Option<Duration>,
+    half_closed: bool,
+) -> Option<Duration> {
     if half_closed {
         if let Some(f) = fin {
             return Some(f);
@@ -304,7 +321,11 @@ fn client_deadline(s: &Session, cx: &Ctx) -> Option<Instant> {
     if !armed {
         return None;
     }
-    let tunnel = if s.stage == Stage::Data { cx.be.timeouts.tunnel } else { None };
+    let tunnel = if s.stage == Stage::Data {
+        cx.be.timeouts.tunnel
+    } else {
+        None
+    };
     let half = s.req.shutr || s.res.shutw;
     let base = Some(cx.fe.timeouts.client.unwrap_or(defaults::TIMEOUT_CLIENT));
     side_timeout(base, cx.fe.timeouts.client_fin, tunnel, half).map(|t| s.cli_active + t)
@@ -316,12 +337,17 @@ fn server_deadline(s: &Session, cx: &Ctx) -> Option<Instant> {
     }
     let half = s.res.shutr || s.req.shutw;
     let base = Some(cx.be.timeouts.server.unwrap_or(defaults::TIMEOUT_SERVER));
-    side_timeout(base, cx.be.timeouts.server_fin, cx.be.timeouts.tunnel, half).map(|t| s.srv_active + t)
+    side_timeout(base, cx.be.timeouts.server_fin, cx.be.timeouts.tunnel, half)
+        .map(|t| s.srv_active + t)
 }
 
 /// The termination state if a timeout has passed.
 fn expired(s: &Session, cx: &Ctx) -> Option<Termination> {
-    let phase = if s.stage == Stage::Connect { b'C' } else { b'D' };
+    let phase = if s.stage == Stage::Connect {
+        b'C'
+    } else {
+        b'D'
+    };
     if client_deadline(s, cx).is_some_and(|d| cx.now >= d) {
         return Some([b'c', phase]);
     }
@@ -333,8 +359,12 @@ fn expired(s: &Session, cx: &Ctx) -> Option<Termination> {
 
 /// The earliest date at which the task must run again.
 fn expiry(s: &Session, cx: &Ctx) -> Option<Instant> {
-    [s.connect_deadline, client_deadline(s, cx), server_deadline(s, cx)]
-        .into_iter()
-        .flatten()
-        .min()
+    [
+        s.connect_deadline,
+        client_deadline(s, cx),
+        server_deadline(s, cx),
+    ]
+    .into_iter()
+    .flatten()
+    .min()
 }
