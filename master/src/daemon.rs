@@ -45,15 +45,19 @@ pub fn daemonize() -> std::io::Result<Ready> {
     match sys::fork()? {
         Fork::Parent(_) => {
             drop(w);
-            let mut verdict = String::new();
-            let _ = File::from(r).read_to_string(&mut verdict);
-            match verdict.as_bytes().first() {
-                Some(b'0') => std::process::exit(0),
-                Some(_) => {
-                    eprintln!("weir: start-up failed: {}", &verdict[1..]);
+            // One byte says it all; the workers hold copies of the write end,
+            // so EOF would only come when they exit.
+            let mut pipe = File::from(r);
+            let mut verdict = [0u8; 1];
+            match pipe.read(&mut verdict) {
+                Ok(1) if verdict[0] == b'0' => std::process::exit(0),
+                Ok(1) => {
+                    let mut why = String::new();
+                    let _ = pipe.read_to_string(&mut why);
+                    eprintln!("weir: start-up failed: {why}");
                     std::process::exit(1)
                 }
-                None => {
+                _ => {
                     eprintln!("weir: the daemon exited before it was ready");
                     std::process::exit(1)
                 }
