@@ -56,7 +56,7 @@ fn usr1_soft_stop_refuses_new_connections_and_finishes_transfers() {
     weir.signal(Signal::SIGUSR1);
     // During `grace` connections are still accepted; after it, refused.
     let refused_after = loop {
-        if !probe(port).expect("probe") {
+        if !probe(port).expect("a probe connection was neither accepted nor refused") {
             break signalled.elapsed();
         }
         assert!(

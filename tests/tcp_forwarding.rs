@@ -219,10 +219,18 @@ fn tcplog_line_has_haproxy_fields() {
     assert!(log.tt >= 200 && log.tt < 5000, "Tt in {line:?}");
     assert_eq!(log.bytes, 5, "{line:?}");
     assert_eq!(log.termination, "--", "{line:?}");
+    // actconn and feconn count the session being logged; HAProxy may already
+    // have released the backend's and the server's counts (it logs
+    // `1/1/0/0/0` as often as `1/1/1/1/0`), but never srv > be.
+    let [act, fe, be, srv, retries] = log.counters;
     assert_eq!(
-        log.counters,
-        [1, 1, 1, 1, 0],
-        "ACT/FE/BE/SRV/RETRIES of a lone session: {line:?}"
+        (act, fe, retries),
+        (1, 1, 0),
+        "ACT/FE/…/RETRIES of a lone session: {line:?}"
+    );
+    assert!(
+        (0..=1).contains(&be) && (0..=be).contains(&srv),
+        "BE/SRV of a lone session: {line:?}"
     );
     assert_eq!(log.queues, (0, 0), "{line:?}");
 }

@@ -13,8 +13,10 @@ pub mod origin;
 pub mod procfs;
 pub mod weir;
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub use weir::Weir;
@@ -92,10 +94,16 @@ pub fn free_port() -> u16 {
     } else {
         (u64::from(low), 1000)
     };
+    // Never hand out the same port twice in one test process.
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     for _ in 0..1000 {
         let port = (base + seed() % span) as u16;
+        if GIVEN.lock().unwrap().contains(&port) {
+            continue;
+        }
         if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
             drop(l);
+            GIVEN.lock().unwrap().insert(port);
             return port;
         }
     }

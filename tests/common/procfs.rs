@@ -147,3 +147,18 @@ pub fn owner_of_accepted(client: SocketAddr, pids: &[i32]) -> Option<i32> {
         .copied()
         .find(|&pid| socket_inodes(pid).contains(&row.inode))
 }
+
+/// Every live process with `arg` among its command-line arguments.
+pub fn pids_with_arg(arg: &str) -> Vec<i32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
+                .unwrap_or(false)
+        })
+        .filter(|&pid| alive(pid))
+        .collect()
+}

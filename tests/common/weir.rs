@@ -2,9 +2,11 @@
 //! fresh temporary directory, its stderr captured to a file there.
 //!
 //! Dropping a [`Weir`] ends every process it started, by pid: SIGTERM to the
-//! master, up to 3 s for it to exit, then SIGKILL to the master and to every
-//! worker pid ever seen (each checked against its recorded start time, so a
-//! recycled pid is never hit).
+//! master, up to 3 s for it to exit; then SIGTERM, up to 3 s, to any process
+//! still running with this instance's (unique) config path in its command
+//! line (a daemon, orphaned workers); then SIGKILL to all of those and to
+//! every worker pid ever seen (each checked against its recorded start time,
+//! so a recycled pid is never hit).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -334,7 +336,26 @@ impl Drop for Weir {
                 let _ = kill(Pid::from_raw(master), Signal::SIGKILL);
             }
         }
-        for (&pid, &started) in self.seen.lock().unwrap().iter() {
+        let mut seen = self.seen.lock().unwrap();
+        // Anything still running on this instance's config file is ours too:
+        // e.g. a daemon whose pid we never learnt because the test failed
+        // first. Ask it to stop, then kill it.
+        let config = self.config_path.to_string_lossy().into_owned();
+        let strays = procfs::pids_with_arg(&config);
+        for &pid in &strays {
+            if let Some(t) = start_time(pid) {
+                seen.entry(pid).or_insert(t);
+                let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+            }
+        }
+        let start = Instant::now();
+        while !strays.is_empty()
+            && strays.iter().any(|&p| procfs::alive(p))
+            && start.elapsed() < Duration::from_secs(3)
+        {
+            std::thread::sleep(POLL);
+        }
+        for (&pid, &started) in seen.iter() {
             if procfs::alive(pid) && start_time(pid) == Some(started) {
                 let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
