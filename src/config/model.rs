@@ -105,10 +105,11 @@ pub struct Timeouts {
     pub check: Option<Duration>,
 }
 
-/// The per-session log line layout.
+/// The per-session (TCP) or per-request (HTTP) log line layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogFormat {
     TcpLog,
+    HttpLog,
 }
 
 /// `[frontend.NAME]` (or the front half of `[listen.NAME]`).
@@ -123,6 +124,16 @@ pub struct Frontend {
     pub default_backend: Option<usize>,
     pub timeouts: Timeouts,
     pub log_format: LogFormat,
+    /// Named ACLs, referred to by index from conditions.
+    pub acls: Vec<Acl>,
+    /// `use_backend`, in order; the first whose condition holds wins.
+    pub use_backend: Vec<SwitchRule>,
+    /// `http_request` rules, in order (HTTP mode).
+    pub http_request: Vec<HttpRule>,
+    /// `http_response` rules, in order (header rules only; HTTP mode).
+    pub http_response: Vec<HttpRule>,
+    /// Append `X-Forwarded-For` to requests (HTTP mode).
+    pub forwardfor: bool,
 }
 
 /// One `bind` entry.
@@ -160,6 +171,143 @@ pub struct Backend {
     pub retries: u32,
     pub redispatch: bool,
     pub timeouts: Timeouts,
+    /// Append `X-Forwarded-For` to requests sent to this backend.
+    pub forwardfor: bool,
+    pub http_reuse: HttpReuse,
+}
+
+/// Server-side connection reuse (HTTP mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpReuse {
+    /// An idle server connection may carry a request, except the first
+    /// request of a client connection (HAProxy's "safe").
+    Safe,
+    /// Every request gets a new server connection.
+    Never,
+}
+
+/// What an ACL criterion looks at (HAProxy's sample fetches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetch {
+    /// The path, without the query string.
+    Path,
+    /// The request target as received.
+    Url,
+    Method,
+    /// Every value of a header (comma-separated values split), name in
+    /// lower case. In `http_response` rules it reads the response's headers.
+    Hdr(String),
+    /// The client's address.
+    Src,
+    /// The port the client connected to.
+    DstPort,
+}
+
+/// How a sample is compared with the patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchOp {
+    Exact,
+    Beg,
+    End,
+    Sub,
+    Reg,
+}
+
+/// The patterns of one criterion; which variant depends on the fetch.
+#[derive(Debug, Clone)]
+pub enum Patterns {
+    /// Strings (path, url, method, hdr with exact/beg/end/sub). With
+    /// `ignore_case` they are stored lower-cased.
+    Str(Vec<String>),
+    /// `_reg` criteria; compiled case-insensitively with `-i`.
+    Regex(Vec<regex::Regex>),
+    /// `src`: addresses and CIDR blocks (a bare address is a /32 or /128).
+    Net(Vec<(std::net::IpAddr, u8)>),
+    /// `dst_port`: ports and inclusive ranges (`8080`, `8000-8999`).
+    Port(Vec<(u16, u16)>),
+}
+
+/// One criterion: `path_beg -i /static/ /img/`. It matches when any
+/// pattern matches any sample value.
+#[derive(Debug, Clone)]
+pub struct Criterion {
+    pub fetch: Fetch,
+    pub op: MatchOp,
+    pub ignore_case: bool,
+    pub patterns: Patterns,
+    /// As written, for logs and messages.
+    pub text: String,
+}
+
+/// A named ACL.
+#[derive(Debug, Clone)]
+pub struct Acl {
+    pub name: String,
+    pub criterion: Criterion,
+}
+
+/// One term of a condition: a named ACL or an inline `{ criterion }`,
+/// possibly negated with `!`.
+#[derive(Debug, Clone)]
+pub struct Term {
+    pub negate: bool,
+    pub what: TermRef,
+}
+
+#[derive(Debug, Clone)]
+pub enum TermRef {
+    /// Index into the proxy's `acls`.
+    Acl(usize),
+    Inline(Criterion),
+}
+
+/// `if`/`unless` conditions: terms side by side are ANDed, `||` separates
+/// alternatives. `unless` negates the whole.
+#[derive(Debug, Clone)]
+pub struct Condition {
+    pub unless: bool,
+    /// OR of AND-groups; never empty.
+    pub any_of: Vec<Vec<Term>>,
+}
+
+/// One `use_backend` entry.
+#[derive(Debug, Clone)]
+pub struct SwitchRule {
+    /// Index into `Config::backends`.
+    pub backend: usize,
+    pub cond: Option<Condition>,
+}
+
+/// Where a redirect points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedirectTarget {
+    /// `Location:` is exactly this.
+    Location(String),
+    /// This prefix, followed by the original path and query.
+    Prefix(String),
+    /// `SCHEME://HOST` (from the Host header) followed by the original path
+    /// and query.
+    Scheme(String),
+}
+
+/// What an HTTP rule does. Deny, Return and Redirect are terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpAction {
+    Deny { status: u16 },
+    Return { status: u16, content_type: Option<String>, body: String },
+    Redirect { target: RedirectTarget, code: u16 },
+    /// Replaces every occurrence (deletes, then adds one).
+    SetHeader { name: String, value: String },
+    AddHeader { name: String, value: String },
+    DelHeader { name: String },
+    SetPath { path: String },
+}
+
+/// One `http_request` / `http_response` rule.
+#[derive(Debug, Clone)]
+pub struct HttpRule {
+    pub action: HttpAction,
+    pub cond: Option<Condition>,
 }
 
 /// One `server` entry.

@@ -240,6 +240,11 @@ fn frontend(
         default_backend,
         timeouts,
         log_format,
+        acls: Vec::new(),
+        use_backend: Vec::new(),
+        http_request: Vec::new(),
+        http_response: Vec::new(),
+        forwardfor: false,
     })
 }
 
@@ -341,6 +346,8 @@ fn backend(
             .as_ref()
             .map_or(inh.redispatch, |b| *b.get_ref()),
         timeouts,
+        forwardfor: false,
+        http_reuse: model::HttpReuse::Safe,
     })
 }
 
