@@ -195,13 +195,74 @@ fn bad_bind_address() {
     fails_at(&text, 2, 8, "invalid bind address \"300.1.1.1:80\"");
 }
 
+/// HTTP mode: `extra` from line 6 of an HTTP frontend with two backends.
+fn http_fe(extra: &str) -> String {
+    format!(
+        "[defaults]\nmode = \"http\"\n[frontend.web]\nbind = \":8080\"\ndefault_backend = \"app\"\n\
+         {extra}\n{BACKEND}[backend.assets]\nserver = [{{ name = \"b\", address = \"127.0.0.1:8001\" }}]\n"
+    )
+}
+
 #[test]
-fn http_mode_not_supported_yet() {
+fn http_mode_with_acls_and_rules_is_valid() {
+    let dir = TempDir::new("http");
+    let text = http_fe(
+        "acl = { static = \"path_beg -i /static/ /img/\", office = \"src 10.0.0.0/8 ::1\" }\n\
+         use_backend = [{ backend = \"assets\", if = \"static || { hdr(host) -i cdn.example.com }\" }]\n\
+         http_request = [{ deny = 403, if = \"{ path_beg /admin } !office\" }, \
+         { redirect = { scheme = \"https\", code = 301 }, unless = \"{ dst_port 443 }\" }, \
+         { set_header = [\"X-Proto\", \"http\"] }]\n\
+         http_response = [{ del_header = \"Server\" }]\nforwardfor = true\n\
+         timeout = { http_request = \"5s\", http_keep_alive = \"1s\" }",
+    );
+    let file = dir.write("weir.toml", &text);
+    valid(&[&file]);
+}
+
+#[test]
+fn http_mistakes_point_inside_strings() {
     fails_at(
-        &fe("mode = \"http\""),
+        &http_fe("acl = { a = \"path_begin /x\" }"),
+        6,
+        14,
+        "unknown criterion `path_begin`",
+    );
+    fails_at(
+        &http_fe("acl = { a = \"path_reg (x\" }"),
+        6,
+        23,
+        "invalid regex \"(x\": unclosed group",
+    );
+    fails_at(
+        &http_fe("acl = { static = \"path /s\" }\nuse_backend = [{ backend = \"assets\", if = \"statc\" }]"),
+        7,
+        44,
+        "unknown ACL \"statc\"; did you mean `static`?",
+    );
+    fails_at(
+        &http_fe("use_backend = [{ backend = \"asets\", if = \"{ path / }\" }]"),
+        6,
+        28,
+        "unknown backend \"asets\" in `use_backend`; did you mean `assets`?",
+    );
+}
+
+#[test]
+fn rules_need_http_mode() {
+    fails_at(
+        &fe("http_request = [{ deny = 403 }]"),
         4,
         1,
-        "\"mode\" is not supported yet: HTTP mode arrives in a later version",
+        "`http_request` needs mode = \"http\"",
+    );
+    let text = format!(
+        "[frontend.web]\nmode = \"http\"\nbind = \":80\"\ndefault_backend = \"app\"\n{BACKEND}"
+    );
+    fails_at(
+        &text,
+        4,
+        19,
+        "backend \"app\" is in TCP mode but this frontend is in HTTP mode",
     );
 }
 

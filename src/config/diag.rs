@@ -104,6 +104,11 @@ impl Report {
         });
     }
 
+    /// The source text at `loc`, if it is in a loaded file.
+    pub fn text(&self, loc: &Loc) -> Option<&str> {
+        self.sources.get(loc.file)?.text.get(loc.span.clone())
+    }
+
     /// `FILE:LINE:COL` of a position, to point at a first definition.
     pub fn describe(&self, loc: &Loc) -> String {
         match self.sources.get(loc.file) {

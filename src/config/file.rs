@@ -9,12 +9,11 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use serde::de::IgnoredAny;
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::Loc;
-use super::raw::{BindSpec, CpuMapRaw, IntOrStr, OneOrMany};
+use super::raw::{AclTable, BindSpec, CpuMapRaw, DenySpec, IntOrStr, OneOrMany};
 use super::schema::Section;
 
 type S<T> = Option<Spanned<T>>;
@@ -51,12 +50,11 @@ pub struct DefaultsFile {
     pub timeout: S<TimeoutFile>,
     pub retries: S<i64>,
     pub redispatch: S<bool>,
-    /// Only applies in HTTP mode: accepted in [defaults] and unused for now.
-    #[allow(dead_code)]
     pub forwardfor: S<bool>,
     pub log_format: S<String>,
     pub maxconn: S<i64>,
     pub balance: S<String>,
+    pub http_reuse: S<String>,
 }
 
 /// `[frontend.NAME]`, `[backend.NAME]` and `[listen.NAME]` share this struct;
@@ -73,10 +71,10 @@ pub struct ProxyFile {
     pub maxconn: S<i64>,
     pub default_backend: S<String>,
     pub log_format: S<String>,
-    pub acl: S<IgnoredAny>,
-    pub use_backend: S<IgnoredAny>,
-    pub http_request: S<IgnoredAny>,
-    pub http_response: S<IgnoredAny>,
+    pub acl: S<AclTable>,
+    pub use_backend: S<Vec<Spanned<UseBackendFile>>>,
+    pub http_request: S<Vec<Spanned<HttpRuleFile>>>,
+    pub http_response: S<Vec<Spanned<HttpRuleFile>>>,
     // Backend side.
     pub balance: S<String>,
     pub server: S<Vec<Spanned<ServerFile>>>,
@@ -86,6 +84,66 @@ pub struct ProxyFile {
     pub http_reuse: S<String>,
     // Listen only.
     pub stats: S<StatsFile>,
+}
+
+/// One `use_backend` entry.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a use_backend entry such as { backend = \"app\", if = \"ACL\" }"
+)]
+pub struct UseBackendFile {
+    pub backend: S<String>,
+    #[serde(rename = "if")]
+    pub if_: S<String>,
+    pub unless: S<String>,
+}
+
+/// One `http_request` or `http_response` rule: one action key and an
+/// optional condition. Which actions `http_response` takes is checked
+/// against [`super::schema::HTTP_RESPONSE_RULE`] beforehand.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a rule table such as { deny = 403, if = \"ACL\" }"
+)]
+pub struct HttpRuleFile {
+    pub deny: S<DenySpec>,
+    #[serde(rename = "return")]
+    pub return_: S<ReturnFile>,
+    pub redirect: S<RedirectFile>,
+    pub set_header: S<Vec<Spanned<String>>>,
+    pub add_header: S<Vec<Spanned<String>>>,
+    pub del_header: S<String>,
+    pub set_path: S<String>,
+    #[serde(rename = "if")]
+    pub if_: S<String>,
+    pub unless: S<String>,
+}
+
+/// The `return` action's table.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { status = 200, content_type = \"text/plain\", body = \"ok\" }"
+)]
+pub struct ReturnFile {
+    pub status: S<i64>,
+    pub content_type: S<String>,
+    pub body: S<String>,
+}
+
+/// The `redirect` action's table.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { scheme = \"https\", code = 301 }"
+)]
+pub struct RedirectFile {
+    pub location: S<String>,
+    pub prefix: S<String>,
+    pub scheme: S<String>,
+    pub code: S<i64>,
 }
 
 /// A `timeout` table.
@@ -293,5 +351,10 @@ mod tests {
         assert_eq!(fields::<ServerFile>(), sorted(schema::SERVER.to_vec()));
         assert_eq!(fields::<CheckFile>(), sorted(schema::CHECK.to_vec()));
         assert_eq!(fields::<StatsFile>(), sorted(schema::STATS.to_vec()));
+        let use_backend = fields::<UseBackendFile>();
+        assert_eq!(use_backend, sorted(schema::USE_BACKEND.to_vec()));
+        assert_eq!(fields::<HttpRuleFile>(), sorted(schema::HTTP_RULE.to_vec()));
+        assert_eq!(fields::<ReturnFile>(), sorted(schema::RETURN.to_vec()));
+        assert_eq!(fields::<RedirectFile>(), sorted(schema::REDIRECT.to_vec()));
     }
 }

@@ -5,17 +5,21 @@
 //!    span it came from, unknown keys and type errors reported with
 //!    `FILE:LINE:COL`;
 //! 2. the **typed model** ([`model`]): defaults applied, names resolved to
-//!    indices, durations, sizes and addresses parsed, built by [`validate`].
+//!    indices, durations, sizes and addresses parsed, built by [`validate`]
+//!    (sections by `global` and `proxy`; ACLs, conditions and HTTP rules by
+//!    `http` and `acl`).
 //!
 //! [`load`] runs both over every `-f` path and returns every error found.
 
 pub mod model;
 pub mod schema;
 
+mod acl;
 mod addr;
 mod diag;
 mod file;
 mod global;
+mod http;
 mod parse;
 mod proxy;
 mod raw;
@@ -24,6 +28,8 @@ mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_http;
 
 use std::path::{Path, PathBuf};
 

@@ -293,14 +293,33 @@ pub enum RedirectTarget {
 /// What an HTTP rule does. Deny, Return and Redirect are terminal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HttpAction {
-    Deny { status: u16 },
-    Return { status: u16, content_type: Option<String>, body: String },
-    Redirect { target: RedirectTarget, code: u16 },
+    Deny {
+        status: u16,
+    },
+    Return {
+        status: u16,
+        content_type: Option<String>,
+        body: String,
+    },
+    Redirect {
+        target: RedirectTarget,
+        code: u16,
+    },
     /// Replaces every occurrence (deletes, then adds one).
-    SetHeader { name: String, value: String },
-    AddHeader { name: String, value: String },
-    DelHeader { name: String },
-    SetPath { path: String },
+    SetHeader {
+        name: String,
+        value: String,
+    },
+    AddHeader {
+        name: String,
+        value: String,
+    },
+    DelHeader {
+        name: String,
+    },
+    SetPath {
+        path: String,
+    },
 }
 
 /// One `http_request` / `http_response` rule.

@@ -200,13 +200,13 @@ impl Checker<'_> {
             match value.get_mut() {
                 DeValue::Table(t) => {
                     let what = format!("`{name}` of [{label}]");
-                    self.nested(sub, name, &what, t);
+                    self.nested(sub, name, name, &what, t);
                 }
                 DeValue::Array(items) => {
                     for (i, item) in items.iter_mut().enumerate() {
                         if let DeValue::Table(t) = item.get_mut() {
                             let what = format!("a `{name}` entry of [{label}]");
-                            self.nested(sub, &format!("{name}.{i}"), &what, t);
+                            self.nested(sub, name, &format!("{name}.{i}"), &what, t);
                         }
                     }
                 }
@@ -218,18 +218,43 @@ impl Checker<'_> {
         }
     }
 
-    fn nested(&mut self, allowed: &[&str], prefix: &str, what: &str, table: &mut DeTable<'_>) {
+    /// Checks the keys of a table nested under the section key `parent`;
+    /// `prefix` is the table's dotted path (`server.0`, `http_request.1.return`).
+    fn nested(
+        &mut self,
+        allowed: &[&str],
+        parent: &str,
+        prefix: &str,
+        what: &str,
+        table: &mut DeTable<'_>,
+    ) {
         let mut unknown = Vec::new();
-        for (key, _) in table.iter() {
+        for (key, value) in table.iter_mut() {
             let name: &str = key.get_ref().as_ref();
             self.keys.insert(format!("{prefix}.{name}"), key.span());
             if !allowed.contains(&name) {
+                if let Some(why) = schema::misplaced(parent, name) {
+                    self.hinted.push(format!("{prefix}.{name}"));
+                    self.error(
+                        key.span(),
+                        format!("`{name}` is not allowed in {what}: {why}"),
+                    );
+                    unknown.push(name.to_string());
+                    continue;
+                }
                 let hint = did_you_mean(name, allowed.iter().copied());
                 if let Some(h) = hint_key(&hint) {
                     self.hinted.push(format!("{prefix}.{h}"));
                 }
                 self.error(key.span(), format!("unknown key `{name}` in {what}{hint}"));
                 unknown.push(name.to_string());
+                continue;
+            }
+            if let (Some(sub), DeValue::Table(t)) =
+                (schema::nested_deeper(parent, name), value.get_mut())
+            {
+                let what = format!("`{name}` of {what}");
+                self.nested(sub, parent, &format!("{prefix}.{name}"), &what, t);
             }
         }
         for k in &unknown {

@@ -1,11 +1,13 @@
 //! Frontends, backends and listen sections into [`model::Frontend`] and
 //! [`model::Backend`]: inheritance from `[defaults]`, duplicate names,
-//! `default_backend` resolution, and the keys refused for now.
+//! modes, `default_backend` resolution, and the keys refused for now. The
+//! HTTP rules of a frontend are built by [`super::http`].
 
 use super::addr;
-use super::diag::{did_you_mean, Report};
+use super::diag::Report;
 use super::file::{FileModel, Parsed, ProxyFile, ProxySection, TimeoutFile};
-use super::model::{self, Backend, Bind, Frontend, Global, Mode, Server, Timeouts};
+use super::http::{self, Backends};
+use super::model::{self, Backend, Bind, Frontend, Global, LogFormat, Mode, Server, Timeouts};
 use super::raw::{BindSpec, OneOrMany};
 use super::schema::Section;
 use super::validate::{self as v, Inherited};
@@ -18,19 +20,42 @@ pub(crate) fn build_all(
     report: &mut Report,
 ) -> (Vec<Frontend>, Vec<Backend>) {
     let backend_names = check_names(&files.proxies, report);
+    // Every mode first: a frontend may use a backend declared after it.
+    let modes: Vec<Mode> = files
+        .proxies
+        .iter()
+        .map(|s| match &s.parsed.body {
+            Some(f) => v::mode(&s.parsed, &f.mode, report).unwrap_or(inh.mode),
+            None => inh.mode,
+        })
+        .collect();
+    let backend_modes: Vec<Mode> = files
+        .proxies
+        .iter()
+        .zip(&modes)
+        .filter(|(s, _)| s.kind != Section::Frontend)
+        .map(|(_, m)| *m)
+        .collect();
+    let backs = Backends {
+        names: &backend_names,
+        modes: &backend_modes,
+    };
     let mut frontends = Vec::new();
     let mut backends = Vec::new();
-    for s in &files.proxies {
+    for (s, &mode) in files.proxies.iter().zip(&modes) {
         let Some(f) = &s.parsed.body else { continue };
         let p = &s.parsed;
-        let mode = v::mode(p, &f.mode, report).unwrap_or(inh.mode);
         let own = match &f.timeout {
             Some(t) => v::timeouts(p, t.get_ref(), report),
             None => Timeouts::default(),
         };
         refuse(s, f, mode, report);
         if s.kind != Section::Backend {
-            let ctx = (global, inh, &backend_names[..]);
+            let ctx = FrontendCtx {
+                global,
+                inh,
+                backends: &backs,
+            };
             frontends.extend(frontend(s, f, mode, &own, ctx, report));
         }
         if s.kind != Section::Frontend {
@@ -77,51 +102,44 @@ fn check_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The keys recognised but refused for now, and timeouts that cannot apply.
+/// The keys recognised but refused for now, the HTTP keys in a TCP-mode
+/// proxy, and timeouts that cannot apply.
 fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
     let p = &s.parsed;
-    let later = |what: &str| format!("{what} arrive in a later version, with HTTP mode");
-    let present = [
-        ("acl", f.acl.is_some(), later("ACLs")),
-        (
-            "use_backend",
-            f.use_backend.is_some(),
-            later("switching rules"),
-        ),
-        (
-            "http_request",
-            f.http_request.is_some(),
-            later("HTTP rules"),
-        ),
-        (
-            "http_response",
-            f.http_response.is_some(),
-            later("HTTP rules"),
-        ),
-        (
-            "http_reuse",
-            f.http_reuse.is_some(),
-            later("HTTP connection reuse settings"),
-        ),
-        (
-            "stats",
-            f.stats.is_some(),
-            "the statistics page arrives in a later version".into(),
-        ),
-        (
-            "check",
-            f.check.is_some(),
-            "health checks arrive in a later version".into(),
-        ),
-    ];
-    for (key, set, why) in present {
-        if set {
-            v::unsupported(p, key, &why, report);
-        }
+    if f.stats.is_some() {
+        let why = "the statistics page arrives in a later version";
+        v::unsupported(p, "stats", why, report);
     }
-    if f.forwardfor.as_ref().is_some_and(|b| *b.get_ref()) {
-        let why = "X-Forwarded-For is added in HTTP mode, which arrives in a later version";
-        v::unsupported(p, "forwardfor", why, report);
+    if f.check.is_some() {
+        v::unsupported(
+            p,
+            "check",
+            "health checks arrive in a later version",
+            report,
+        );
+    }
+    if mode == Mode::Tcp {
+        let what = s.kind.word();
+        for (key, set) in http::keys_needing_http(f) {
+            if set {
+                let msg = format!(
+                    "`{key}` needs mode = \"http\" (ACLs and rules apply to HTTP requests); \
+                     this {what} is in TCP mode"
+                );
+                report.error(&p.key_loc(key), msg);
+            }
+        }
+        if f.forwardfor.as_ref().is_some_and(|b| *b.get_ref()) {
+            let msg = format!(
+                "`forwardfor` only applies in HTTP mode (it adds X-Forwarded-For to requests); \
+                 this {what} is in TCP mode"
+            );
+            report.error(&p.key_loc("forwardfor"), msg);
+        }
+        if f.http_reuse.is_some() {
+            let msg = format!("`http_reuse` only applies in HTTP mode; this {what} is in TCP mode");
+            report.error(&p.key_loc("http_reuse"), msg);
+        }
     }
     let Some(t) = &f.timeout else { return };
     let t: &TimeoutFile = t.get_ref();
@@ -166,14 +184,23 @@ fn missing<T>(p: &Parsed<T>, key: &str, msg: String, report: &mut Report) {
     }
 }
 
-type FrontendCtx<'a> = (&'a Global, &'a Inherited, &'a [String]);
+/// What building a frontend needs besides its own section.
+struct FrontendCtx<'a> {
+    global: &'a Global,
+    inh: &'a Inherited,
+    backends: &'a Backends<'a>,
+}
 
 fn frontend(
     s: &ProxySection,
     f: &ProxyFile,
     mode: Mode,
     own: &Timeouts,
-    (global, inh, backend_names): FrontendCtx<'_>,
+    FrontendCtx {
+        global,
+        inh,
+        backends,
+    }: FrontendCtx<'_>,
     report: &mut Report,
 ) -> Option<Frontend> {
     let p = &s.parsed;
@@ -196,31 +223,45 @@ fn frontend(
     }
     let maxconn = v::int_in(p, &f.maxconn, "maxconn", 1, i64::from(u32::MAX), report)
         .map_or(inh.maxconn.unwrap_or(global.maxconn), |n| n as usize);
+    let http = mode == Mode::Http;
     let default_backend = match &f.default_backend {
-        Some(name) => {
-            let found = backend_names.iter().position(|b| b == name.get_ref());
-            if found.is_none() {
-                let hint = did_you_mean(name.get_ref(), backend_names.iter().map(String::as_str));
-                let msg = format!(
-                    "unknown backend \"{}\" in `default_backend`{hint}",
-                    name.get_ref()
-                );
-                report.error(&p.at(name.span()), msg);
-            }
-            found
-        }
-        None if s.kind == Section::Listen => backend_names.iter().position(|b| *b == s.name),
+        Some(name) => backends.resolve(p, name, "default_backend", mode, report),
+        None if s.kind == Section::Listen => backends.names.iter().position(|b| *b == s.name),
+        // Requests no use_backend rule takes get a 503.
+        None if http && f.use_backend.is_some() => None,
         None => {
-            let msg = format!(
-                "{what} has no `default_backend`; it is required until switching rules \
-                 (use_backend) arrive in a later version"
-            );
+            let msg = if http {
+                format!("{what} has no `default_backend` and no `use_backend`: add default_backend = \"NAME\"")
+            } else {
+                format!("{what} has no `default_backend`: add default_backend = \"NAME\"")
+            };
             missing(p, "default_backend", msg, report);
             None
         }
     };
-    let log_format = v::log_format(p, &f.log_format, report).unwrap_or(inh.log_format.clone());
-    let http = mode == Mode::Http;
+    let log_format = match v::log_format(p, &f.log_format, report) {
+        Some(LogFormat::HttpLog) if !http => {
+            let msg = format!(
+                "log_format \"httplog\" needs mode = \"http\"; this {} is in TCP mode: use \"tcplog\"",
+                s.kind.word()
+            );
+            report.error(&p.key_loc("log_format"), msg);
+            LogFormat::TcpLog
+        }
+        Some(l) => l,
+        None => match (&inh.log_format, http) {
+            (Some(LogFormat::TcpLog), _) | (_, false) => LogFormat::TcpLog,
+            (Some(LogFormat::HttpLog) | None, true) => LogFormat::HttpLog,
+        },
+    };
+    let rules = match http {
+        true => http::build(p, f, backends, report),
+        false => http::Rules::default(),
+    };
+    let forwardfor = http
+        && f.forwardfor
+            .as_ref()
+            .map_or(inh.forwardfor, |b| *b.get_ref());
     let d = &inh.timeouts;
     let timeouts = Timeouts {
         client: own
@@ -240,11 +281,11 @@ fn frontend(
         default_backend,
         timeouts,
         log_format,
-        acls: Vec::new(),
-        use_backend: Vec::new(),
-        http_request: Vec::new(),
-        http_response: Vec::new(),
-        forwardfor: false,
+        acls: rules.acls,
+        use_backend: rules.use_backend,
+        http_request: rules.http_request,
+        http_response: rules.http_response,
+        forwardfor,
     })
 }
 
@@ -320,6 +361,7 @@ fn backend(
         );
         missing(p, "server", msg, report);
     }
+    let http = mode == Mode::Http;
     let d = &inh.timeouts;
     let timeouts = Timeouts {
         connect: own
@@ -346,8 +388,14 @@ fn backend(
             .as_ref()
             .map_or(inh.redispatch, |b| *b.get_ref()),
         timeouts,
-        forwardfor: false,
-        http_reuse: model::HttpReuse::Safe,
+        forwardfor: http
+            && f.forwardfor
+                .as_ref()
+                .map_or(inh.forwardfor, |b| *b.get_ref()),
+        http_reuse: match http {
+            true => v::http_reuse(p, &f.http_reuse, report).unwrap_or(inh.http_reuse),
+            false => inh.http_reuse,
+        },
     })
 }
 

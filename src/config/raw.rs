@@ -1,7 +1,8 @@
 //! Serde helpers for the values that take more than one shape: "an integer or
 //! a string" (durations, sizes, `nbproc`), "one or a list" (`bind`, `log`),
-//! "a word or a list of CPUs" (`cpu_map`), and a bind entry written as a
-//! string or a table.
+//! "a word or a list of CPUs" (`cpu_map`), a bind entry written as a
+//! string or a table, the `acl` table (names kept in file order, with their
+//! spans) and `deny` (a status or `true`).
 //!
 //! Each is a hand-written visitor, not `#[serde(untagged)]`: untagged enums
 //! buffer the value and lose the spans and the precise type errors.
@@ -143,6 +144,62 @@ impl<'de> Deserialize<'de> for BindSpec {
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<BindSpec, A::Error> {
                 BindTable::deserialize(MapAccessDeserializer::new(map)).map(BindSpec::Table)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An `acl` table, `{ NAME = "CRITERION PATTERN…", … }`, in file order; each
+/// name and each criterion keeps its span.
+#[derive(Debug, Default)]
+pub struct AclTable(pub Vec<(Spanned<String>, Spanned<String>)>);
+
+impl<'de> Deserialize<'de> for AclTable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AclTable;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table of ACLs such as { static = \"path_beg /static/\" }")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AclTable, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<Spanned<String>, Spanned<String>>()? {
+                    out.push(entry);
+                }
+                Ok(AclTable(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `deny = 403` or `deny = true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenySpec {
+    Status(i64),
+    Flag(bool),
+}
+
+impl<'de> Deserialize<'de> for DenySpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = DenySpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a status code such as 403, or true")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<DenySpec, E> {
+                Ok(DenySpec::Status(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<DenySpec, E> {
+                i64::try_from(v)
+                    .map(DenySpec::Status)
+                    .map_err(|_| E::custom("integer too large"))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<DenySpec, E> {
+                Ok(DenySpec::Flag(v))
             }
         }
         d.deserialize_any(V)

@@ -40,6 +40,7 @@ pub const DEFAULTS: &[&str] = &[
     "log_format",
     "maxconn",
     "balance",
+    "http_reuse",
 ];
 
 /// `[frontend.NAME]`.
@@ -121,6 +122,31 @@ pub const CHECK: &[&str] = &[
     "rise",
     "fall",
 ];
+
+/// One `use_backend` entry.
+pub const USE_BACKEND: &[&str] = &["backend", "if", "unless"];
+
+/// One `http_request` rule: one action and an optional condition.
+pub const HTTP_RULE: &[&str] = &[
+    "deny",
+    "return",
+    "redirect",
+    "set_header",
+    "add_header",
+    "del_header",
+    "set_path",
+    "if",
+    "unless",
+];
+
+/// One `http_response` rule: the header actions only.
+pub const HTTP_RESPONSE_RULE: &[&str] = &["set_header", "add_header", "del_header", "if", "unless"];
+
+/// The `return` action's table.
+pub const RETURN: &[&str] = &["status", "content_type", "body"];
+
+/// The `redirect` action's table.
+pub const REDIRECT: &[&str] = &["location", "prefix", "scheme", "code"];
 
 /// A listen section's `stats` table.
 pub const STATS: &[&str] = &["uri", "refresh", "prometheus"];
@@ -205,7 +231,8 @@ impl Section {
 
 /// The keys of the table nested under `key` in a section, for the keys whose
 /// value is a table (`timeout`, `check`, `stats`) or a list of tables (`bind`,
-/// `server`). Free-form tables (`acl`, rule lists) are not listed.
+/// `server`, `use_backend`, the rule lists). The free-form `acl` table is
+/// not listed.
 pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
     if !section.accepts(key) {
         return None;
@@ -216,8 +243,28 @@ pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
         "server" => Some(SERVER),
         "check" => Some(CHECK),
         "stats" => Some(STATS),
+        "use_backend" => Some(USE_BACKEND),
+        "http_request" => Some(HTTP_RULE),
+        "http_response" => Some(HTTP_RESPONSE_RULE),
         _ => None,
     }
+}
+
+/// The keys of a table one level further down: `return` and `redirect` in
+/// an `http_request` rule (`parent` is the section key).
+pub fn nested_deeper(parent: &str, key: &str) -> Option<&'static [&'static str]> {
+    match (parent, key) {
+        ("http_request", "return") => Some(RETURN),
+        ("http_request", "redirect") => Some(REDIRECT),
+        _ => None,
+    }
+}
+
+/// Why `key` is refused in a table under the section key `parent` although
+/// weir knows it elsewhere, when that deserves more than "unknown key".
+pub fn misplaced(parent: &str, key: &str) -> Option<&'static str> {
+    let terminal = parent == "http_response" && HTTP_RULE.contains(&key);
+    terminal.then_some("response rules take only set_header, add_header and del_header")
 }
 
 /// Every `(section, key)` pair the documentation must describe, nested keys
@@ -237,7 +284,12 @@ pub fn documented() -> Vec<(Section, String)> {
                 continue;
             }
             if let Some(sub) = nested(section, key) {
-                out.extend(sub.iter().map(|s| (section, format!("{key}.{s}"))));
+                for s in sub {
+                    out.push((section, format!("{key}.{s}")));
+                    if let Some(deeper) = nested_deeper(key, s) {
+                        out.extend(deeper.iter().map(|d| (section, format!("{key}.{s}.{d}"))));
+                    }
+                }
             }
         }
     }
@@ -266,5 +318,8 @@ mod tests {
         assert!(docs.contains(&(Section::Backend, "server.weight".into())));
         assert!(docs.contains(&(Section::Listen, "stats.uri".into())));
         assert!(!docs.contains(&(Section::Listen, "bind".into())));
+        assert!(docs.contains(&(Section::Frontend, "use_backend.if".into())));
+        assert!(docs.contains(&(Section::Frontend, "http_request.return.status".into())));
+        assert!(!docs.contains(&(Section::Frontend, "http_response.deny".into())));
     }
 }

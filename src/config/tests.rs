@@ -270,29 +270,19 @@ fn missing_parts() {
 fn refused_keys_point_at_the_key() {
     let later = "is not supported yet";
     one(
-        &fe("mode = \"http\""),
-        "4:1",
-        "\"mode\" is not supported yet: HTTP mode arrives in a later version; use mode = \"tcp\"",
-    );
-    one(
-        &format!("[defaults]\nmode = \"http\"\n{}", fe("")),
-        "2:1",
-        later,
-    );
-    one(
         &fe("acl = { a = \"path /x\" }"),
         "4:1",
-        "\"acl\" is not supported yet",
+        "`acl` needs mode = \"http\"",
     );
     one(
         &fe("use_backend = [{ backend = \"app\", if = \"a\" }]"),
         "4:1",
-        later,
+        "this frontend is in TCP mode",
     );
     one(
         &fe("forwardfor = true"),
         "4:1",
-        "\"forwardfor\" is not supported yet",
+        "`forwardfor` only applies in HTTP mode",
     );
     one(
         &fe("timeout.queue = \"1s\""),
@@ -312,7 +302,12 @@ fn refused_keys_point_at_the_key() {
     one(
         &fe("log_format = \"httplog\""),
         "4:1",
-        "\"log_format\" is not supported yet",
+        "log_format \"httplog\" needs mode = \"http\"",
+    );
+    one(
+        &fe("log_format = \"%ci:%cp\""),
+        "4:1",
+        "\"log_format\" is not supported yet: custom formats",
     );
     one(
         &fe("bind = { address = \":81\", accept_proxy = true }").replace("bind = \":8080\"\n", ""),
@@ -344,7 +339,11 @@ fn refused_keys_point_at_the_key() {
         "5:1",
         "\"check\" is not supported yet",
     );
-    one(&be("http_reuse = \"safe\""), "5:1", later);
+    one(
+        &be("http_reuse = \"safe\""),
+        "5:1",
+        "`http_reuse` only applies in HTTP mode",
+    );
     let srv = |extra: &str| {
         fe(&format!(
             "[backend.b2]\nserver = [{{ name = \"x\", address = \"127.0.0.1:1\", {extra} }}]"

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::diag::{did_you_mean, Loc, Report};
 use super::file::{DefaultsFile, FileModel, Parsed, TimeoutFile};
-use super::model::{self, Balance, Config, LogFormat, Mode, Timeouts};
+use super::model::{self, Balance, Config, HttpReuse, LogFormat, Mode, Timeouts};
 use super::schema::Section;
 use super::units;
 
@@ -26,7 +26,13 @@ pub(crate) struct Inherited {
     /// `None`: a frontend takes `global.maxconn`.
     pub maxconn: Option<usize>,
     pub balance: Balance,
-    pub log_format: LogFormat,
+    /// `None`: by mode ("tcplog" in TCP mode, "httplog" in HTTP mode).
+    /// "httplog" here gives "tcplog" in TCP-mode proxies, as in HAProxy.
+    pub log_format: Option<LogFormat>,
+    /// Applied by HTTP-mode proxies only; TCP-mode ones ignore it.
+    pub forwardfor: bool,
+    /// Applied by HTTP-mode backends only.
+    pub http_reuse: HttpReuse,
 }
 
 /// Builds the typed model, or returns `None` when any error was reported
@@ -78,7 +84,9 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited 
         redispatch: false,
         maxconn: None,
         balance: Balance::RoundRobin,
-        log_format: LogFormat::TcpLog,
+        log_format: None,
+        forwardfor: false,
+        http_reuse: HttpReuse::Safe,
     };
     let Some((p, f)) = d.and_then(|p| p.body.as_ref().map(|f| (p, f))) else {
         return out;
@@ -98,16 +106,19 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited 
     if let Some(r) = &f.redispatch {
         out.redispatch = *r.get_ref();
     }
-    // `forwardfor` only applies in HTTP mode: accepted in [defaults], unused.
+    if let Some(b) = &f.forwardfor {
+        out.forwardfor = *b.get_ref();
+    }
+    if let Some(r) = http_reuse(p, &f.http_reuse, report) {
+        out.http_reuse = r;
+    }
     if let Some(n) = int_in(p, &f.maxconn, "maxconn", 1, i64::from(u32::MAX), report) {
         out.maxconn = Some(n as usize);
     }
     if let Some(b) = balance(p, &f.balance, report) {
         out.balance = b;
     }
-    if let Some(l) = log_format(p, &f.log_format, report) {
-        out.log_format = l;
-    }
+    out.log_format = log_format(p, &f.log_format, report);
     out
 }
 
@@ -198,7 +209,7 @@ pub(crate) fn int_in<T>(
     None
 }
 
-/// `mode`: "tcp" is supported, "http" is refused for now.
+/// `mode`: "tcp" or "http".
 pub(crate) fn mode<T>(
     p: &Parsed<T>,
     v: &Option<Spanned<String>>,
@@ -207,11 +218,7 @@ pub(crate) fn mode<T>(
     let v = v.as_ref()?;
     match v.get_ref().as_str() {
         "tcp" => Some(Mode::Tcp),
-        "http" => {
-            let why = "HTTP mode arrives in a later version; use mode = \"tcp\"";
-            unsupported(p, "mode", why, report);
-            None
-        }
+        "http" => Some(Mode::Http),
         other => {
             let hint = did_you_mean(other, ["tcp", "http"]);
             let msg = format!("invalid mode \"{other}\": expected \"tcp\" or \"http\"{hint}");
@@ -251,20 +258,58 @@ pub(crate) fn balance<T>(
     None
 }
 
-/// `log_format`: only "tcplog" for now.
+/// `log_format`: "tcplog" or "httplog"; custom formats (with `%`) are
+/// refused for now.
 pub(crate) fn log_format<T>(
     p: &Parsed<T>,
     v: &Option<Spanned<String>>,
     report: &mut Report,
 ) -> Option<LogFormat> {
     let v = v.as_ref()?;
-    if v.get_ref() == "tcplog" {
-        return Some(LogFormat::TcpLog);
+    match v.get_ref().as_str() {
+        "tcplog" => Some(LogFormat::TcpLog),
+        "httplog" => Some(LogFormat::HttpLog),
+        s if s.contains('%') => {
+            let why = "custom formats arrive in a later version; use \"tcplog\" or \"httplog\"";
+            unsupported(p, "log_format", why, report);
+            None
+        }
+        s => {
+            let msg = format!(
+                "unknown log_format \"{s}\": expected \"tcplog\" or \"httplog\"{}",
+                did_you_mean(s, ["tcplog", "httplog"])
+            );
+            report.error(&p.at(v.span()), msg);
+            None
+        }
     }
-    let why =
-        "only \"tcplog\" is available; \"httplog\" and custom formats arrive in a later version";
-    unsupported(p, "log_format", why, report);
-    None
+}
+
+/// `http_reuse`: "safe" or "never".
+pub(crate) fn http_reuse<T>(
+    p: &Parsed<T>,
+    v: &Option<Spanned<String>>,
+    report: &mut Report,
+) -> Option<HttpReuse> {
+    let v = v.as_ref()?;
+    match v.get_ref().as_str() {
+        "safe" => Some(HttpReuse::Safe),
+        "never" => Some(HttpReuse::Never),
+        "aggressive" | "always" => {
+            let why = "only \"safe\" and \"never\" are available; \"aggressive\" and \
+                       \"always\" arrive in a later version";
+            unsupported(p, "http_reuse", why, report);
+            None
+        }
+        s => {
+            let msg = format!(
+                "unknown http_reuse \"{s}\": expected \"safe\" or \"never\"{}",
+                did_you_mean(s, ["safe", "never", "aggressive", "always"])
+            );
+            report.error(&p.at(v.span()), msg);
+            None
+        }
+    }
 }
 
 /// Section names already seen, for duplicate detection.

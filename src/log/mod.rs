@@ -8,6 +8,7 @@
 //! datagram that cannot be sent now is dropped and counted, never waited for.
 
 pub mod date;
+pub mod httplog;
 pub mod tcplog;
 
 pub use date::{accept_date, syslog_date, Clock};

@@ -40,6 +40,34 @@ impl Channel {
         self.buf.is_some()
     }
 
+    /// Bytes buffered now.
+    pub fn len(&self) -> usize {
+        self.tail - self.head
+    }
+
+    /// The buffered bytes (an HTTP head is parsed in place here).
+    pub fn data(&self) -> &[u8] {
+        match &self.buf {
+            Some(b) => &b.as_slice()[self.head..self.tail],
+            None => &[],
+        }
+    }
+
+    /// Whether the buffer is full: nothing more can be read until bytes
+    /// leave (a head that fills it is too large).
+    pub fn is_full(&self) -> bool {
+        matches!(&self.buf, Some(b) if self.head == 0 && self.tail == b.capacity())
+    }
+
+    /// Drops the first `n` buffered bytes (a head that was rewritten
+    /// rather than forwarded); they do not count in `total`.
+    pub fn consume(&mut self, n: usize, pool: &mut BufferPool) {
+        self.head = (self.head + n).min(self.tail);
+        if let Some(buf) = self.buf.take() {
+            self.keep_or_release(buf, pool);
+        }
+    }
+
     /// Reads once from `src` into the buffer. `Ok(0)` is EOF.
     pub fn read_from<R: Read>(&mut self, src: &mut R, pool: &mut BufferPool) -> io::Result<usize> {
         let mut buf = match self.buf.take() {
@@ -61,10 +89,21 @@ impl Channel {
 
     /// Writes once from the buffer to `dst`.
     pub fn write_to<W: Write>(&mut self, dst: &mut W, pool: &mut BufferPool) -> io::Result<usize> {
+        self.write_to_max(dst, usize::MAX, pool)
+    }
+
+    /// Writes once, at most `max` bytes, from the buffer to `dst`.
+    pub fn write_to_max<W: Write>(
+        &mut self,
+        dst: &mut W,
+        max: usize,
+        pool: &mut BufferPool,
+    ) -> io::Result<usize> {
         let Some(buf) = self.buf.take() else {
             return Ok(0);
         };
-        let res = dst.write(&buf.as_slice()[self.head..self.tail]);
+        let end = self.tail.min(self.head.saturating_add(max));
+        let res = dst.write(&buf.as_slice()[self.head..end]);
         if let Ok(n) = res {
             self.head += n;
             self.total += n as u64;

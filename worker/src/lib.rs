@@ -13,9 +13,12 @@
 pub mod backend;
 pub mod balance;
 pub mod channel;
+pub mod dispatch;
 pub mod event_loop;
 pub mod http;
+pub mod idle;
 pub mod listener;
+pub mod rules;
 pub mod scheduler;
 pub mod session;
 pub mod signals;

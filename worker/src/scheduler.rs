@@ -46,6 +46,11 @@ impl Scheduler {
         self.expiry[id] = at;
     }
 
+    /// Whether `id` has a timer set.
+    pub fn has_expiry(&self, id: TaskId) -> bool {
+        self.expiry.get(id).is_some_and(|e| e.is_some())
+    }
+
     /// Puts `id` on the run queue unless it is already there.
     pub fn wake(&mut self, id: TaskId) {
         self.grow(id);

@@ -5,6 +5,7 @@
 //! Token(1 + i)                  listener i
 //! Token(SESSION_BASE + 2k)      session k, client side
 //! Token(SESSION_BASE + 2k + 1)  session k, server side
+//! Token(IDLE_BASE + i)          parked server connection i (HTTP reuse)
 //! ```
 //! Tasks: `TASK_*` are the worker's own; session k is task `SESSION_TASKS + k`.
 
@@ -13,6 +14,7 @@ use mio::Token;
 pub const SIGNALS: Token = Token(0);
 const LISTENER_BASE: usize = 1;
 const SESSION_BASE: usize = 1 << 20;
+const IDLE_BASE: usize = 1 << 40;
 
 /// Closes the listeners when the soft-stop grace period ends.
 pub const TASK_GRACE: usize = 0;
@@ -20,7 +22,9 @@ pub const TASK_GRACE: usize = 0;
 pub const TASK_HARD_STOP: usize = 1;
 /// Retries accepting after a resource shortage (EMFILE, ENOBUFS…).
 pub const TASK_LISTENERS: usize = 2;
-pub const SESSION_TASKS: usize = 3;
+/// Closes parked server connections idle for too long.
+pub const TASK_IDLE: usize = 3;
+pub const SESSION_TASKS: usize = 4;
 
 /// Which side of a session an event is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +39,7 @@ pub enum Owner {
     Signals,
     Listener(usize),
     Session(usize, Side),
+    Idle(usize),
 }
 
 pub fn listener(i: usize) -> Token {
@@ -45,10 +50,15 @@ pub fn session(key: usize, side: Side) -> Token {
     Token(SESSION_BASE + 2 * key + usize::from(side == Side::Server))
 }
 
+pub fn idle(i: usize) -> Token {
+    Token(IDLE_BASE + i)
+}
+
 pub fn owner(t: Token) -> Owner {
     match t.0 {
         0 => Owner::Signals,
         n if n < SESSION_BASE => Owner::Listener(n - LISTENER_BASE),
+        n if n >= IDLE_BASE => Owner::Idle(n - IDLE_BASE),
         n => {
             let k = n - SESSION_BASE;
             let side = if k % 2 == 0 {

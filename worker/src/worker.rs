@@ -3,20 +3,19 @@
 //! signal).
 
 use crate::backend::BackendState;
+use crate::dispatch::AnySession;
+use crate::idle::IdlePool;
 use crate::listener::Listener;
 use crate::scheduler::Scheduler;
-use crate::session::tcp::{self, Ctx, Outcome};
-use crate::session::{Session, Termination};
 use crate::signals::{self, Command};
-use crate::tokens::{self, Side};
+use crate::tokens;
 use mio::{Events, Interest, Poll};
 use nix::sys::signalfd::SignalFd;
 use slab::Slab;
-use socket2::SockRef;
 use std::io::{self, ErrorKind};
 use std::time::{Duration, Instant};
-use weir_core::config::model::{Config, LogLevel};
-use weir_core::log::{accept_date, tcplog::TcpLog, Clock, Logger};
+use weir_core::config::model::Config;
+use weir_core::log::{Clock, Logger};
 use weir_core::pool::BufferPool;
 
 /// A listening socket handed over by the master, and its frontend.
@@ -46,7 +45,9 @@ pub struct Worker {
     pub signals: SignalFd,
     pub signals_ready: bool,
     pub listeners: Vec<Listener>,
-    pub sessions: Slab<Session>,
+    pub sessions: Slab<AnySession>,
+    /// Parked server connections (HTTP reuse).
+    pub idle: IdlePool,
     pub pool: BufferPool,
     pub backends: Vec<BackendState>,
     /// Current connections per frontend, and since start.
@@ -56,7 +57,7 @@ pub struct Worker {
     /// Current client connections in this worker.
     pub actconn: usize,
     pub stopping: Stopping,
-    clock: Clock,
+    pub clock: Clock,
 }
 
 impl Worker {
@@ -97,6 +98,7 @@ impl Worker {
             signals_ready: true,
             listeners,
             sessions: Slab::new(),
+            idle: IdlePool::default(),
             backends,
             feconn: vec![0; nfe],
             fe_total: vec![0; nfe],
@@ -172,116 +174,6 @@ impl Worker {
             }
         }
         self.listeners[i].backlog = accepted == maxaccept;
-        self.sync_listeners();
-    }
-
-    fn start_session(
-        &mut self,
-        fe: usize,
-        stream: mio::net::TcpStream,
-        addr: std::net::SocketAddr,
-        now: Instant,
-    ) {
-        let sock = SockRef::from(&stream);
-        let _ = sock.set_tcp_nodelay(true);
-        let _ = sock.set_keepalive(true);
-        let Some(be) = self.config.frontends[fe].default_backend else {
-            return;
-        };
-        let entry = self.sessions.vacant_entry();
-        let key = entry.key();
-        let mut sess = Session::new(fe, be, stream, addr, now, self.clock.now());
-        let token = tokens::session(key, Side::Client);
-        if let Err(e) = self.poll.registry().register(
-            &mut sess.client.sock,
-            token,
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            self.logger
-                .warning(&format!("cannot register a client connection: {e}"));
-            return;
-        }
-        entry.insert(sess);
-        self.actconn += 1;
-        self.feconn[fe] += 1;
-        self.fe_total[fe] += 1;
-        self.backends[be].cur_sess += 1;
-        self.be_total[be] += 1;
-        self.sched.wake(tokens::SESSION_TASKS + key);
-    }
-
-    /// Runs session `key`'s task once.
-    pub fn run_session(&mut self, key: usize, now: Instant) {
-        let Some(sess) = self.sessions.get_mut(key) else {
-            return;
-        };
-        let fe = &self.config.frontends[sess.frontend];
-        let be = &self.config.backends[sess.backend];
-        let mut cx = Ctx {
-            pool: &mut self.pool,
-            backend: &mut self.backends[sess.backend],
-            registry: self.poll.registry(),
-            fe,
-            be,
-            key,
-            now,
-        };
-        let task = tokens::SESSION_TASKS + key;
-        match tcp::process(sess, &mut cx) {
-            Outcome::Wait(at) => self.sched.set_expiry(task, at),
-            Outcome::Yield => self.sched.wake(task),
-            Outcome::Close(term) => self.close_session(key, term, now),
-        }
-    }
-
-    /// Closes both connections of session `key`, releases its buffers and
-    /// counts, and logs its tcplog line.
-    pub fn close_session(&mut self, key: usize, term: Termination, now: Instant) {
-        if !self.sessions.contains(key) {
-            return;
-        }
-        let mut sess = self.sessions.remove(key);
-        self.sched.remove(tokens::SESSION_TASKS + key);
-        let registry = self.poll.registry();
-        let _ = registry.deregister(&mut sess.client.sock);
-        sess.req.release(&mut self.pool);
-        sess.res.release(&mut self.pool);
-        if self.logger.enabled(LogLevel::Info) {
-            let be = &self.backends[sess.backend];
-            let line = TcpLog {
-                client: sess.client_addr,
-                accept_date: &accept_date(&sess.accept_date),
-                frontend: &self.config.frontends[sess.frontend].name,
-                backend: &self.config.backends[sess.backend].name,
-                server: sess.server.map(|i| be.servers[i].name.as_str()),
-                tw: 0,
-                tc: sess.connect_ms.map_or(-1, |ms| ms as i64),
-                tt: now.saturating_duration_since(sess.accepted).as_millis() as i64,
-                bytes_out: sess.res.total,
-                termination: term,
-                actconn: self.actconn,
-                feconn: self.feconn[sess.frontend],
-                beconn: be.cur_sess,
-                srv_conn: sess.server.map_or(0, |i| be.servers[i].cur_sess),
-                retries: sess.retries,
-                redispatched: false,
-                srv_queue: 0,
-                backend_queue: 0,
-            }
-            .render();
-            self.logger.info(&line);
-        }
-        // Counts drop after the line: it reports them with this session in.
-        if let Some(mut srv) = sess.srv.take() {
-            let _ = self.poll.registry().deregister(&mut srv.sock);
-            if let Some(i) = sess.server {
-                let s = &mut self.backends[sess.backend].servers[i];
-                s.cur_sess = s.cur_sess.saturating_sub(1);
-            }
-        }
-        self.actconn -= 1;
-        self.feconn[sess.frontend] -= 1;
-        self.backends[sess.backend].cur_sess -= 1;
         self.sync_listeners();
     }
 
@@ -363,12 +255,9 @@ impl Worker {
         self.close_listeners();
         let keys: Vec<usize> = self.sessions.iter().map(|(k, _)| k).collect();
         for k in keys {
-            let phase = match self.sessions[k].stage {
-                crate::session::Stage::Connect => b'C',
-                crate::session::Stage::Data => b'D',
-            };
-            self.close_session(k, [b'K', phase], now);
+            self.kill_session(k, now);
         }
+        self.idle.clear(self.poll.registry());
     }
 
     fn dump_servers(&self) {
@@ -390,13 +279,23 @@ impl Worker {
     /// Runs one of the worker's own tasks.
     pub fn run_internal(&mut self, task: usize, now: Instant) {
         match task {
-            tokens::TASK_GRACE => self.close_listeners(),
+            tokens::TASK_GRACE => {
+                self.close_listeners();
+                self.soft_stop_sessions(now);
+            }
             tokens::TASK_HARD_STOP => {
                 self.logger.warning(&format!(
                     "worker {}: hard-stop-after reached, killing remaining sessions",
                     self.id
                 ));
                 self.hard_stop(now);
+            }
+            tokens::TASK_IDLE => {
+                self.idle.purge(self.poll.registry(), now);
+                if !self.idle.is_empty() {
+                    self.sched
+                        .set_expiry(tokens::TASK_IDLE, Some(now + Duration::from_secs(1)));
+                }
             }
             tokens::TASK_LISTENERS => {
                 for l in &mut self.listeners {
@@ -406,25 +305,5 @@ impl Worker {
             }
             _ => {}
         }
-    }
-
-    /// Records what the poller said about a session's socket and wakes its task.
-    pub fn on_session_event(&mut self, key: usize, side: Side, ev: &mio::event::Event) {
-        let Some(sess) = self.sessions.get_mut(key) else {
-            return;
-        };
-        let conn = match side {
-            Side::Client => Some(&mut sess.client),
-            Side::Server => sess.srv.as_mut(),
-        };
-        if let Some(c) = conn {
-            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                c.readable = true;
-            }
-            if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-                c.writable = true;
-            }
-        }
-        self.sched.wake(tokens::SESSION_TASKS + key);
     }
 }

@@ -62,4 +62,4 @@ pub use chunked::{ChunkError, ChunkedDecoder, Progress};
 pub use head::{Framing, HeadError, Header, Method, Span, Version, MAX_HEADERS};
 pub use request::{RequestHead, RequestParser, TargetForm};
 pub use response::{ResponseContext, ResponseHead, ResponseParser};
-pub use rewrite::{ConnectionHeader, RewriteOptions};
+pub use rewrite::{ConnectionHeader, EditOp, HeadEdits, RewriteOptions};

@@ -70,39 +70,114 @@ impl Default for RewriteOptions {
 /// Appends the rewritten request head to `out`. `buf` is the slice the
 /// head was parsed from.
 pub fn request_head(head: &RequestHead, buf: &[u8], opts: &RewriteOptions, out: &mut Vec<u8>) {
+    request_head_edited(head, buf, opts, &HeadEdits::default(), out);
+}
+
+/// [`request_head`] with the edits of `http_request` rules applied.
+pub fn request_head_edited(
+    head: &RequestHead,
+    buf: &[u8],
+    opts: &RewriteOptions,
+    edits: &HeadEdits,
+    out: &mut Vec<u8>,
+) {
     let fields = Fields {
         buf,
         start_line: head.start_line,
+        path: Some(head.path),
         headers: &head.headers,
         content_length: head.content_length,
     };
-    write_head(&fields, opts, opts.forwarded_for, out);
+    write_head(&fields, opts, edits, opts.forwarded_for, out);
+}
+
+/// Header changes made by `http_request`/`http_response` rules, in rule
+/// order: a deletion removes the original fields of that name and the ones
+/// added before it; `path` replaces the request's path (the query stays).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeadEdits {
+    /// Deletions and additions, in order.
+    pub ops: Vec<EditOp>,
+    /// A new path for the request line.
+    pub path: Option<String>,
+}
+
+/// One header change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EditOp {
+    /// Delete every field of this name (any case).
+    Del(String),
+    /// Add this field.
+    Add(String, String),
+}
+
+impl HeadEdits {
+    /// Whether nothing changes.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty() && self.path.is_none()
+    }
+
+    fn deletes(&self, name: &[u8], after: usize) -> bool {
+        self.ops[after..]
+            .iter()
+            .any(|op| matches!(op, EditOp::Del(n) if n.as_bytes().eq_ignore_ascii_case(name)))
+    }
 }
 
 /// Appends the rewritten response head to `out`.
 pub fn response_head(head: &ResponseHead, buf: &[u8], opts: &RewriteOptions, out: &mut Vec<u8>) {
+    response_head_edited(head, buf, opts, &HeadEdits::default(), out);
+}
+
+/// [`response_head`] with the edits of `http_response` rules applied.
+pub fn response_head_edited(
+    head: &ResponseHead,
+    buf: &[u8],
+    opts: &RewriteOptions,
+    edits: &HeadEdits,
+    out: &mut Vec<u8>,
+) {
     let fields = Fields {
         buf,
         start_line: head.start_line,
+        path: None,
         headers: &head.headers,
         content_length: head.content_length,
     };
-    write_head(&fields, opts, None, out);
+    write_head(&fields, opts, edits, None, out);
 }
 
 struct Fields<'a> {
     buf: &'a [u8],
     start_line: Span,
+    /// The request path within the start line (requests only).
+    path: Option<Span>,
     headers: &'a [Header],
     content_length: Option<u64>,
 }
 
-fn write_head(f: &Fields<'_>, opts: &RewriteOptions, xff: Option<IpAddr>, out: &mut Vec<u8>) {
+fn write_head(
+    f: &Fields<'_>,
+    opts: &RewriteOptions,
+    edits: &HeadEdits,
+    xff: Option<IpAddr>,
+    out: &mut Vec<u8>,
+) {
     let buf = f.buf;
-    let last_xff = f.headers.iter().rposition(|h| h.is(buf, "x-forwarded-for"));
+    let last_xff = f
+        .headers
+        .iter()
+        .rposition(|h| h.is(buf, "x-forwarded-for") && !edits.deletes(b"x-forwarded-for", 0));
     let mut cl_written = false;
 
-    out.extend_from_slice(f.start_line.get(buf));
+    match (&edits.path, f.path) {
+        (Some(new), Some(p)) if p.start >= f.start_line.start && p.end <= f.start_line.end => {
+            out.extend_from_slice(buf.get(f.start_line.start..p.start).unwrap_or(b""));
+            out.extend_from_slice(new.as_bytes());
+            out.extend_from_slice(buf.get(p.end..f.start_line.end).unwrap_or(b""));
+        }
+        _ => out.extend_from_slice(f.start_line.get(buf)),
+    }
     out.extend_from_slice(b"\r\n");
     for (i, h) in f.headers.iter().enumerate() {
         let name = h.name.get(buf);
@@ -128,7 +203,7 @@ fn write_head(f: &Fields<'_>, opts: &RewriteOptions, xff: Option<IpAddr>, out: &
         } else {
             !named_by_connection(buf, f.headers, name)
         };
-        if !keep {
+        if !keep || edits.deletes(name, 0) {
             continue;
         }
         out.extend_from_slice(name);
@@ -140,6 +215,16 @@ fn write_head(f: &Fields<'_>, opts: &RewriteOptions, xff: Option<IpAddr>, out: &
             }
         }
         out.extend_from_slice(b"\r\n");
+    }
+    for (i, op) in edits.ops.iter().enumerate() {
+        if let EditOp::Add(name, value) = op {
+            if !edits.deletes(name.as_bytes(), i + 1) {
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(value.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+        }
     }
     if let (Some(ip), None) = (xff, last_xff) {
         let _ = write!(out, "x-forwarded-for: {ip}\r\n");
@@ -171,6 +256,27 @@ mod tests {
         let mut out = Vec::new();
         request_head(&head, raw, &opts, &mut out);
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn edits_in_rule_order_and_new_path() {
+        let raw = b"GET /old?q=1 HTTP/1.1\r\nHost: h\r\nX-Drop: 1\r\nX-Keep: 2\r\n\r\n";
+        let head = RequestParser::new(8192).parse(raw).unwrap().unwrap();
+        let edits = HeadEdits {
+            ops: vec![
+                EditOp::Add("X-A".into(), "1".into()),
+                EditOp::Del("x-drop".into()),
+                EditOp::Del("x-a".into()),
+                EditOp::Add("X-A".into(), "2".into()),
+            ],
+            path: Some("/new".into()),
+        };
+        let mut out = Vec::new();
+        request_head_edited(&head, raw, &RewriteOptions::default(), &edits, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "GET /new?q=1 HTTP/1.1\r\nHost: h\r\nX-Keep: 2\r\nX-A: 2\r\n\r\n"
+        );
     }
 
     #[test]

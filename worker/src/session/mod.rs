@@ -12,6 +12,9 @@
 //!     └──────────────────────────────────────▶ closed with SC / sC
 //! ```
 
+pub mod connect;
+pub mod http;
+pub mod pump;
 pub mod tcp;
 
 use crate::channel::Channel;

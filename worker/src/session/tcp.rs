@@ -8,14 +8,12 @@
 //! - `tunnel`: replaces both once the server connection is established;
 //! - `client_fin` / `server_fin`: replace them once that side is half-closed.
 
+use super::connect::{connected, open_connection};
+use super::pump::pump;
 use super::{Conn, Session, Stage, Termination};
 use crate::backend::BackendState;
-use crate::channel::Channel;
 use crate::tokens::{self, Side};
 use mio::{Interest, Registry};
-use socket2::{Domain, Socket, Type};
-use std::io::{self, ErrorKind};
-use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 use weir_core::config::model::{defaults, Backend, Frontend};
 use weir_core::pool::BufferPool;
@@ -133,23 +131,6 @@ fn advance_connect(s: &mut Session, cx: &mut Ctx) -> Result<(), Termination> {
     }
 }
 
-/// Whether a non-blocking connect has completed (mio's recipe: a pending
-/// socket error means it failed; no peer address yet means not done).
-fn connected(conn: &mut Conn) -> io::Result<bool> {
-    if let Some(e) = conn.sock.take_error()? {
-        return Err(e);
-    }
-    match conn.sock.peer_addr() {
-        Ok(_) => Ok(true),
-        Err(e) if e.kind() == ErrorKind::NotConnected => {
-            conn.writable = false;
-            conn.readable = false;
-            Ok(false)
-        }
-        Err(e) => Err(e),
-    }
-}
-
 /// The current attempt failed: drop it, then try the next server if any
 /// retries are left.
 fn retry(s: &mut Session, cx: &mut Ctx, timed_out: bool) -> Result<(), Termination> {
@@ -213,91 +194,6 @@ fn start_connect(
         }
         s.retries += 1;
         avoid = Some(i);
-    }
-}
-
-/// A non-blocking socket with the options weir sets on every connection,
-/// its connect started.
-fn open_connection(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
-    let sock = Socket::new(
-        Domain::for_address(addr),
-        Type::STREAM.nonblocking().cloexec(),
-        None,
-    )?;
-    sock.set_tcp_nodelay(true)?;
-    sock.set_keepalive(true)?;
-    match sock.connect(&addr.into()) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-        Err(e) => return Err(e),
-    }
-    Ok(sock.into())
-}
-
-/// What one pump call did.
-#[derive(Default)]
-struct Progress {
-    read: bool,
-    wrote: bool,
-    /// The budget ran out with work still possible.
-    exhausted: bool,
-}
-
-/// Moves bytes `src` → `ch` → `dst` until nothing more can be done now or
-/// the budget is spent; propagates EOF as a write shutdown once `ch` is
-/// empty. `dst` is `None` while the server is not connected yet.
-fn pump(
-    src: &mut Conn,
-    ch: &mut Channel,
-    mut dst: Option<&mut Conn>,
-    pool: &mut BufferPool,
-    budget: usize,
-) -> Result<Progress, Side> {
-    let mut p = Progress::default();
-    let mut moved = 0usize;
-    loop {
-        let mut progress = false;
-        if !ch.shutr && src.readable && ch.has_room() {
-            match ch.read_from(&mut src.sock, pool) {
-                Ok(0) => {
-                    ch.shutr = true;
-                    progress = true;
-                }
-                Ok(n) => {
-                    p.read = true;
-                    progress = true;
-                    moved += n;
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => src.readable = false,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return Err(Side::Client),
-            }
-        }
-        if let Some(d) = dst.as_deref_mut() {
-            if !ch.is_empty() && d.writable {
-                match ch.write_to(&mut d.sock, pool) {
-                    Ok(n) => {
-                        p.wrote = true;
-                        progress |= n > 0;
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => d.writable = false,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(_) => return Err(Side::Server),
-                }
-            }
-            if ch.is_empty() && ch.shutr && !ch.shutw {
-                let _ = d.sock.shutdown(Shutdown::Write);
-                ch.shutw = true;
-                progress = true;
-            }
-        }
-        if !progress {
-            return Ok(p);
-        }
-        if moved >= budget {
-            p.exhausted = (src.readable && !ch.shutr) || !ch.is_empty();
-            return Ok(p);
-        }
     }
 }
 

@@ -1,0 +1,280 @@
+//! Sessions of both modes in one slab, and the worker's operations on them:
+//! start one at accept, run its task, record poller events, close it.
+
+use crate::session::http::{self, HttpCtx, HttpSession};
+use crate::session::tcp::{self, Ctx, Outcome};
+use crate::session::{Conn, Session, Stage, Termination};
+use crate::tokens::{self, Side};
+use crate::worker::{Stopping, Worker};
+use mio::Interest;
+use socket2::SockRef;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use weir_core::config::model::{LogLevel, Mode};
+use weir_core::log::{accept_date, tcplog::TcpLog};
+
+/// A client connection of either mode.
+pub enum AnySession {
+    Tcp(Box<Session>),
+    Http(Box<HttpSession>),
+}
+
+impl AnySession {
+    fn frontend(&self) -> usize {
+        match self {
+            AnySession::Tcp(s) => s.frontend,
+            AnySession::Http(s) => s.frontend,
+        }
+    }
+}
+
+impl Worker {
+    /// Creates the session for a new client connection and wakes its task.
+    pub fn start_session(
+        &mut self,
+        fe: usize,
+        stream: mio::net::TcpStream,
+        addr: SocketAddr,
+        now: Instant,
+    ) {
+        let sock = SockRef::from(&stream);
+        let _ = sock.set_tcp_nodelay(true);
+        let _ = sock.set_keepalive(true);
+        let frontend = &self.config.frontends[fe];
+        let entry = self.sessions.vacant_entry();
+        let key = entry.key();
+        let mut sess = match frontend.mode {
+            Mode::Tcp => {
+                let Some(be) = frontend.default_backend else {
+                    return;
+                };
+                AnySession::Tcp(Box::new(Session::new(
+                    fe,
+                    be,
+                    stream,
+                    addr,
+                    now,
+                    self.clock.now(),
+                )))
+            }
+            Mode::Http => {
+                let dst_port = stream.local_addr().map_or(0, |a| a.port());
+                let bufsize = self.config.global.bufsize;
+                AnySession::Http(Box::new(HttpSession::new(
+                    fe, stream, addr, dst_port, bufsize, now,
+                )))
+            }
+        };
+        let client = match &mut sess {
+            AnySession::Tcp(s) => &mut s.client.sock,
+            AnySession::Http(s) => &mut s.client.sock,
+        };
+        let token = tokens::session(key, Side::Client);
+        if let Err(e) =
+            self.poll
+                .registry()
+                .register(client, token, Interest::READABLE | Interest::WRITABLE)
+        {
+            self.logger
+                .warning(&format!("cannot register a client connection: {e}"));
+            return;
+        }
+        if let AnySession::Tcp(s) = &sess {
+            self.backends[s.backend].cur_sess += 1;
+            self.be_total[s.backend] += 1;
+        }
+        entry.insert(sess);
+        self.actconn += 1;
+        self.feconn[fe] += 1;
+        self.fe_total[fe] += 1;
+        self.sched.wake(tokens::SESSION_TASKS + key);
+    }
+
+    /// Runs session `key`'s task once.
+    pub fn run_session(&mut self, key: usize, now: Instant) {
+        let task = tokens::SESSION_TASKS + key;
+        let outcome = match self.sessions.get_mut(key) {
+            None => return,
+            Some(AnySession::Tcp(sess)) => {
+                let mut cx = Ctx {
+                    pool: &mut self.pool,
+                    backend: &mut self.backends[sess.backend],
+                    registry: self.poll.registry(),
+                    fe: &self.config.frontends[sess.frontend],
+                    be: &self.config.backends[sess.backend],
+                    key,
+                    now,
+                };
+                tcp::process(sess, &mut cx)
+            }
+            Some(AnySession::Http(sess)) => {
+                let mut cx = HttpCtx {
+                    pool: &mut self.pool,
+                    backends: &mut self.backends,
+                    idle: &mut self.idle,
+                    registry: self.poll.registry(),
+                    config: &self.config,
+                    logger: &self.logger,
+                    key,
+                    now,
+                    date: self.clock.now(),
+                    actconn: self.actconn,
+                    feconn: self.feconn[sess.frontend],
+                };
+                let outcome = http::process(sess, &mut cx);
+                if self.stopping == Stopping::Soft && http::may_close_when_stopping(sess) {
+                    Outcome::Close(*b"--")
+                } else {
+                    outcome
+                }
+            }
+        };
+        match outcome {
+            Outcome::Wait(at) => self.sched.set_expiry(task, at),
+            Outcome::Yield => self.sched.wake(task),
+            Outcome::Close(term) => self.close_session(key, term, now),
+        }
+        if !self.idle.is_empty() && self.sched_idle_unset() {
+            self.sched
+                .set_expiry(tokens::TASK_IDLE, Some(now + Duration::from_secs(1)));
+        }
+    }
+
+    fn sched_idle_unset(&self) -> bool {
+        !self.sched.has_expiry(tokens::TASK_IDLE)
+    }
+
+    /// Closes both connections of session `key` and releases what it holds;
+    /// a TCP session logs its tcplog line (an HTTP session logged each of
+    /// its requests already).
+    pub fn close_session(&mut self, key: usize, term: Termination, now: Instant) {
+        let Some(sess) = self.sessions.try_remove(key) else {
+            return;
+        };
+        self.sched.remove(tokens::SESSION_TASKS + key);
+        let fe = sess.frontend();
+        match sess {
+            AnySession::Tcp(s) => self.close_tcp(s, term, now),
+            AnySession::Http(mut s) => {
+                let _ = self.poll.registry().deregister(&mut s.client.sock);
+                s.req.release(&mut self.pool);
+                s.res.release(&mut self.pool);
+            }
+        }
+        self.actconn -= 1;
+        self.feconn[fe] -= 1;
+        self.sync_listeners();
+    }
+
+    fn close_tcp(&mut self, mut sess: Box<Session>, term: Termination, now: Instant) {
+        let registry = self.poll.registry();
+        let _ = registry.deregister(&mut sess.client.sock);
+        sess.req.release(&mut self.pool);
+        sess.res.release(&mut self.pool);
+        if self.logger.enabled(LogLevel::Info) {
+            let be = &self.backends[sess.backend];
+            let line = TcpLog {
+                client: sess.client_addr,
+                accept_date: &accept_date(&sess.accept_date),
+                frontend: &self.config.frontends[sess.frontend].name,
+                backend: &self.config.backends[sess.backend].name,
+                server: sess.server.map(|i| be.servers[i].name.as_str()),
+                tw: 0,
+                tc: sess.connect_ms.map_or(-1, |ms| ms as i64),
+                tt: now.saturating_duration_since(sess.accepted).as_millis() as i64,
+                bytes_out: sess.res.total,
+                termination: term,
+                actconn: self.actconn,
+                feconn: self.feconn[sess.frontend],
+                beconn: be.cur_sess,
+                srv_conn: sess.server.map_or(0, |i| be.servers[i].cur_sess),
+                retries: sess.retries,
+                redispatched: false,
+                srv_queue: 0,
+                backend_queue: 0,
+            }
+            .render();
+            self.logger.info(&line);
+        }
+        // Counts drop after the line: it reports them with this session in.
+        if let Some(mut srv) = sess.srv.take() {
+            let _ = self.poll.registry().deregister(&mut srv.sock);
+            if let Some(i) = sess.server {
+                let s = &mut self.backends[sess.backend].servers[i];
+                s.cur_sess = s.cur_sess.saturating_sub(1);
+            }
+        }
+        self.backends[sess.backend].cur_sess -= 1;
+    }
+
+    /// Hard stop: ends session `key` now, logged with a `K` state.
+    pub fn kill_session(&mut self, key: usize, now: Instant) {
+        match self.sessions.get_mut(key) {
+            None => {}
+            Some(AnySession::Tcp(s)) => {
+                let phase = if s.stage == Stage::Connect {
+                    b'C'
+                } else {
+                    b'D'
+                };
+                self.close_session(key, [b'K', phase], now);
+            }
+            Some(AnySession::Http(sess)) => {
+                let mut cx = HttpCtx {
+                    pool: &mut self.pool,
+                    backends: &mut self.backends,
+                    idle: &mut self.idle,
+                    registry: self.poll.registry(),
+                    config: &self.config,
+                    logger: &self.logger,
+                    key,
+                    now,
+                    date: self.clock.now(),
+                    actconn: self.actconn,
+                    feconn: self.feconn[sess.frontend],
+                };
+                http::kill(sess, &mut cx);
+                self.close_session(key, *b"K-", now);
+            }
+        }
+    }
+
+    /// Soft stop: idle HTTP connections close now; busy ones after their
+    /// current response.
+    pub fn soft_stop_sessions(&mut self, now: Instant) {
+        let idle: Vec<usize> = self
+            .sessions
+            .iter_mut()
+            .filter_map(|(k, s)| match s {
+                AnySession::Http(h) => http::may_close_when_stopping(h).then_some(k),
+                AnySession::Tcp(_) => None,
+            })
+            .collect();
+        for k in idle {
+            self.close_session(k, *b"--", now);
+        }
+    }
+
+    /// Records what the poller said about a session's socket and wakes its
+    /// task.
+    pub fn on_session_event(&mut self, key: usize, side: Side, ev: &mio::event::Event) {
+        let conn: Option<&mut Conn> = match (self.sessions.get_mut(key), side) {
+            (None, _) => return,
+            (Some(AnySession::Tcp(s)), Side::Client) => Some(&mut s.client),
+            (Some(AnySession::Tcp(s)), Side::Server) => s.srv.as_mut(),
+            (Some(AnySession::Http(s)), Side::Client) => Some(&mut s.client),
+            (Some(AnySession::Http(s)), Side::Server) => {
+                s.stream.as_mut().and_then(|st| st.srv.as_mut())
+            }
+        };
+        if let Some(c) = conn {
+            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                c.readable = true;
+            }
+            if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+                c.writable = true;
+            }
+        }
+        self.sched.wake(tokens::SESSION_TASKS + key);
+    }
+}

@@ -1,0 +1,202 @@
+//! Moving HTTP bytes: the outbox that carries a rewritten head (or a local
+//! reply) to a connection, and the body state that says how many buffered
+//! bytes belong to the current message and may be forwarded as they are.
+
+use crate::channel::Channel;
+use crate::http::{ChunkError, ChunkedDecoder, Framing};
+use crate::session::Conn;
+use std::io::{self, ErrorKind, Write};
+use weir_core::pool::BufferPool;
+
+/// Bytes weir produced (a rewritten head, an interim response, a local
+/// reply) waiting to be written before any body byte.
+#[derive(Default)]
+pub struct Outbox {
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Outbox {
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    /// Appends bytes after what is pending.
+    pub fn push(&mut self, bytes: &[u8]) {
+        if self.is_empty() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The buffer to write a head into (appended after what is pending).
+    pub fn vec(&mut self) -> &mut Vec<u8> {
+        if self.is_empty() {
+            self.buf.clear();
+            self.pos = 0;
+        }
+        &mut self.buf
+    }
+
+    /// Sends everything again (a request replayed on a new connection).
+    pub fn rewind(&mut self) {
+        self.pos = 0;
+    }
+
+    /// Forgets the content and its memory.
+    pub fn clear(&mut self) {
+        self.buf = Vec::new();
+        self.pos = 0;
+    }
+
+    /// Writes as much as the connection takes. Returns the bytes written.
+    pub fn flush(&mut self, conn: &mut Conn) -> io::Result<usize> {
+        let mut total = 0;
+        while !self.is_empty() && conn.writable {
+            match conn.sock.write(&self.buf[self.pos..]) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.pos += n;
+                    total += n;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => conn.writable = false,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(total)
+    }
+}
+
+/// Where the current message's body stands.
+pub enum Body {
+    /// This many bytes are still to come.
+    Len(u64),
+    /// Chunked, forwarded as is; `ok` bytes at the channel's start have
+    /// been validated and may go.
+    Chunked { dec: ChunkedDecoder, ok: usize },
+    /// Everything until the sender closes (responses only).
+    UntilClose,
+    /// No body, or all of it forwarded.
+    Done,
+}
+
+impl Body {
+    pub fn new(framing: Framing) -> Body {
+        match framing {
+            Framing::ContentLength(0) | Framing::None | Framing::Tunnel => Body::Done,
+            Framing::ContentLength(n) => Body::Len(n),
+            Framing::Chunked => Body::Chunked {
+                dec: ChunkedDecoder::new(),
+                ok: 0,
+            },
+            Framing::UntilClose => Body::UntilClose,
+        }
+    }
+
+    /// How many of the buffered bytes `data` belong to this body and may be
+    /// forwarded now.
+    pub fn allowed(&mut self, data: &[u8]) -> Result<usize, ChunkError> {
+        Ok(match self {
+            Body::Len(rem) => (*rem).min(data.len() as u64) as usize,
+            Body::Chunked { dec, ok } => {
+                if !dec.is_done() && data.len() > *ok {
+                    let p = dec.feed(&data[*ok..])?;
+                    *ok += p.consumed;
+                }
+                *ok
+            }
+            Body::UntilClose => data.len(),
+            Body::Done => 0,
+        })
+    }
+
+    /// Records that `n` bytes were forwarded.
+    pub fn forwarded(&mut self, n: usize) {
+        match self {
+            Body::Len(rem) => {
+                *rem -= (n as u64).min(*rem);
+                if *rem == 0 {
+                    *self = Body::Done;
+                }
+            }
+            Body::Chunked { dec, ok } => {
+                *ok -= n.min(*ok);
+                if *ok == 0 && dec.is_done() {
+                    *self = Body::Done;
+                }
+            }
+            Body::UntilClose | Body::Done => {}
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        matches!(self, Body::Done)
+    }
+}
+
+/// Why forwarding stopped short.
+pub enum ForwardError {
+    /// The body is malformed (bad chunk framing).
+    Framing,
+    /// Writing to the destination failed.
+    Write,
+}
+
+/// Forwards as many body bytes as allowed and writable from `ch` to `dst`.
+pub fn forward_body(
+    ch: &mut Channel,
+    body: &mut Body,
+    dst: &mut Conn,
+    pool: &mut BufferPool,
+) -> Result<usize, ForwardError> {
+    let mut total = 0;
+    loop {
+        let allow = body.allowed(ch.data()).map_err(|_| ForwardError::Framing)?;
+        if allow == 0 || !dst.writable {
+            return Ok(total);
+        }
+        match ch.write_to_max(&mut dst.sock, allow, pool) {
+            Ok(0) => return Err(ForwardError::Write),
+            Ok(n) => {
+                body.forwarded(n);
+                total += n;
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => dst.writable = false,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return Err(ForwardError::Write),
+        }
+    }
+}
+
+/// What a read pass saw.
+pub enum Fill {
+    /// Bytes arrived (or none were waiting).
+    Ok(usize),
+    /// The peer closed its side.
+    Eof,
+}
+
+/// Reads from `src` into `ch` while there is room and data.
+pub fn fill(
+    src: &mut Conn,
+    ch: &mut Channel,
+    pool: &mut BufferPool,
+    budget: usize,
+) -> io::Result<Fill> {
+    let mut total = 0;
+    while !ch.shutr && src.readable && ch.has_room() && total < budget {
+        match ch.read_from(&mut src.sock, pool) {
+            Ok(0) => {
+                ch.shutr = true;
+                return Ok(Fill::Eof);
+            }
+            Ok(n) => total += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => src.readable = false,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Fill::Ok(total))
+}

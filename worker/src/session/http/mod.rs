@@ -1,0 +1,153 @@
+//! An HTTP session: one client connection carrying a sequence of requests,
+//! each one a [`Stream`] (request, chosen backend and server, response).
+//!
+//! The analysers run in this order, for each request (HAProxy's order):
+//!
+//! ```text
+//!  request side                              response side
+//!  1. wait for a complete request head       6. wait for the response head
+//!     (timeout http_request → 408;              (1xx forwarded as they come;
+//!      bad head → 400, close)                    timeout server → 504;
+//!  2. frontend http_request rules               bad head → 502)
+//!     (deny/return/redirect answer here)     7. http_response rules
+//!  3. use_backend switching, else            8. forward the response head,
+//!     default_backend                           then its body as framed
+//!  4. pick a server: a parked connection     9. end: log the request; park the
+//!     (http_reuse) or connect, with             server connection if clean;
+//!     retries → 503                             keep the client connection for
+//!  5. forward the rewritten head, then          the next request (maybe already
+//!     the body as framed (CL or chunked,        buffered: pipelining) or close
+//!     streamed, never held whole)
+//! ```
+//!
+//! A 101 response or a 2xx to CONNECT turns the stream into a tunnel: bytes
+//! flow both ways as in TCP mode, under `timeout tunnel`.
+
+mod forward;
+mod process;
+mod reply;
+mod sample;
+
+pub use process::{kill, may_close_when_stopping, process, HttpCtx};
+
+use crate::channel::Channel;
+use crate::http::{RequestParser, ResponseContext, ResponseParser, Version};
+use crate::session::Conn;
+use forward::{Body, Outbox};
+use std::net::SocketAddr;
+use std::time::Instant;
+use weir_core::log::date::WallTime;
+
+/// One client connection in HTTP mode.
+pub struct HttpSession {
+    pub frontend: usize,
+    pub client_addr: SocketAddr,
+    /// The local port the client connected to (`dst_port`).
+    pub dst_port: u16,
+    pub client: Conn,
+    /// Bytes from the client: request heads and bodies.
+    pub req: Channel,
+    /// Bytes from the server: response heads and bodies.
+    pub res: Channel,
+    /// The request in progress, if any.
+    pub stream: Option<Box<Stream>>,
+    parser: RequestParser,
+    /// Requests started on this connection.
+    pub requests: u32,
+    pub accepted: Instant,
+    pub cli_active: Instant,
+    /// When the current request's first byte arrived, and its date.
+    req_start: Option<(Instant, WallTime)>,
+    /// When the connection became idle between two requests.
+    idle_since: Instant,
+    /// Close the client connection once the current response is sent.
+    close_after: bool,
+}
+
+impl HttpSession {
+    pub fn new(
+        frontend: usize,
+        client: mio::net::TcpStream,
+        client_addr: SocketAddr,
+        dst_port: u16,
+        bufsize: usize,
+        now: Instant,
+    ) -> HttpSession {
+        HttpSession {
+            frontend,
+            client_addr,
+            dst_port,
+            client: Conn::new(client),
+            req: Channel::default(),
+            res: Channel::default(),
+            stream: None,
+            parser: RequestParser::new(bufsize),
+            requests: 0,
+            accepted: now,
+            cli_active: now,
+            req_start: None,
+            idle_since: now,
+            close_after: false,
+        }
+    }
+}
+
+/// Where a stream is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Connecting to the server (with retries).
+    Connect,
+    /// Sending the request and receiving the response.
+    Exchange,
+    /// After a 101 or a 2xx to CONNECT: bytes both ways.
+    Tunnel,
+    /// Sending a response weir made (error page, deny, return, redirect).
+    LocalReply,
+}
+
+/// One request/response exchange.
+pub struct Stream {
+    pub backend: usize,
+    pub server: Option<usize>,
+    pub srv: Option<Conn>,
+    /// The server connection came from the idle pool.
+    pub reused: bool,
+    pub phase: Phase,
+    /// The request line as received, for the log.
+    pub request_line: String,
+    pub version: Version,
+    pub ctx: ResponseContext,
+    pub req_body: Body,
+    pub res_body: Body,
+    /// The request carries a body (it cannot be replayed).
+    pub req_has_body: bool,
+    /// The rewritten request head, kept until the response head arrives
+    /// so a request on a parked connection that turns out dead can be
+    /// replayed on a new one.
+    pub to_srv: Outbox,
+    pub to_cli: Outbox,
+    pub res_parser: ResponseParser,
+    pub res_head_done: bool,
+    /// Status sent to the client (-1 before).
+    pub status: i32,
+    pub retries: u32,
+    pub bytes_out: u64,
+    /// Termination state (who, phase); `--` while all is well.
+    pub term: [u8; 2],
+    pub start: Instant,
+    pub date: WallTime,
+    pub head_at: Instant,
+    pub connect_start: Option<Instant>,
+    pub connect_deadline: Option<Instant>,
+    pub connect_ms: Option<i64>,
+    /// When the server connection became usable (for Tr).
+    pub srv_ready_at: Option<Instant>,
+    pub res_head_at: Option<Instant>,
+    pub srv_active: Instant,
+    /// The server connection may be parked after the response.
+    pub srv_keep_alive: bool,
+    /// The response turned the stream into a tunnel.
+    pub tunnel: bool,
+    /// The backend counted this stream (beconn).
+    pub counted: bool,
+}

@@ -1,0 +1,87 @@
+//! What ACL criteria read: the request (method, target, path, headers) or,
+//! for `http_response` rules, the request line kept for the log and the
+//! response's headers; plus the client's address and the port it reached.
+
+use crate::http::{Header, RequestHead};
+use std::net::IpAddr;
+
+/// The fetches' view of one request or response.
+pub struct Sample<'a> {
+    pub method: &'a [u8],
+    pub url: &'a [u8],
+    pub path: &'a [u8],
+    /// Header fields, as spans of `buf`.
+    pub headers: &'a [Header],
+    pub buf: &'a [u8],
+    pub src: IpAddr,
+    pub dst_port: u16,
+}
+
+impl<'a> Sample<'a> {
+    /// The view of a parsed request head in `buf`.
+    pub fn request(head: &'a RequestHead, buf: &'a [u8], src: IpAddr, dst_port: u16) -> Sample<'a> {
+        let line = head.start_line.get(buf);
+        let method = line.split(|&b| b == b' ').next().unwrap_or(b"");
+        Sample {
+            method,
+            url: head.target.get(buf),
+            path: head.path.get(buf),
+            headers: &head.headers,
+            buf,
+            src,
+            dst_port,
+        }
+    }
+
+    /// The view for response rules: the request's line, the response's
+    /// headers.
+    pub fn response(
+        request_line: &'a str,
+        headers: &'a [Header],
+        buf: &'a [u8],
+        src: IpAddr,
+        dst_port: u16,
+    ) -> Sample<'a> {
+        let mut words = request_line.as_bytes().split(|&b| b == b' ');
+        let method = words.next().unwrap_or(b"");
+        let url = words.next().unwrap_or(b"");
+        let path = url.split(|&b| b == b'?').next().unwrap_or(b"");
+        Sample {
+            method,
+            url,
+            path,
+            headers,
+            buf,
+            src,
+            dst_port,
+        }
+    }
+}
+
+impl crate::rules::Sample for Sample<'_> {
+    fn method(&self) -> &[u8] {
+        self.method
+    }
+    fn url(&self) -> &[u8] {
+        self.url
+    }
+    fn path(&self) -> &[u8] {
+        self.path
+    }
+    fn any_header_value(&self, name: &str, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
+        for h in self.headers.iter().filter(|h| h.is(self.buf, name)) {
+            for v in h.value.get(self.buf).split(|&b| b == b',') {
+                if f(v.trim_ascii()) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    fn src(&self) -> IpAddr {
+        self.src
+    }
+    fn dst_port(&self) -> u16 {
+        self.dst_port
+    }
+}
