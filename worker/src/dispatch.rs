@@ -93,6 +93,7 @@ impl Worker {
     /// Runs session `key`'s task once.
     pub fn run_session(&mut self, key: usize, now: Instant) {
         let task = tokens::SESSION_TASKS + key;
+        let draining = self.draining();
         let outcome = match self.sessions.get_mut(key) {
             None => return,
             Some(AnySession::Tcp(sess)) => {
@@ -122,7 +123,7 @@ impl Worker {
                     feconn: self.feconn[sess.frontend],
                 };
                 let outcome = http::process(sess, &mut cx);
-                if self.stopping == Stopping::Soft && http::may_close_when_stopping(sess) {
+                if draining && http::may_close_when_stopping(sess) {
                     Outcome::Close(*b"--")
                 } else {
                     outcome
@@ -138,6 +139,12 @@ impl Worker {
             self.sched
                 .set_expiry(tokens::TASK_IDLE, Some(now + Duration::from_secs(1)));
         }
+    }
+
+    /// Soft stop with the listeners closed: connections are let go as soon
+    /// as they are idle.
+    fn draining(&self) -> bool {
+        self.stopping == Stopping::Soft && self.listeners.iter().all(|l| l.sock.is_none())
     }
 
     fn sched_idle_unset(&self) -> bool {

@@ -117,7 +117,8 @@ impl HeadEdits {
         self.ops.is_empty() && self.path.is_none()
     }
 
-    fn deletes(&self, name: &[u8], after: usize) -> bool {
+    /// Whether an operation from index `after` on deletes header `name`.
+    pub fn deletes(&self, name: &[u8], after: usize) -> bool {
         self.ops[after..]
             .iter()
             .any(|op| matches!(op, EditOp::Del(n) if n.as_bytes().eq_ignore_ascii_case(name)))

@@ -187,7 +187,6 @@ impl HttpSession {
 fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &RequestHead) {
     let fe = &cx.config.frontends[s.frontend];
     let buf = s.req.data();
-    let sample = Sample::request(head, buf, s.client_addr.ip(), s.dst_port);
     let (start, date) = s.req_start.take().unwrap_or((cx.now, cx.date));
     s.requests += 1;
     if !head.keep_alive {
@@ -195,11 +194,16 @@ fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &RequestHead) {
     }
     let has_body = !matches!(head.framing, Framing::None | Framing::ContentLength(0));
 
-    // Analyser 2: http_request rules.
+    // Analyser 2: http_request rules, each seeing the request as the
+    // rules before it left it.
     let mut edits = HeadEdits::default();
     let mut local: Option<(Vec<u8>, u16, [u8; 2], bool)> = None;
     for rule in &fe.http_request {
-        if !rule_applies(rule, &fe.acls, &sample) {
+        let seen = Sample {
+            edits: Some(&edits),
+            ..Sample::request(head, buf, s.client_addr.ip(), s.dst_port)
+        };
+        if !rule_applies(rule, &fe.acls, &seen) {
             continue;
         }
         let close = s.close_after || has_body;
@@ -218,7 +222,8 @@ fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &RequestHead) {
                 break;
             }
             HttpAction::Redirect { target, code } => {
-                let bytes = reply::redirect(target, *code, head, buf, close);
+                let location = crate::rules::redirect_location(target, &seen);
+                let bytes = reply::redirect(&location, *code, close, head.version);
                 local = Some((bytes, *code, *b"LR", close));
                 break;
             }
@@ -234,6 +239,15 @@ fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &RequestHead) {
             }
             HttpAction::SetPath { path } => edits.path = Some(path.clone()),
         }
+    }
+    let sample = Sample {
+        edits: Some(&edits),
+        ..Sample::request(head, buf, s.client_addr.ip(), s.dst_port)
+    };
+    // Analyser 3: use_backend, else default_backend; neither: 503.
+    let chosen = crate::rules::select_backend(fe, &sample);
+    if local.is_none() && chosen.is_none() {
+        local = Some((reply::error_page(503), 503, *b"SC", true));
     }
 
     let request_line = String::from_utf8_lossy(head.start_line.get(buf)).into_owned();

@@ -1,9 +1,8 @@
 //! Responses weir makes itself: HAProxy's error pages, `deny`, `return`
 //! and `redirect`.
 
-use crate::http::{errors, RequestHead, Version};
+use crate::http::{errors, Version};
 use std::fmt::Write;
-use weir_core::config::model::RedirectTarget;
 
 /// The reason phrase weir uses for a status.
 pub fn reason(status: u16) -> &'static str {
@@ -91,32 +90,16 @@ pub fn ret(
     out.into_bytes()
 }
 
-/// `http_request redirect`, from the request it answers.
-pub fn redirect(
-    target: &RedirectTarget,
-    code: u16,
-    head: &RequestHead,
-    buf: &[u8],
-    close: bool,
-) -> Vec<u8> {
-    let path_and_query = String::from_utf8_lossy(head.target.get(buf)).into_owned();
-    let location = match target {
-        RedirectTarget::Location(l) => l.clone(),
-        RedirectTarget::Prefix(p) => format!("{}{path_and_query}", p.trim_end_matches('/')),
-        RedirectTarget::Scheme(scheme) => {
-            let host = head
-                .host
-                .map(|h| String::from_utf8_lossy(h.get(buf)).into_owned())
-                .unwrap_or_default();
-            format!("{scheme}://{host}{path_and_query}")
-        }
-    };
-    let mut out = String::with_capacity(location.len() + 128);
-    let _ = write!(
-        out,
-        "HTTP/1.1 {code} {}\r\ncontent-length: 0\r\nlocation: {location}\r\n{}\r\n",
-        reason(code),
-        connection(close, head.version)
-    );
-    out.into_bytes()
+/// `http_request redirect` to `location`.
+pub fn redirect(location: &[u8], code: u16, close: bool, version: Version) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {code} {}\r\ncontent-length: 0\r\nlocation: ",
+        reason(code)
+    )
+    .into_bytes();
+    out.extend_from_slice(location);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(connection(close, version).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out
 }

@@ -2,7 +2,7 @@
 //! for `http_response` rules, the request line kept for the log and the
 //! response's headers; plus the client's address and the port it reached.
 
-use crate::http::{Header, RequestHead};
+use crate::http::{EditOp, HeadEdits, Header, RequestHead};
 use std::net::IpAddr;
 
 /// The fetches' view of one request or response.
@@ -15,6 +15,9 @@ pub struct Sample<'a> {
     pub buf: &'a [u8],
     pub src: IpAddr,
     pub dst_port: u16,
+    /// Changes made by the rules evaluated so far: later rules see the
+    /// request as the earlier ones left it.
+    pub edits: Option<&'a HeadEdits>,
 }
 
 impl<'a> Sample<'a> {
@@ -30,6 +33,7 @@ impl<'a> Sample<'a> {
             buf,
             src,
             dst_port,
+            edits: None,
         }
     }
 
@@ -45,7 +49,7 @@ impl<'a> Sample<'a> {
         let mut words = request_line.as_bytes().split(|&b| b == b' ');
         let method = words.next().unwrap_or(b"");
         let url = words.next().unwrap_or(b"");
-        let path = url.split(|&b| b == b'?').next().unwrap_or(b"");
+        let path = crate::rules::path_and_query(url).split(|&b| b == b'?').next().unwrap_or(b"");
         Sample {
             method,
             url,
@@ -54,6 +58,7 @@ impl<'a> Sample<'a> {
             buf,
             src,
             dst_port,
+            edits: None,
         }
     }
 }
@@ -66,17 +71,32 @@ impl crate::rules::Sample for Sample<'_> {
         self.url
     }
     fn path(&self) -> &[u8] {
-        self.path
+        match self.edits.and_then(|e| e.path.as_deref()) {
+            Some(p) => p.as_bytes(),
+            None => self.path,
+        }
     }
     fn any_header_value(&self, name: &str, f: &mut dyn FnMut(&[u8]) -> bool) -> bool {
-        for h in self.headers.iter().filter(|h| h.is(self.buf, name)) {
-            for v in h.value.get(self.buf).split(|&b| b == b',') {
-                if f(v.trim_ascii()) {
+        let mut each = |value: &[u8]| value.split(|&b| b == b',').any(|v| f(v.trim_ascii()));
+        let deleted = self.edits.is_some_and(|e| e.deletes(name.as_bytes(), 0));
+        if !deleted {
+            for h in self.headers.iter().filter(|h| h.is(self.buf, name)) {
+                if each(h.value.get(self.buf)) {
                     return true;
                 }
             }
         }
-        false
+        let Some(edits) = self.edits else {
+            return false;
+        };
+        edits.ops.iter().enumerate().any(|(i, op)| match op {
+            EditOp::Add(n, v) => {
+                n.eq_ignore_ascii_case(name)
+                    && !edits.deletes(name.as_bytes(), i + 1)
+                    && each(v.as_bytes())
+            }
+            EditOp::Del(_) => false,
+        })
     }
     fn src(&self) -> IpAddr {
         self.src
