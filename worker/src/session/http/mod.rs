@@ -151,3 +151,17 @@ pub struct Stream {
     /// The backend counted this stream (beconn).
     pub counted: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle keep-alive connection holds an HttpSession and nothing else
+    /// (no buffer, no stream): keep it well under a kilobyte.
+    #[test]
+    fn idle_connection_is_small() {
+        let size = std::mem::size_of::<HttpSession>();
+        assert!(size <= 400, "HttpSession is {size} bytes");
+        eprintln!("HttpSession: {size} bytes");
+    }
+}
