@@ -151,3 +151,101 @@ pub fn strip_syslog_time(s: &str) -> Option<&str> {
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
+
+/// An `httplog` message:
+/// `CLIENT [DATE] FRONTEND BACKEND/SERVER TR/Tw/Tc/Tr/Ta STATUS BYTES - - TERM
+/// ACT/FE/BE/SRV/RETRIES SQ/BQ "REQUEST"`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpLog {
+    pub pid: i32,
+    pub client: SocketAddr,
+    /// Inside the brackets, e.g. `21/Nov/2026:16:00:00.123`.
+    pub date: String,
+    pub frontend: String,
+    pub backend: String,
+    pub server: String,
+    /// TR (request head), Tw (queue), Tc (connect), Tr (response head),
+    /// Ta (active): -1 for a stage not reached.
+    pub timers: [i64; 5],
+    pub status: i64,
+    /// Bytes sent to the client.
+    pub bytes: u64,
+    /// The 4-character termination state, e.g. `----`, `PR--`.
+    pub termination: String,
+    /// actconn, feconn, beconn, srv_conn, retries
+    pub counters: [i64; 5],
+    pub queues: (i64, i64),
+    /// The request line between the quotes, e.g. `GET / HTTP/1.1`.
+    pub request: String,
+}
+
+impl HttpLog {
+    pub fn t_request(&self) -> i64 {
+        self.timers[0]
+    }
+    pub fn t_queue(&self) -> i64 {
+        self.timers[1]
+    }
+    pub fn t_connect(&self) -> i64 {
+        self.timers[2]
+    }
+    pub fn t_response(&self) -> i64 {
+        self.timers[3]
+    }
+    pub fn t_active(&self) -> i64 {
+        self.timers[4]
+    }
+
+    /// The method and the target of the request line.
+    pub fn method(&self) -> &str {
+        self.request.split(' ').next().unwrap_or("")
+    }
+    pub fn target(&self) -> &str {
+        self.request.split(' ').nth(1).unwrap_or("")
+    }
+
+    /// Parses a message; `None` if it is not an httplog message.
+    pub fn parse(pid: i32, message: &str) -> Option<HttpLog> {
+        let quote = message.find('"')?;
+        let request = message[quote..]
+            .strip_prefix('"')?
+            .strip_suffix('"')?
+            .to_string();
+        let f: Vec<&str> = message[..quote].split_whitespace().collect();
+        if f.len() != 12 || f[7] != "-" || f[8] != "-" || f[9].len() != 4 {
+            return None;
+        }
+        let client = f[0].parse().ok()?;
+        let date = f[1].strip_prefix('[')?.strip_suffix(']')?.to_string();
+        let (backend, server) = f[3].split_once('/')?;
+        let timers: Vec<i64> = nums(f[4])?;
+        let counters: Vec<i64> = nums(f[10])?;
+        let queues: Vec<i64> = nums(f[11])?;
+        if queues.len() != 2 {
+            return None;
+        }
+        Some(HttpLog {
+            pid,
+            client,
+            date,
+            frontend: f[2].to_string(),
+            backend: backend.to_string(),
+            server: server.to_string(),
+            timers: timers.try_into().ok()?,
+            status: f[5].parse().ok()?,
+            bytes: f[6].trim_start_matches('+').parse().ok()?,
+            termination: f[9].to_string(),
+            counters: counters.try_into().ok()?,
+            queues: (queues[0], queues[1]),
+            request,
+        })
+    }
+}
+
+/// Every httplog line in `text`.
+pub fn httplogs(text: &str) -> Vec<HttpLog> {
+    lines(text)
+        .into_iter()
+        .filter_map(|l| HttpLog::parse(l.pid, &l.message))
+        .collect()
+}
