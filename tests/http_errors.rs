@@ -265,3 +265,28 @@ fn an_error_on_a_kept_alive_connection_closes_it_after_the_page() {
     assert_error_page(&bytes, 502, "502 after a good request");
     assert!(closed, "the connection closes after an error page");
 }
+
+#[test]
+fn partial_second_request_on_a_kept_alive_connection_gets_408() {
+    let origin = HttpOrigin::start("o1");
+    let port = free_port();
+    let _weir = Weir::start(&http_config(
+        port,
+        &timeouts("500ms", "5s"),
+        "",
+        &backend("be", "", &[origin.addr]),
+    ));
+    let mut c = Client::connect(port);
+    assert_eq!(c.get("/first").status, 200);
+    // One byte of the next head is enough for the 408 to be due.
+    c.send(b"GET /sec");
+    let start = Instant::now();
+    let (bytes, closed) = c.read_until_closed(Duration::from_secs(4));
+    assert_error_page(&bytes, 408, "partial second request");
+    assert!(closed);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "408 after {:?}, want about 500ms",
+        start.elapsed()
+    );
+}

@@ -297,3 +297,24 @@ fn large_response_heads_and_many_fields_pass() {
         assert_eq!(rep.header(n), Some(v.as_str()), "{n}");
     }
 }
+
+#[test]
+fn a_slow_first_pipelined_request_keeps_the_order() {
+    let origin = HttpOrigin::start("o1");
+    let port = free_port();
+    let _weir = Weir::start(&simple_config(port, origin.addr));
+
+    let mut c = Client::connect(port);
+    let mut all = Req::get("/delay?ms=300").bytes();
+    all.extend(Req::get("/fast/1").bytes());
+    all.extend(Req::get("/fast/2").bytes());
+    c.send(&all);
+    for target in ["/delay?ms=300", "/fast/1", "/fast/2"] {
+        let r = c.read_response(false).expect("pipelined response");
+        assert_eq!(
+            r.report().get("target"),
+            target,
+            "responses in request order"
+        );
+    }
+}

@@ -427,3 +427,36 @@ fn response_rules_rewrite_the_answer() {
     assert_eq!(r.header("X-Origin"), Some("assets"));
     assert_eq!(r.header("X-Resp-Add"), Some("r"), "{r:?}");
 }
+
+#[test]
+fn backend_forwardfor_and_use_backend_unless() {
+    let (a, b) = (HttpOrigin::start("a"), HttpOrigin::start("b"));
+    let port = free_port();
+    let _weir = Weir::start(&http_config(
+        port,
+        "",
+        r#"use_backend = [ { backend = "b", unless = "{ path_beg /to-a } || { method POST }" } ]"#,
+        &format!(
+            "{}{}",
+            backend("be", "forwardfor = true", &[a.addr]),
+            backend("b", "", &[b.addr])
+        ),
+    ));
+    let mut c = Client::connect(port);
+    let r = c.get("/x");
+    assert_eq!(
+        r.header("X-Origin"),
+        Some("b"),
+        "unless: not /to-a, not POST"
+    );
+    assert!(r.report().header("X-Forwarded-For").is_none());
+    let r = c.get("/to-a/x");
+    assert_eq!(r.header("X-Origin"), Some("a"));
+    assert_eq!(
+        r.report().header_values("X-Forwarded-For"),
+        ["127.0.0.1"],
+        "forwardfor set on the backend"
+    );
+    let r = c.exchange(&Req::new("POST", "/x").body(b"1"));
+    assert_eq!(r.header("X-Origin"), Some("a"));
+}
