@@ -8,7 +8,7 @@ WEIR    := target/debug/weir
 # Debian packages the tests use (clients and peers), by the command they provide.
 TEST_TOOLS := curl:curl socat:socat python3:python3 halog:haproxy
 
-.PHONY: all build release run test check fmt lint deps clean
+.PHONY: all build release run test check fmt lint deps fuzz clean
 
 all: build
 
@@ -48,6 +48,19 @@ deps:
 	  fi; \
 	fi
 	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt 2>/dev/null || true
+
+## Runs each fuzz target for FUZZ_SECONDS (cargo-fuzz needs a nightly
+## toolchain; without one this says so and does nothing).
+FUZZ_SECONDS ?= 20
+fuzz:
+	@if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then \
+	  echo "fuzz: skipped, no nightly toolchain (cargo-fuzz needs one)"; exit 0; \
+	fi; \
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked -q || { echo "fuzz: skipped, cargo-fuzz did not install"; exit 0; }; \
+	cd fuzz && for t in request_head response_head; do \
+	  mkdir -p corpus/$$t && \
+	  cargo +nightly fuzz run $$t corpus/$$t seeds/$$t -- -dict=http.dict -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

@@ -119,6 +119,23 @@ fn denied_and_bad_requests_are_logged_pr_without_server() {
     check_local_answer(&log, 400, "PR--");
 }
 
+/// As HAProxy 2.6 logs them: `L` (processed locally), not `P` (blocked).
+#[test]
+fn returned_and_redirected_requests_are_logged_lr_without_server() {
+    let origin = HttpOrigin::start("o1");
+    let port = free_port();
+    let weir = Weir::start(&rules_config(port, &origin));
+
+    for (target, status) in [("/ping", 200), ("/old", 302)] {
+        let mut c = Client::connect(port);
+        let me = c.local_addr();
+        assert_eq!(c.get(target).status, status);
+        let log = weir.wait_httplog(target, DEADLINE, |l| l.client == me);
+        check_local_answer(&log, status, "LR--");
+        assert!(log.t_request() >= 0, "{log:?}");
+    }
+}
+
 #[test]
 fn client_aborting_during_the_response_body_is_cd() {
     let origin = HttpOrigin::start("o1");

@@ -49,7 +49,10 @@ impl<'a> Sample<'a> {
         let mut words = request_line.as_bytes().split(|&b| b == b' ');
         let method = words.next().unwrap_or(b"");
         let url = words.next().unwrap_or(b"");
-        let path = crate::rules::path_and_query(url).split(|&b| b == b'?').next().unwrap_or(b"");
+        let path = crate::rules::path_and_query(url)
+            .split(|&b| b == b'?')
+            .next()
+            .unwrap_or(b"");
         Sample {
             method,
             url,
