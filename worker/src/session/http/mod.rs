@@ -23,10 +23,15 @@
 //! A 101 response or a 2xx to CONNECT turns the stream into a tunnel: bytes
 //! flow both ways as in TCP mode, under `timeout tunnel`.
 
+mod end;
+mod exchange;
 mod forward;
 mod process;
 mod reply;
+mod request;
 mod sample;
+mod server;
+mod timers;
 
 pub use process::{kill, may_close_when_stopping, process, HttpCtx};
 

@@ -1,0 +1,236 @@
+//! Analysers 1 to 3: wait for a complete request head, run the frontend's
+//! `http_request` rules, choose the backend (`use_backend`, else
+//! `default_backend`); or answer locally (error page, deny, return,
+//! redirect).
+
+use super::forward::{Body, Outbox};
+use super::process::*;
+use super::reply;
+use super::sample::Sample;
+use super::{HttpSession, Phase, Stream};
+use crate::http::rewrite::request_head_edited;
+use crate::http::{
+    ConnectionHeader, EditOp, Framing, HeadEdits, RequestHead, ResponseContext, RewriteOptions,
+    Version,
+};
+use weir_core::config::model::{HttpAction, HttpReuse, HttpRule};
+
+/// Analyser 1: wait for a complete request head.
+pub(super) fn wait_request(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
+    if s.req.is_empty() {
+        return if s.req.shutr {
+            Step::Close
+        } else {
+            Step::Continue(false)
+        };
+    }
+    match s.parser.parse(s.req.data()) {
+        Ok(None) if s.req.is_full() => local_error(s, cx, 400, *b"PR", "<BADREQ>"),
+        Ok(None) if s.req.shutr => {
+            // The client left in the middle of a head.
+            local_error(s, cx, 400, *b"CR", "<BADREQ>");
+            if let Some(st) = s.stream.as_mut() {
+                st.to_cli = Outbox::default();
+            }
+            Step::Continue(true)
+        }
+        Ok(None) => Step::Continue(false),
+        Err(e) => {
+            cx.logger.debug(&format!(
+                "bad request from {}: {}",
+                s.client_addr,
+                e.as_str()
+            ));
+            local_error(s, cx, 400, *b"PR", "<BADREQ>")
+        }
+        Ok(Some(head)) => {
+            start_stream(s, cx, &head);
+            Step::Continue(true)
+        }
+    }
+}
+
+/// A stream that only sends an error page and closes the connection.
+pub(super) fn local_error(
+    s: &mut HttpSession,
+    cx: &mut HttpCtx,
+    status: u16,
+    term: [u8; 2],
+    line: &str,
+) -> Step {
+    let (start, date) = s.req_start.take().unwrap_or((cx.now, cx.date));
+    let mut st = Stream::new(
+        s.frontend_backend(cx),
+        start,
+        date,
+        cx.now,
+        cx.config.global.bufsize,
+    );
+    st.request_line = line.to_string();
+    st.phase = Phase::LocalReply;
+    st.to_cli.push(&reply::error_page(status));
+    st.status = i32::from(status);
+    st.term = term;
+    s.close_after = true;
+    let n = s.req.len();
+    s.req.consume(n, cx.pool);
+    s.requests += 1;
+    s.stream = Some(Box::new(st));
+    Step::Continue(true)
+}
+
+impl HttpSession {
+    /// The backend a request is logged under before switching: the
+    /// frontend's default one.
+    pub(super) fn frontend_backend(&self, cx: &HttpCtx) -> usize {
+        cx.config.frontends[self.frontend]
+            .default_backend
+            .unwrap_or(0)
+    }
+}
+
+/// Analysers 2 and 3, then the stream is set up for the server side (or a
+/// local reply).
+pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &RequestHead) {
+    let fe = &cx.config.frontends[s.frontend];
+    let buf = s.req.data();
+    let (start, date) = s.req_start.take().unwrap_or((cx.now, cx.date));
+    s.requests += 1;
+    if !head.keep_alive {
+        s.close_after = true;
+    }
+    let has_body = !matches!(head.framing, Framing::None | Framing::ContentLength(0));
+
+    // Analyser 2: http_request rules, each seeing the request as the
+    // rules before it left it.
+    let mut edits = HeadEdits::default();
+    let mut local: Option<(Vec<u8>, u16, [u8; 2], bool)> = None;
+    for rule in &fe.http_request {
+        let seen = Sample {
+            edits: Some(&edits),
+            ..Sample::request(head, buf, s.client_addr.ip(), s.dst_port)
+        };
+        if !rule_applies(rule, &fe.acls, &seen) {
+            continue;
+        }
+        let close = s.close_after || has_body;
+        match &rule.action {
+            HttpAction::Deny { status } => {
+                local = Some((reply::error_page(*status), *status, *b"PR", true));
+                break;
+            }
+            HttpAction::Return {
+                status,
+                content_type,
+                body,
+            } => {
+                let bytes = reply::ret(*status, content_type.as_deref(), body, close, head.version);
+                local = Some((bytes, *status, *b"LR", close));
+                break;
+            }
+            HttpAction::Redirect { target, code } => {
+                let location = crate::rules::redirect_location(target, &seen);
+                let bytes = reply::redirect(&location, *code, close, head.version);
+                local = Some((bytes, *code, *b"LR", close));
+                break;
+            }
+            HttpAction::SetPath { path } => edits.path = Some(path.clone()),
+            header_action => edit_headers(&mut edits, header_action),
+        }
+    }
+    let sample = Sample {
+        edits: Some(&edits),
+        ..Sample::request(head, buf, s.client_addr.ip(), s.dst_port)
+    };
+    // Analyser 3: use_backend, else default_backend; neither: 503.
+    let chosen = crate::rules::select_backend(fe, &sample);
+    if local.is_none() && chosen.is_none() {
+        local = Some((reply::error_page(503), 503, *b"SC", true));
+    }
+
+    let request_line = String::from_utf8_lossy(head.start_line.get(buf)).into_owned();
+    let mut st;
+    if let Some((bytes, status, term, close)) = local {
+        st = Stream::new(
+            s.frontend_backend(cx),
+            start,
+            date,
+            cx.now,
+            cx.config.global.bufsize,
+        );
+        st.phase = Phase::LocalReply;
+        st.to_cli.push(&bytes);
+        st.status = i32::from(status);
+        st.term = term;
+        s.close_after |= close;
+    } else {
+        // Analyser 3: use_backend, else default_backend.
+        let be_i =
+            crate::rules::select_backend(fe, &sample).unwrap_or_else(|| s.frontend_backend(cx));
+        let be = &cx.config.backends[be_i];
+        st = Stream::new(be_i, start, date, cx.now, cx.config.global.bufsize);
+        let connection = if head.upgrade {
+            ConnectionHeader::Upgrade
+        } else if be.http_reuse == HttpReuse::Never {
+            ConnectionHeader::Close
+        } else if head.version == Version::Http10 {
+            ConnectionHeader::KeepAlive
+        } else {
+            ConnectionHeader::Omit
+        };
+        let opts = RewriteOptions {
+            forwarded_for: (fe.forwardfor || be.forwardfor).then(|| s.client_addr.ip()),
+            connection,
+            keep_transfer_encoding: true,
+            keep_upgrade: head.upgrade,
+        };
+        request_head_edited(head, buf, &opts, &edits, st.to_srv.vec());
+        st.req_body = Body::new(head.framing);
+        st.req_has_body = has_body;
+        st.ctx = ResponseContext::from(head);
+        st.phase = Phase::Connect;
+        st.counted = true;
+        cx.backends[be_i].cur_sess += 1;
+    }
+    st.request_line = request_line;
+    st.version = head.version;
+    st.head_at = cx.now;
+    s.req.consume(head.head_len, cx.pool);
+    // A chunked body that arrived with its head is checked before any
+    // server sees the request: a malformed one is refused like a bad head.
+    if st.phase == Phase::Connect && st.req_body.allowed(s.req.data()).is_err() {
+        cx.backends[st.backend].cur_sess -= 1;
+        st.counted = false;
+        st.backend = s.frontend_backend(cx);
+        st.phase = Phase::LocalReply;
+        st.to_cli.push(&reply::error_page(400));
+        st.status = 400;
+        st.term = *b"PR";
+        s.close_after = true;
+    }
+    s.stream = Some(Box::new(st));
+}
+
+pub(super) fn rule_applies(
+    rule: &HttpRule,
+    acls: &[weir_core::config::model::Acl],
+    sample: &Sample,
+) -> bool {
+    crate::rules::cond_holds(rule.cond.as_ref(), acls, sample)
+}
+
+/// Records a header rule (`set_header`, `add_header`, `del_header`) in
+/// `edits`; other actions change nothing here.
+pub(super) fn edit_headers(edits: &mut HeadEdits, action: &HttpAction) {
+    match action {
+        HttpAction::SetHeader { name, value } => {
+            edits.ops.push(EditOp::Del(name.to_ascii_lowercase()));
+            edits.ops.push(EditOp::Add(name.clone(), value.clone()));
+        }
+        HttpAction::AddHeader { name, value } => {
+            edits.ops.push(EditOp::Add(name.clone(), value.clone()))
+        }
+        HttpAction::DelHeader { name } => edits.ops.push(EditOp::Del(name.to_ascii_lowercase())),
+        _ => {}
+    }
+}

@@ -1,0 +1,208 @@
+//! Analyser 4: a server connection for the stream: a parked one
+//! (`http_reuse`) or a new one, with retries and the error page (502, 503,
+//! 504) when the server side fails before the response starts.
+
+use super::forward::Outbox;
+use super::process::*;
+use super::reply;
+use super::{HttpSession, Phase, Stream};
+use crate::session::connect::{connected, open_connection};
+use crate::session::Conn;
+use crate::tokens::{self, Side};
+use mio::Interest;
+use weir_core::config::model::{defaults, HttpReuse};
+
+/// Analyser 4: a server connection, parked or new, with retries.
+pub(super) fn connect_step(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
+    let Some(st) = s.stream.as_mut() else {
+        return Step::Continue(false);
+    };
+    let Some(conn) = st.srv.as_mut() else {
+        return match start_connect(s, cx, None) {
+            Ok(()) => Step::Continue(true),
+            Err(term) => server_error(s, cx, 503, term),
+        };
+    };
+    if conn.readable || conn.writable {
+        match connected(conn) {
+            Ok(true) => {
+                st.phase = Phase::Exchange;
+                st.srv_active = cx.now;
+                st.srv_ready_at = Some(cx.now);
+                st.connect_deadline = None;
+                let begin = st.connect_start.unwrap_or(st.head_at);
+                st.connect_ms = Some(cx.now.saturating_duration_since(begin).as_millis() as i64);
+                return Step::Continue(true);
+            }
+            Ok(false) => {}
+            Err(_) => return retry_connect(s, cx, false),
+        }
+    }
+    match st.connect_deadline {
+        Some(d) if cx.now >= d => retry_connect(s, cx, true),
+        _ => Step::Continue(false),
+    }
+}
+
+pub(super) fn retry_connect(s: &mut HttpSession, cx: &mut HttpCtx, timed_out: bool) -> Step {
+    let Some(st) = s.stream.as_mut() else {
+        return Step::Continue(false);
+    };
+    let failed = st.server;
+    release_server(st, cx, false);
+    let retries = cx.config.backends[st.backend].retries;
+    let term = if timed_out { *b"sC" } else { *b"SC" };
+    if st.retries >= retries {
+        return server_error(s, cx, 503, term);
+    }
+    st.retries += 1;
+    match start_connect(s, cx, failed) {
+        Ok(()) => Step::Continue(true),
+        Err(t) => server_error(s, cx, 503, t),
+    }
+}
+
+/// Picks a server and gets a connection to it: a parked one when reuse is
+/// allowed (not for a client connection's first request, as HAProxy's
+/// "safe"), else a new non-blocking connect.
+pub(super) fn start_connect(
+    s: &mut HttpSession,
+    cx: &mut HttpCtx,
+    mut avoid: Option<usize>,
+) -> Result<(), [u8; 2]> {
+    let first_request = s.requests <= 1;
+    let Some(st) = s.stream.as_mut() else {
+        return Err(*b"SC");
+    };
+    let be_i = st.backend;
+    let be = &cx.config.backends[be_i];
+    let token = tokens::session(cx.key, Side::Server);
+    loop {
+        let Some(i) = cx.backends[be_i].pick(avoid) else {
+            st.server = None;
+            return Err(*b"SC");
+        };
+        st.server = Some(i);
+        let srv = &mut cx.backends[be_i].servers[i];
+        if be.http_reuse == HttpReuse::Safe && !first_request && !st.ctx.upgrade_requested {
+            if let Some(mut sock) = cx.idle.take(be_i, i) {
+                if cx
+                    .registry
+                    .reregister(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
+                    .is_ok()
+                {
+                    srv.cur_sess += 1;
+                    srv.total_sess += 1;
+                    st.srv = Some(Conn {
+                        sock,
+                        readable: true,
+                        writable: true,
+                    });
+                    st.reused = true;
+                    st.phase = Phase::Exchange;
+                    st.srv_ready_at = Some(cx.now);
+                    st.srv_active = cx.now;
+                    st.connect_ms.get_or_insert(0);
+                    return Ok(());
+                }
+            }
+        }
+        st.connect_start.get_or_insert(cx.now);
+        srv.total_sess += 1;
+        if let Ok(sock) = open_connection(srv.addr) {
+            let mut sock = mio::net::TcpStream::from_std(sock);
+            if cx
+                .registry
+                .register(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
+                .is_ok()
+            {
+                srv.cur_sess += 1;
+                st.srv = Some(Conn::new(sock));
+                st.reused = false;
+                st.phase = Phase::Connect;
+                st.connect_deadline =
+                    Some(cx.now + be.timeouts.connect.unwrap_or(defaults::TIMEOUT_CONNECT));
+                return Ok(());
+            }
+        }
+        if st.retries >= be.retries {
+            return Err(*b"SC");
+        }
+        st.retries += 1;
+        avoid = Some(i);
+    }
+}
+
+/// Lets go of the stream's server connection: parked when `park` and the
+/// pool takes it, else closed.
+pub(super) fn release_server(st: &mut Stream, cx: &mut HttpCtx, park: bool) {
+    let Some(mut conn) = st.srv.take() else {
+        return;
+    };
+    if let Some(i) = st.server {
+        let srv = &mut cx.backends[st.backend].servers[i];
+        srv.cur_sess = srv.cur_sess.saturating_sub(1);
+        if park {
+            cx.idle.put(cx.registry, st.backend, i, conn.sock, cx.now);
+            return;
+        }
+    }
+    let _ = cx.registry.deregister(&mut conn.sock);
+}
+
+/// The server side failed before a response reached the client: answer
+/// with an error page instead (502, 503, 504) and close afterwards.
+pub(super) fn server_error(
+    s: &mut HttpSession,
+    cx: &mut HttpCtx,
+    status: u16,
+    term: [u8; 2],
+) -> Step {
+    let Some(st) = s.stream.as_mut() else {
+        return Step::Continue(false);
+    };
+    release_server(st, cx, false);
+    st.phase = Phase::LocalReply;
+    st.to_cli = Outbox::default();
+    st.to_cli.push(&reply::error_page(status));
+    st.status = i32::from(status);
+    st.term = term;
+    s.close_after = true;
+    Step::Continue(true)
+}
+
+/// The server connection failed before the response head: replay on a new
+/// connection if it was a parked one and the request can be replayed,
+/// else answer 502.
+pub(super) fn server_failed(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
+    let Some(st) = s.stream.as_mut() else {
+        return Step::Continue(false);
+    };
+    let nothing_received = s.res.is_empty();
+    if st.reused && nothing_received && !st.req_has_body {
+        release_server(st, cx, false);
+        s.res = Default::default();
+        st.to_srv.rewind();
+        st.reused = false;
+        let failed = st.server;
+        return match start_connect_fresh(s, cx, failed) {
+            Ok(()) => Step::Continue(true),
+            Err(t) => server_error(s, cx, 503, t),
+        };
+    }
+    server_error(s, cx, 502, *b"SH")
+}
+
+/// A new connection to the same server (no parked one), for a replay.
+pub(super) fn start_connect_fresh(
+    s: &mut HttpSession,
+    cx: &mut HttpCtx,
+    server: Option<usize>,
+) -> Result<(), [u8; 2]> {
+    let requests = s.requests;
+    s.requests = 1; // no parked connection for the replay
+    let r = start_connect(s, cx, None);
+    s.requests = requests;
+    let _ = server;
+    r
+}
