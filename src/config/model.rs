@@ -154,10 +154,26 @@ pub enum BindAddr {
     Fd(i32),
 }
 
-/// How a backend picks a server.
+/// How a backend picks a server (HAProxy's `balance`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Balance {
+    /// Smooth weighted round-robin; weight changes apply at once.
     RoundRobin,
+    /// Weighted round-robin on the weights as configured.
+    StaticRr,
+    /// The server with the fewest current sessions (weighted).
+    LeastConn,
+    /// The first server (in declaration order) below its maxconn.
+    First,
+    /// A hash of the client's address.
+    Source,
+    /// A hash of the request's path and query (HTTP; round-robin in TCP).
+    Uri,
+    /// A hash of this header's value, name in lower case (HTTP; round-robin
+    /// when absent or in TCP mode).
+    Hdr(String),
+    /// A random server, weighted.
+    Random,
 }
 
 /// `[backend.NAME]` (or the back half of `[listen.NAME]`).

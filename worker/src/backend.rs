@@ -1,7 +1,7 @@
 //! Backends and servers as a worker sees them: the configured facts plus
 //! live state (maintenance, current and total sessions) and the balancer.
 
-use crate::balance::{Balancer, RoundRobin};
+use crate::balance::{Balancer, PickCtx, RoundRobin};
 use std::net::SocketAddr;
 use weir_core::config::model::{self, Balance};
 
@@ -72,6 +72,8 @@ impl BackendState {
     pub fn new(b: &model::Backend) -> BackendState {
         let balancer: Box<dyn Balancer> = match b.balance {
             Balance::RoundRobin => Box::new(RoundRobin::default()),
+            // Not accepted by the configuration yet.
+            _ => Box::new(RoundRobin::default()),
         };
         BackendState {
             servers: b.servers.iter().map(ServerState::new).collect(),
@@ -81,7 +83,7 @@ impl BackendState {
     }
 
     /// Picks a server for a new connection attempt.
-    pub fn pick(&mut self, avoid: Option<usize>) -> Option<usize> {
-        self.balancer.pick(&self.servers, avoid)
+    pub fn pick(&mut self, req: &PickCtx, avoid: Option<usize>) -> Option<usize> {
+        self.balancer.pick(&self.servers, req, avoid)
     }
 }

@@ -3,7 +3,7 @@
 //! subtracts the total weight from it. Weights 3:1 give a, a, b, a rather
 //! than a, a, a, b, and a weight change applies from the next pick.
 
-use super::{candidates, Balancer};
+use super::{candidates, Balancer, PickCtx};
 use crate::backend::ServerState;
 
 #[derive(Default)]
@@ -12,7 +12,12 @@ pub struct RoundRobin {
 }
 
 impl Balancer for RoundRobin {
-    fn pick(&mut self, servers: &[ServerState], avoid: Option<usize>) -> Option<usize> {
+    fn pick(
+        &mut self,
+        servers: &[ServerState],
+        _req: &PickCtx,
+        avoid: Option<usize>,
+    ) -> Option<usize> {
         self.score.resize(servers.len(), 0);
         let mut alone = candidates(servers);
         let first = alone.next()?;
@@ -52,7 +57,9 @@ mod tests {
     fn weights_three_to_one() {
         let s = servers(&[3, 1]);
         let mut rr = RoundRobin::default();
-        let picks: Vec<_> = (0..8).map(|_| rr.pick(&s, None).unwrap()).collect();
+        let picks: Vec<_> = (0..8)
+            .map(|_| rr.pick(&s, &PickCtx::default(), None).unwrap())
+            .collect();
         assert_eq!(picks.iter().filter(|&&p| p == 0).count(), 6);
         assert_eq!(picks[..4], [0, 0, 1, 0]);
     }
@@ -62,13 +69,13 @@ mod tests {
         let mut s = servers(&[1, 1, 1]);
         let mut rr = RoundRobin::default();
         for _ in 0..6 {
-            assert_ne!(rr.pick(&s, Some(1)), Some(1));
+            assert_ne!(rr.pick(&s, &PickCtx::default(), Some(1)), Some(1));
         }
         s[0].maint = true;
         s[2].maint = true;
-        assert_eq!(rr.pick(&s, Some(1)), Some(1));
+        assert_eq!(rr.pick(&s, &PickCtx::default(), Some(1)), Some(1));
         s[1].maint = true;
-        assert_eq!(rr.pick(&s, None), None);
+        assert_eq!(rr.pick(&s, &PickCtx::default(), None), None);
     }
 
     #[test]
@@ -76,9 +83,9 @@ mod tests {
         let mut s = servers(&[1, 1]);
         s[1].backup = true;
         let mut rr = RoundRobin::default();
-        assert_eq!(rr.pick(&s, None), Some(0));
-        assert_eq!(rr.pick(&s, None), Some(0));
+        assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(0));
+        assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(0));
         s[0].maint = true;
-        assert_eq!(rr.pick(&s, None), Some(1));
+        assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(1));
     }
 }

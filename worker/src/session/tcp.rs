@@ -12,6 +12,7 @@ use super::connect::{connected, open_connection};
 use super::pump::pump;
 use super::{Conn, Session, Stage, Termination};
 use crate::backend::BackendState;
+use crate::balance::PickCtx;
 use crate::tokens::{self, Side};
 use mio::{Interest, Registry};
 use std::time::{Duration, Instant};
@@ -162,7 +163,11 @@ fn start_connect(
     mut avoid: Option<usize>,
 ) -> Result<(), Termination> {
     loop {
-        let Some(i) = cx.backend.pick(avoid) else {
+        let req = PickCtx {
+            src: Some(s.client_addr.ip()),
+            ..PickCtx::default()
+        };
+        let Some(i) = cx.backend.pick(&req, avoid) else {
             s.server = None;
             return Err(*b"SC");
         };

@@ -155,6 +155,9 @@ pub struct Stream {
     pub tunnel: bool,
     /// The backend counted this stream (beconn).
     pub counted: bool,
+    /// What `balance uri` or `balance hdr(NAME)` hashes, taken from the
+    /// request head before it was consumed.
+    pub lb_key: Option<Vec<u8>>,
 }
 
 #[cfg(test)]

@@ -172,6 +172,7 @@ impl Stream {
             srv_keep_alive: false,
             tunnel: false,
             counted: false,
+            lb_key: None,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::http::{
     ConnectionHeader, EditOp, Framing, HeadEdits, RequestHead, ResponseContext, RewriteOptions,
     Version,
 };
-use weir_core::config::model::{HttpAction, HttpReuse, HttpRule};
+use weir_core::config::model::{Balance, HttpAction, HttpReuse, HttpRule};
 
 /// Analyser 1: wait for a complete request head.
 pub(super) fn wait_request(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
@@ -185,6 +185,11 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
             keep_upgrade: head.upgrade,
         };
         request_head_edited(head, buf, &opts, &edits, st.to_srv.vec());
+        st.lb_key = match &be.balance {
+            Balance::Uri => Some(crate::rules::path_and_query(head.target.get(buf)).to_vec()),
+            Balance::Hdr(name) => head.values(buf, name).next().map(<[u8]>::to_vec),
+            _ => None,
+        };
         st.req_body = Body::new(head.framing);
         st.req_has_body = has_body;
         st.ctx = ResponseContext::from(head);

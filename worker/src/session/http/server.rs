@@ -6,11 +6,12 @@ use super::forward::Outbox;
 use super::process::*;
 use super::reply;
 use super::{HttpSession, Phase, Stream};
+use crate::balance::PickCtx;
 use crate::session::connect::{connected, open_connection};
 use crate::session::Conn;
 use crate::tokens::{self, Side};
 use mio::Interest;
-use weir_core::config::model::{defaults, HttpReuse};
+use weir_core::config::model::{defaults, Balance, HttpReuse};
 
 /// Analyser 4: a server connection, parked or new, with retries.
 pub(super) fn connect_step(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
@@ -78,7 +79,17 @@ pub(super) fn start_connect(
     let be = &cx.config.backends[be_i];
     let token = tokens::session(cx.key, Side::Server);
     loop {
-        let Some(i) = cx.backends[be_i].pick(avoid) else {
+        let (uri, header) = match &be.balance {
+            Balance::Uri => (st.lb_key.as_deref(), None),
+            Balance::Hdr(_) => (None, st.lb_key.as_deref()),
+            _ => (None, None),
+        };
+        let req = PickCtx {
+            src: Some(s.client_addr.ip()),
+            uri,
+            header,
+        };
+        let Some(i) = cx.backends[be_i].pick(&req, avoid) else {
             st.server = None;
             return Err(*b"SC");
         };
