@@ -12,6 +12,7 @@
 pub mod config;
 pub mod log;
 pub mod pool;
+pub mod shm;
 #[allow(unsafe_code)]
 pub mod sys;
 

@@ -95,3 +95,33 @@ pub fn localtime(secs: i64) -> LocalTime {
         sec: tm.tm_sec as u32,
     }
 }
+
+/// Maps `words` zeroed 64-bit atomics shared with every process forked
+/// afterwards (MAP_SHARED | MAP_ANONYMOUS). The mapping is never unmapped:
+/// it lives as long as the process, hence `'static`.
+pub fn shared_words(words: usize) -> io::Result<&'static [std::sync::atomic::AtomicU64]> {
+    use nix::sys::mman::{mmap_anonymous, MapFlags, ProtFlags};
+    let len = std::num::NonZeroUsize::new(words.max(1) * 8)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty shared region"))?;
+    // SAFETY: a fresh anonymous mapping aliases no Rust object; the kernel
+    // returns page-aligned, zero-filled memory of at least `len` bytes.
+    let ptr = unsafe {
+        mmap_anonymous(
+            None,
+            len,
+            ProtFlags::PROT_READ | ProtFlags::PROT_WRITE,
+            MapFlags::MAP_SHARED,
+        )
+    }
+    .map_err(io::Error::from)?;
+    // SAFETY: the region is `words * 8` bytes, page-aligned (so aligned for
+    // AtomicU64), zero-initialised (a valid AtomicU64 is any bit pattern),
+    // only ever accessed through these atomics (by this process and its
+    // forked children), and never unmapped, so the `'static` borrow holds.
+    Ok(unsafe {
+        std::slice::from_raw_parts(
+            ptr.as_ptr().cast::<std::sync::atomic::AtomicU64>(),
+            words.max(1),
+        )
+    })
+}

@@ -151,7 +151,15 @@ fn start(opts: cli::Options) -> i32 {
         weir_core::VERSION,
         std::process::id()
     ));
-    let mut m = master::Master::new(config, logger, listeners, privileges, signals);
+    let shared = match weir_core::shm::SharedState::new(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            let msg = format!("cannot map the shared state: {e}");
+            ready.failed(&msg);
+            return fail(&logger, &msg);
+        }
+    };
+    let mut m = master::Master::new(config, logger, listeners, privileges, signals, shared);
     m.spawn_all();
     if !opts.old_pids.is_empty() {
         let sig = if opts.terminate_old {

@@ -18,6 +18,7 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 use weir_core::config::Config;
 use weir_core::log::Logger;
+use weir_core::shm::SharedState;
 use weir_worker::signals;
 
 /// Restarts allowed per worker slot within [`RESTART_WINDOW`] before the
@@ -88,6 +89,8 @@ pub struct Master {
     pub privileges: privileges::Drop,
     pub slots: Vec<Slot>,
     pub signals: Option<SignalFd>,
+    /// The state every worker shares, mapped before the first fork.
+    pub shared: SharedState,
     pub stopping: Stopping,
     grace_at: Option<Instant>,
     hard_at: Option<Instant>,
@@ -101,6 +104,7 @@ impl Master {
         listeners: Vec<BoundListener>,
         privileges: privileges::Drop,
         signals: SignalFd,
+        shared: SharedState,
     ) -> Master {
         let slots = (0..config.global.nbproc)
             .map(|i| Slot::new(i + 1, crate::spawn::cpu_for(&config.global.cpu_map, i)))
@@ -113,6 +117,7 @@ impl Master {
             privileges,
             slots,
             signals: Some(signals),
+            shared,
             stopping: Stopping::No,
             grace_at: None,
             hard_at: None,
@@ -188,7 +193,13 @@ impl Master {
             Signal::SIGCHLD => {}
             Signal::SIGUSR1 => self.soft_stop(now),
             Signal::SIGTERM | Signal::SIGINT => self.hard_stop(now),
-            Signal::SIGHUP | Signal::SIGQUIT => self.forward(sig),
+            // One view of the service: the master reports it once.
+            Signal::SIGHUP => {
+                for line in self.shared.server_lines(&self.config) {
+                    self.logger.notice(&format!("SIGHUP: {line}"));
+                }
+            }
+            Signal::SIGQUIT => self.forward(sig),
             Signal::SIGTTOU => {
                 self.forward(sig);
                 for l in &self.listeners {
@@ -263,6 +274,8 @@ impl Master {
             };
             slot.pid = None;
             let id = slot.id;
+            // Its sessions are gone with it.
+            self.shared.reset_worker(id - 1);
             self.logger
                 .notice(&format!("worker {id} (pid {pid}) {how}"));
             if self.stopping == Stopping::No {

@@ -83,6 +83,12 @@ impl Master {
             logger.alert(&format!("worker {id}: {e}"));
             return 1;
         }
-        weir_worker::run(id, self.config.clone(), logger, listeners)
+        weir_worker::run(
+            id,
+            self.config.clone(),
+            logger,
+            listeners,
+            self.shared.clone(),
+        )
     }
 }

@@ -1,49 +1,49 @@
-//! Backends and servers as a worker sees them: the configured facts plus
-//! live state (maintenance, current and total sessions) and the balancer.
+//! Backends and servers as a worker sees them: the configured facts, the
+//! shared state every worker sees alike (operational and administrative
+//! state, weight, sessions: [`weir_core::shm`]) and this worker's balancer.
 
 use crate::balance::{Balancer, PickCtx, RoundRobin};
 use std::net::SocketAddr;
 use weir_core::config::model::{self, Balance};
+use weir_core::shm::{ProxyShm, ServerShm};
 
-/// One server's live state.
+/// One server.
 pub struct ServerState {
     pub name: String,
     pub addr: SocketAddr,
-    pub weight: u32,
     pub backup: bool,
-    /// Administrative maintenance (`disabled = true`).
-    pub maint: bool,
-    /// Sessions connected or connecting to it now.
-    pub cur_sess: usize,
-    /// Sessions it has been given since start.
-    pub total_sess: u64,
+    /// Shared state and counters.
+    pub shm: ServerShm,
 }
 
 impl ServerState {
-    fn new(s: &model::Server) -> ServerState {
+    fn new(s: &model::Server, shm: ServerShm) -> ServerState {
         ServerState {
             name: s.name.clone(),
             addr: s.addr,
-            weight: s.weight,
             backup: s.backup,
-            maint: s.disabled,
-            cur_sess: 0,
-            total_sess: 0,
+            shm,
         }
     }
 
-    /// Whether new traffic may go to it.
+    /// Whether new traffic may go to it (UP, READY, weight above 0).
     pub fn usable(&self) -> bool {
-        !self.maint && self.weight > 0
+        self.shm.usable()
     }
 
-    /// "UP", or "MAINT" when administratively disabled.
+    /// Its current weight (changes at run time).
+    pub fn weight(&self) -> u32 {
+        self.shm.weight()
+    }
+
+    /// Sessions on it now, over every worker.
+    pub fn cur_sess(&self) -> u64 {
+        self.shm.cur()
+    }
+
+    /// UP, DOWN, MAINT or DRAIN.
     pub fn status(&self) -> &'static str {
-        if self.maint {
-            "MAINT"
-        } else {
-            "UP"
-        }
+        self.shm.status()
     }
 
     #[cfg(test)]
@@ -51,33 +51,43 @@ impl ServerState {
         ServerState {
             name: name.to_string(),
             addr: ([127, 0, 0, 1], 1).into(),
-            weight,
             backup: false,
-            maint: false,
-            cur_sess: 0,
-            total_sess: 0,
+            shm: ServerShm::detached(weight),
         }
+    }
+
+    /// Puts it in or out of maintenance (tests).
+    #[cfg(test)]
+    pub fn set_maint(&self, maint: bool) {
+        use weir_core::shm::{Srv, ADMIN_MAINT, ADMIN_READY};
+        self.shm
+            .set(Srv::Admin, if maint { ADMIN_MAINT } else { ADMIN_READY });
     }
 }
 
-/// One backend's live state.
+/// One backend.
 pub struct BackendState {
     pub servers: Vec<ServerState>,
-    /// Sessions assigned to this backend now.
-    pub cur_sess: usize,
+    /// Shared counters.
+    pub shm: ProxyShm,
     balancer: Box<dyn Balancer>,
 }
 
 impl BackendState {
-    pub fn new(b: &model::Backend) -> BackendState {
+    pub fn new(b: &model::Backend, shm: ProxyShm, servers: &[ServerShm]) -> BackendState {
         let balancer: Box<dyn Balancer> = match b.balance {
             Balance::RoundRobin => Box::new(RoundRobin::default()),
             // Not accepted by the configuration yet.
             _ => Box::new(RoundRobin::default()),
         };
         BackendState {
-            servers: b.servers.iter().map(ServerState::new).collect(),
-            cur_sess: 0,
+            servers: b
+                .servers
+                .iter()
+                .zip(servers)
+                .map(|(s, shm)| ServerState::new(s, *shm))
+                .collect(),
+            shm,
             balancer,
         }
     }

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use weir_core::config::model::{LogLevel, Mode};
 use weir_core::log::{accept_date, tcplog::TcpLog};
+use weir_core::shm::Gl;
 
 /// A client connection of either mode.
 pub enum AnySession {
@@ -80,13 +81,13 @@ impl Worker {
             return;
         }
         if let AnySession::Tcp(s) = &sess {
-            self.backends[s.backend].cur_sess += 1;
-            self.be_total[s.backend] += 1;
+            self.backends[s.backend].shm.enter(self.id - 1);
         }
         entry.insert(sess);
         self.actconn += 1;
         self.feconn[fe] += 1;
-        self.fe_total[fe] += 1;
+        self.shared.frontends[fe].enter(self.index());
+        self.shared.global_add(Gl::CumConns, 1);
         self.sched.wake(tokens::SESSION_TASKS + key);
     }
 
@@ -105,6 +106,7 @@ impl Worker {
                     be: &self.config.backends[sess.backend],
                     key,
                     now,
+                    worker: self.id - 1,
                 };
                 tcp::process(sess, &mut cx)
             }
@@ -118,6 +120,7 @@ impl Worker {
                     logger: &self.logger,
                     key,
                     now,
+                    worker: self.id - 1,
                     date: self.clock.now(),
                     actconn: self.actconn,
                     feconn: self.feconn[sess.frontend],
@@ -170,6 +173,7 @@ impl Worker {
         }
         self.actconn -= 1;
         self.feconn[fe] -= 1;
+        self.shared.frontends[fe].leave(self.index());
         self.sync_listeners();
     }
 
@@ -193,8 +197,8 @@ impl Worker {
                 termination: term,
                 actconn: self.actconn,
                 feconn: self.feconn[sess.frontend],
-                beconn: be.cur_sess,
-                srv_conn: sess.server.map_or(0, |i| be.servers[i].cur_sess),
+                beconn: be.shm.cur() as usize,
+                srv_conn: sess.server.map_or(0, |i| be.servers[i].cur_sess() as usize),
                 retries: sess.retries,
                 redispatched: false,
                 srv_queue: 0,
@@ -207,11 +211,12 @@ impl Worker {
         if let Some(mut srv) = sess.srv.take() {
             let _ = self.poll.registry().deregister(&mut srv.sock);
             if let Some(i) = sess.server {
-                let s = &mut self.backends[sess.backend].servers[i];
-                s.cur_sess = s.cur_sess.saturating_sub(1);
+                self.backends[sess.backend].servers[i]
+                    .shm
+                    .leave(self.index());
             }
         }
-        self.backends[sess.backend].cur_sess -= 1;
+        self.backends[sess.backend].shm.leave(self.index());
     }
 
     /// Hard stop: ends session `key` now, logged with a `K` state.
@@ -236,6 +241,7 @@ impl Worker {
                     logger: &self.logger,
                     key,
                     now,
+                    worker: self.id - 1,
                     date: self.clock.now(),
                     actconn: self.actconn,
                     feconn: self.feconn[sess.frontend],

@@ -29,11 +29,18 @@ pub use worker::InheritedListener;
 
 use weir_core::config::Config;
 use weir_core::log::Logger;
+use weir_core::shm::SharedState;
 
 /// Runs a worker until it stops; returns its exit status. Called in the
 /// child right after fork (and after the privileges were dropped).
-pub fn run(id: usize, config: Config, logger: Logger, listeners: Vec<InheritedListener>) -> i32 {
-    let mut w = match worker::Worker::new(id, config, logger, listeners) {
+pub fn run(
+    id: usize,
+    config: Config,
+    logger: Logger,
+    listeners: Vec<InheritedListener>,
+    shared: SharedState,
+) -> i32 {
+    let mut w = match worker::Worker::new(id, config, logger, listeners, shared) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("weir: worker {id} cannot start: {e}");

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use weir_core::config::model::Config;
 use weir_core::log::{Clock, Logger};
 use weir_core::pool::BufferPool;
+use weir_core::shm::{Px, SharedState};
 
 /// A listening socket handed over by the master, and its frontend.
 pub struct InheritedListener {
@@ -52,8 +53,8 @@ pub struct Worker {
     pub backends: Vec<BackendState>,
     /// Current connections per frontend, and since start.
     pub feconn: Vec<usize>,
-    pub fe_total: Vec<u64>,
-    pub be_total: Vec<u64>,
+    /// The state every worker and the master share.
+    pub shared: SharedState,
     /// Current client connections in this worker.
     pub actconn: usize,
     pub stopping: Stopping,
@@ -68,6 +69,7 @@ impl Worker {
         config: Config,
         logger: Logger,
         inherited: Vec<InheritedListener>,
+        shared: SharedState,
     ) -> io::Result<Worker> {
         let poll = Poll::new()?;
         let signals = signals::open()?;
@@ -83,9 +85,13 @@ impl Worker {
                 Ok(Listener::new(l.frontend, l.name, l.sock))
             })
             .collect::<io::Result<_>>()?;
-        let backends = config.backends.iter().map(BackendState::new).collect();
+        let backends = config
+            .backends
+            .iter()
+            .enumerate()
+            .map(|(i, b)| BackendState::new(b, shared.backends[i], &shared.servers[i]))
+            .collect();
         let nfe = config.frontends.len();
-        let nbe = config.backends.len();
         let mut w = Worker {
             id,
             events: Events::with_capacity(config.global.maxpollevents.max(1)),
@@ -101,14 +107,18 @@ impl Worker {
             idle: IdlePool::default(),
             backends,
             feconn: vec![0; nfe],
-            fe_total: vec![0; nfe],
-            be_total: vec![0; nbe],
+            shared,
             actconn: 0,
             stopping: Stopping::No,
             clock: Clock::default(),
         };
         w.sync_listeners();
         Ok(w)
+    }
+
+    /// This worker's index among the workers (0-based).
+    pub fn index(&self) -> usize {
+        self.id - 1
     }
 
     /// Work that keeps the worker alive: open listeners and sessions.
@@ -243,8 +253,9 @@ impl Worker {
             self.logger.notice(&format!(
                 "Proxy {} stopped (cumulated conns: FE: {}, BE: {}).",
                 fe.name,
-                self.fe_total[i],
-                fe.default_backend.map_or(0, |b| self.be_total[b])
+                self.shared.frontends[i].get(Px::Stot),
+                fe.default_backend
+                    .map_or(0, |b| self.shared.backends[b].get(Px::Stot))
             ));
         }
     }
@@ -261,18 +272,8 @@ impl Worker {
     }
 
     fn dump_servers(&self) {
-        for (b, be) in self.backends.iter().enumerate() {
-            let bname = &self.config.backends[b].name;
-            for s in &be.servers {
-                self.logger.notice(&format!(
-                    "SIGHUP: Server {bname}/{} is {}, weight {}. Conn: {} act, 0 pend, {} tot.",
-                    s.name,
-                    s.status(),
-                    s.weight,
-                    s.cur_sess,
-                    s.total_sess
-                ));
-            }
+        for line in self.shared.server_lines(&self.config) {
+            self.logger.notice(&format!("SIGHUP: {line}"));
         }
     }
 

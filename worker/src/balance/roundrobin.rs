@@ -28,7 +28,7 @@ impl Balancer for RoundRobin {
             if Some(i) == avoid && !only_one {
                 continue;
             }
-            let w = i64::from(servers[i].weight);
+            let w = i64::from(servers[i].weight());
             self.score[i] += w;
             total += w;
             if best.is_none_or(|b| self.score[i] > self.score[b]) {
@@ -66,15 +66,15 @@ mod tests {
 
     #[test]
     fn avoid_and_maintenance() {
-        let mut s = servers(&[1, 1, 1]);
+        let s = servers(&[1, 1, 1]);
         let mut rr = RoundRobin::default();
         for _ in 0..6 {
             assert_ne!(rr.pick(&s, &PickCtx::default(), Some(1)), Some(1));
         }
-        s[0].maint = true;
-        s[2].maint = true;
+        s[0].set_maint(true);
+        s[2].set_maint(true);
         assert_eq!(rr.pick(&s, &PickCtx::default(), Some(1)), Some(1));
-        s[1].maint = true;
+        s[1].set_maint(true);
         assert_eq!(rr.pick(&s, &PickCtx::default(), None), None);
     }
 
@@ -85,7 +85,7 @@ mod tests {
         let mut rr = RoundRobin::default();
         assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(0));
         assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(0));
-        s[0].maint = true;
+        s[0].set_maint(true);
         assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(1));
     }
 }

@@ -31,6 +31,8 @@ pub struct Ctx<'a> {
     pub be: &'a Backend,
     pub key: usize,
     pub now: Instant,
+    /// This worker's index (0-based), for the shared gauges.
+    pub worker: usize,
 }
 
 /// The result of one run of the task.
@@ -149,8 +151,7 @@ pub fn drop_server_conn(s: &mut Session, cx: &mut Ctx) {
     if let Some(mut conn) = s.srv.take() {
         let _ = cx.registry.deregister(&mut conn.sock);
         if let Some(i) = s.server {
-            let srv = &mut cx.backend.servers[i];
-            srv.cur_sess = srv.cur_sess.saturating_sub(1);
+            cx.backend.servers[i].shm.leave(cx.worker);
         }
     }
 }
@@ -174,7 +175,6 @@ fn start_connect(
         s.server = Some(i);
         s.connect_start.get_or_insert(cx.now);
         let srv = &mut cx.backend.servers[i];
-        srv.total_sess += 1;
         match open_connection(srv.addr) {
             Ok(sock) => {
                 let mut sock = mio::net::TcpStream::from_std(sock);
@@ -184,7 +184,7 @@ fn start_connect(
                     .register(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
                     .is_ok()
                 {
-                    srv.cur_sess += 1;
+                    srv.shm.enter(cx.worker);
                     s.srv = Some(Conn::new(sock));
                     let timeout = cx.be.timeouts.connect.unwrap_or(defaults::TIMEOUT_CONNECT);
                     s.connect_deadline = Some(cx.now + timeout);

@@ -26,7 +26,7 @@ pub(super) fn finish_stream(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
     log_stream(s, &st, cx);
     release_server(&mut st, cx, park);
     if st.counted {
-        cx.backends[st.backend].cur_sess -= 1;
+        cx.backends[st.backend].shm.leave(cx.worker);
     }
     s.res.release(cx.pool);
     s.res = Default::default();
@@ -90,8 +90,8 @@ pub(super) fn log_stream(s: &HttpSession, st: &Stream, cx: &HttpCtx) {
         termination: term,
         actconn: cx.actconn,
         feconn: cx.feconn,
-        beconn: if st.counted { be.cur_sess } else { 0 },
-        srv_conn: st.server.map_or(0, |i| be.servers[i].cur_sess),
+        beconn: if st.counted { be.shm.cur() as usize } else { 0 },
+        srv_conn: st.server.map_or(0, |i| be.servers[i].cur_sess() as usize),
         retries: st.retries,
         srv_queue: 0,
         backend_queue: 0,

@@ -33,6 +33,8 @@ pub struct HttpCtx<'a> {
     pub logger: &'a Logger,
     pub key: usize,
     pub now: Instant,
+    /// This worker's index (0-based), for the shared gauges.
+    pub worker: usize,
     pub date: WallTime,
     /// Connections of the worker and of this frontend, for the log.
     pub actconn: usize,

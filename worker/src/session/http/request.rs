@@ -195,7 +195,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
         st.ctx = ResponseContext::from(head);
         st.phase = Phase::Connect;
         st.counted = true;
-        cx.backends[be_i].cur_sess += 1;
+        cx.backends[be_i].shm.enter(cx.worker);
     }
     st.request_line = request_line;
     st.version = head.version;
@@ -204,7 +204,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
     // A chunked body that arrived with its head is checked before any
     // server sees the request: a malformed one is refused like a bad head.
     if st.phase == Phase::Connect && st.req_body.allowed(s.req.data()).is_err() {
-        cx.backends[st.backend].cur_sess -= 1;
+        cx.backends[st.backend].shm.leave(cx.worker);
         st.counted = false;
         st.backend = s.frontend_backend(cx);
         st.phase = Phase::LocalReply;

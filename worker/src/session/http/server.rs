@@ -102,8 +102,7 @@ pub(super) fn start_connect(
                     .reregister(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
                     .is_ok()
                 {
-                    srv.cur_sess += 1;
-                    srv.total_sess += 1;
+                    srv.shm.enter(cx.worker);
                     st.srv = Some(Conn {
                         sock,
                         readable: true,
@@ -119,7 +118,6 @@ pub(super) fn start_connect(
             }
         }
         st.connect_start.get_or_insert(cx.now);
-        srv.total_sess += 1;
         if let Ok(sock) = open_connection(srv.addr) {
             let mut sock = mio::net::TcpStream::from_std(sock);
             if cx
@@ -127,7 +125,7 @@ pub(super) fn start_connect(
                 .register(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
                 .is_ok()
             {
-                srv.cur_sess += 1;
+                srv.shm.enter(cx.worker);
                 st.srv = Some(Conn::new(sock));
                 st.reused = false;
                 st.phase = Phase::Connect;
@@ -152,7 +150,7 @@ pub(super) fn release_server(st: &mut Stream, cx: &mut HttpCtx, park: bool) {
     };
     if let Some(i) = st.server {
         let srv = &mut cx.backends[st.backend].servers[i];
-        srv.cur_sess = srv.cur_sess.saturating_sub(1);
+        srv.shm.leave(cx.worker);
         if park {
             cx.idle.put(cx.registry, st.backend, i, conn.sock, cx.now);
             return;
