@@ -30,7 +30,7 @@ const KILL_AFTER: Duration = Duration::from_secs(3);
 
 /// One worker position: its CPU stays the same across respawns.
 pub struct Slot {
-    /// 1-based, as in the logs.
+    /// 1-based, as in the logs; 0 is the control process.
     pub id: usize,
     pub cpu: Option<usize>,
     pub pid: Option<Pid>,
@@ -106,9 +106,14 @@ impl Master {
         signals: SignalFd,
         shared: SharedState,
     ) -> Master {
-        let slots = (0..config.global.nbproc)
+        let mut slots: Vec<Slot> = (0..config.global.nbproc)
             .map(|i| Slot::new(i + 1, crate::spawn::cpu_for(&config.global.cpu_map, i)))
             .collect();
+        // Slot 0: the control process (health checks, runtime API), when
+        // the configuration gives it something to do.
+        if weir_worker::control::needed(&config) {
+            slots.push(Slot::new(0, None));
+        }
         Master {
             pid: nix::unistd::getpid(),
             config,
@@ -275,17 +280,21 @@ impl Master {
             slot.pid = None;
             let id = slot.id;
             // Its sessions are gone with it.
-            self.shared.reset_worker(id - 1);
+            if id > 0 {
+                self.shared.reset_worker(id - 1);
+            }
             self.logger
-                .notice(&format!("worker {id} (pid {pid}) {how}"));
+                .notice(&format!("{} (pid {pid}) {how}", crate::spawn::describe(id)));
             if self.stopping == Stopping::No {
                 let wait = slot.backoff(now);
                 slot.respawn_at = Some(now + wait);
                 if wait.is_zero() {
-                    self.logger.notice(&format!("respawning worker {id}"));
+                    self.logger
+                        .notice(&format!("respawning {}", crate::spawn::describe(id)));
                 } else {
                     self.logger.warning(&format!(
-                        "worker {id} restarts too often; respawning in {} ms",
+                        "{} restarts too often; respawning in {} ms",
+                        crate::spawn::describe(id),
                         wait.as_millis()
                     ));
                 }

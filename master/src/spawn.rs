@@ -30,6 +30,15 @@ pub fn cpu_for(map: &CpuMap, index: usize) -> Option<usize> {
     }
 }
 
+/// How a slot is named in logs: `worker N`, or `control process`.
+pub fn describe(id: usize) -> String {
+    if id == 0 {
+        "control process".to_string()
+    } else {
+        format!("worker {id}")
+    }
+}
+
 impl Master {
     /// Forks the worker of slot `i`. Returns in the master only.
     pub fn spawn(&mut self, i: usize) {
@@ -39,8 +48,13 @@ impl Master {
             Ok(Fork::Parent(pid)) => {
                 self.slots[i].started(pid);
                 let c = cpu.map_or("-".to_string(), |c| c.to_string());
-                self.logger
-                    .notice(&format!("worker {id} started (pid {pid}, cpu {c})"));
+                if id == 0 {
+                    self.logger
+                        .notice(&format!("control process started (pid {pid})"));
+                } else {
+                    self.logger
+                        .notice(&format!("worker {id} started (pid {pid}, cpu {c})"));
+                }
             }
             Ok(Fork::Child) => {
                 let code = self.become_worker(id, cpu);
@@ -71,7 +85,7 @@ impl Master {
         }
         // Close the master's signal queue; keep only the listening sockets.
         self.signals = None;
-        let listeners = std::mem::take(&mut self.listeners)
+        let listeners: Vec<InheritedListener> = std::mem::take(&mut self.listeners)
             .into_iter()
             .map(|l| InheritedListener {
                 frontend: l.frontend,
@@ -80,8 +94,12 @@ impl Master {
             })
             .collect();
         if let Err(e) = crate::privileges::apply(&self.privileges) {
-            logger.alert(&format!("worker {id}: {e}"));
+            logger.alert(&format!("{}: {e}", describe(id)));
             return 1;
+        }
+        if id == 0 {
+            drop(listeners);
+            return weir_worker::control::run(self.config.clone(), logger, self.shared.clone());
         }
         weir_worker::run(
             id,

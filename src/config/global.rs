@@ -65,6 +65,7 @@ fn default_global() -> Global {
         bufsize: model::defaults::BUFSIZE,
         maxaccept: model::defaults::MAXACCEPT,
         maxpollevents: model::defaults::MAXPOLLEVENTS,
+        stats_socket: None,
     }
 }
 

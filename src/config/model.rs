@@ -46,6 +46,8 @@ pub struct Global {
     pub maxaccept: usize,
     /// Events taken from the poller per loop turn.
     pub maxpollevents: usize,
+    /// The runtime API's unix socket.
+    pub stats_socket: Option<PathBuf>,
 }
 
 /// Which CPU each worker is pinned to.
@@ -124,6 +126,8 @@ pub struct Frontend {
     pub default_backend: Option<usize>,
     pub timeouts: Timeouts,
     pub log_format: LogFormat,
+    /// The statistics page served on this listener (`[listen.NAME]` only).
+    pub stats: Option<StatsPage>,
     /// Named ACLs, referred to by index from conditions.
     pub acls: Vec<Acl>,
     /// `use_backend`, in order; the first whose condition holds wins.
@@ -190,6 +194,47 @@ pub struct Backend {
     /// Append `X-Forwarded-For` to requests sent to this backend.
     pub forwardfor: bool,
     pub http_reuse: HttpReuse,
+    /// Health checks for the servers with `check = true`.
+    pub check: Option<HealthCheck>,
+}
+
+/// `stats = { uri, refresh, prometheus }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatsPage {
+    /// HTML at `uri`, CSV at `uri;csv`.
+    pub uri: String,
+    /// The HTML page's refresh interval.
+    pub refresh: Option<Duration>,
+    /// Prometheus text format at this path.
+    pub prometheus: Option<String>,
+}
+
+/// A backend's `check` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    pub kind: CheckKind,
+    /// Time between two checks of a server.
+    pub interval: Duration,
+    /// How long one check may take.
+    pub timeout: Duration,
+    /// Consecutive successes that bring a DOWN server UP.
+    pub rise: u32,
+    /// Consecutive failures that take an UP server DOWN.
+    pub fall: u32,
+}
+
+/// What a check does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckKind {
+    /// A TCP connect.
+    Tcp,
+    /// An HTTP request whose status must fall in `expect` (inclusive).
+    Http {
+        method: String,
+        path: String,
+        host: Option<String>,
+        expect: (u16, u16),
+    },
 }
 
 /// Server-side connection reuse (HTTP mode).
@@ -354,6 +399,10 @@ pub struct Server {
     pub weight: u32,
     pub backup: bool,
     pub disabled: bool,
+    /// Health-checked (needs the backend's `check` table).
+    pub check: bool,
+    /// Concurrent sessions on this server, at most; more wait in a queue.
+    pub maxconn: Option<usize>,
 }
 
 /// Defaults the product applies when a key is absent (documented in

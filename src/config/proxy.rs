@@ -281,6 +281,7 @@ fn frontend(
         default_backend,
         timeouts,
         log_format,
+        stats: None,
         acls: rules.acls,
         use_backend: rules.use_backend,
         http_request: rules.http_request,
@@ -396,6 +397,7 @@ fn backend(
             true => v::http_reuse(p, &f.http_reuse, report).unwrap_or(inh.http_reuse),
             false => inh.http_reuse,
         },
+        check: None,
     })
 }
 
@@ -465,6 +467,8 @@ fn servers(p: &Parsed<ProxyFile>, f: &ProxyFile, report: &mut Report) -> Vec<Ser
             weight,
             backup: e.backup.as_ref().is_some_and(|b| *b.get_ref()),
             disabled: e.disabled.as_ref().is_some_and(|b| *b.get_ref()),
+            check: false,
+            maxconn: None,
         });
     }
     out

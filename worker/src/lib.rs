@@ -13,6 +13,7 @@
 pub mod backend;
 pub mod balance;
 pub mod channel;
+pub mod control;
 pub mod dispatch;
 pub mod event_loop;
 pub mod http;
