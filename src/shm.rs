@@ -419,6 +419,48 @@ impl SharedState {
         out
     }
 
+    /// Carries figures and server states over from `old` (the state of
+    /// `old_config`, being replaced by a reload): proxies and servers are
+    /// matched by name, so totals keep counting across reloads. A server
+    /// keeps its runtime weight and administrative state unless the new
+    /// configuration changed them.
+    pub fn inherit(&self, config: &Config, old: &SharedState, old_config: &Config) {
+        let copy = |to: &[AtomicU64], from: &[AtomicU64]| {
+            for (t, f) in to.iter().zip(from) {
+                t.store(f.load(Relaxed), Relaxed);
+            }
+        };
+        for (i, fe) in config.frontends.iter().enumerate() {
+            if let Some(j) = old_config.frontends.iter().position(|o| o.name == fe.name) {
+                copy(self.frontends[i].words, old.frontends[j].words);
+            }
+        }
+        for (i, be) in config.backends.iter().enumerate() {
+            let Some(j) = old_config.backends.iter().position(|o| o.name == be.name) else {
+                continue;
+            };
+            copy(self.backends[i].words, old.backends[j].words);
+            let old_be = &old_config.backends[j];
+            for (k, srv) in be.servers.iter().enumerate() {
+                let Some(m) = old_be.servers.iter().position(|o| o.name == srv.name) else {
+                    continue;
+                };
+                let (new, prev) = (self.servers[i][k], old.servers[j][m]);
+                let (weight, admin) = (new.get(Srv::Weight), new.get(Srv::Admin));
+                copy(new.words, prev.words);
+                if old_be.servers[m].weight != srv.weight {
+                    new.set(Srv::Weight, weight);
+                }
+                if old_be.servers[m].disabled != srv.disabled {
+                    new.set(Srv::Admin, admin);
+                }
+            }
+        }
+        for f in [Gl::StartTime, Gl::CumConns, Gl::CumReq] {
+            self.global[f as usize].store(old.global(f), Relaxed);
+        }
+    }
+
     /// A server by backend and server name.
     pub fn server(&self, config: &Config, backend: &str, server: &str) -> Option<(usize, usize)> {
         let b = config.backends.iter().position(|b| b.name == backend)?;

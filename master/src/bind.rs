@@ -21,6 +21,9 @@ pub struct BoundListener {
     pub name: String,
     pub sock: Socket,
     pub backlog: i32,
+    /// What it is bound to: a reload keeps the socket of an unchanged
+    /// address.
+    pub addr: BindAddr,
 }
 
 const BIND_RETRIES: u32 = 200;
@@ -63,6 +66,7 @@ pub fn bind_all(config: &Config, old_pids: &[i32]) -> Result<Vec<BoundListener>,
                 name,
                 sock,
                 backlog,
+                addr: b.addr.clone(),
             });
         }
     }
@@ -85,7 +89,7 @@ pub fn describe(addr: &BindAddr) -> String {
 
 /// Whether the configuration also binds the IPv4 wildcard on this IPv6
 /// bind's port: then the IPv6 socket must be v6-only or the two collide.
-fn wildcard_v4_on_port(config: &Config, b: &Bind) -> bool {
+pub fn wildcard_v4_on_port(config: &Config, b: &Bind) -> bool {
     let BindAddr::Inet(SocketAddr::V6(a6)) = b.addr else {
         return false;
     };
@@ -94,7 +98,7 @@ fn wildcard_v4_on_port(config: &Config, b: &Bind) -> bool {
     })
 }
 
-fn bind_one(b: &Bind, backlog: i32, force_v6only: bool) -> io::Result<Socket> {
+pub fn bind_one(b: &Bind, backlog: i32, force_v6only: bool) -> io::Result<Socket> {
     let addr = match b.addr {
         BindAddr::Fd(fd) => return adopt(fd),
         BindAddr::Inet(a) => a,

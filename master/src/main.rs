@@ -12,6 +12,7 @@ mod daemon;
 mod master;
 mod pidfile;
 mod privileges;
+mod reload;
 mod rlimit;
 mod spawn;
 
@@ -159,7 +160,15 @@ fn start(opts: cli::Options) -> i32 {
             return fail(&logger, &msg);
         }
     };
-    let mut m = master::Master::new(config, logger, listeners, privileges, signals, shared);
+    // Reloads read the same files, even after -D moved the working directory.
+    let paths = opts
+        .config_paths
+        .iter()
+        .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+        .collect();
+    let mut m = master::Master::new(
+        config, logger, listeners, privileges, signals, shared, paths,
+    );
     m.spawn_all();
     if !opts.old_pids.is_empty() {
         let sig = if opts.terminate_old {

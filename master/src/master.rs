@@ -15,6 +15,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::collections::VecDeque;
 use std::os::fd::AsFd;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use weir_core::config::Config;
 use weir_core::log::Logger;
@@ -58,6 +59,19 @@ impl Slot {
         }
     }
 
+    /// The slots a configuration asks for: `nbproc` workers, and the
+    /// control process (slot 0) when the configuration gives it something
+    /// to do (health checks, runtime API).
+    pub fn for_config(config: &Config) -> Vec<Slot> {
+        let mut slots: Vec<Slot> = (0..config.global.nbproc)
+            .map(|i| Slot::new(i + 1, crate::spawn::cpu_for(&config.global.cpu_map, i)))
+            .collect();
+        if weir_worker::control::needed(config) {
+            slots.push(Slot::new(0, None));
+        }
+        slots
+    }
+
     pub fn respawn_in(&mut self, d: Duration) {
         self.respawn_at = Some(Instant::now() + d);
     }
@@ -88,6 +102,12 @@ pub struct Master {
     pub listeners: Vec<BoundListener>,
     pub privileges: privileges::Drop,
     pub slots: Vec<Slot>,
+    /// Processes of a previous configuration, finishing after a reload.
+    pub draining: Vec<Slot>,
+    /// Reloads done.
+    pub generation: u64,
+    /// The `-f` paths, absolute, read again on reload.
+    pub config_paths: Vec<PathBuf>,
     pub signals: Option<SignalFd>,
     /// The state every worker shares, mapped before the first fork.
     pub shared: SharedState,
@@ -105,15 +125,9 @@ impl Master {
         privileges: privileges::Drop,
         signals: SignalFd,
         shared: SharedState,
+        config_paths: Vec<PathBuf>,
     ) -> Master {
-        let mut slots: Vec<Slot> = (0..config.global.nbproc)
-            .map(|i| Slot::new(i + 1, crate::spawn::cpu_for(&config.global.cpu_map, i)))
-            .collect();
-        // Slot 0: the control process (health checks, runtime API), when
-        // the configuration gives it something to do.
-        if weir_worker::control::needed(&config) {
-            slots.push(Slot::new(0, None));
-        }
+        let slots = Slot::for_config(&config);
         Master {
             pid: nix::unistd::getpid(),
             config,
@@ -121,6 +135,9 @@ impl Master {
             listeners,
             privileges,
             slots,
+            draining: Vec::new(),
+            generation: 0,
+            config_paths,
             signals: Some(signals),
             shared,
             stopping: Stopping::No,
@@ -137,8 +154,14 @@ impl Master {
         }
     }
 
+    /// Every child: current workers and control process, and those still
+    /// finishing after a reload.
     fn worker_pids(&self) -> Vec<Pid> {
-        self.slots.iter().filter_map(|s| s.pid).collect()
+        self.slots
+            .iter()
+            .chain(&self.draining)
+            .filter_map(|s| s.pid)
+            .collect()
     }
 
     fn forward(&self, sig: Signal) {
@@ -225,9 +248,7 @@ impl Master {
                 self.forward(sig);
                 self.logger.notice("master: listeners resumed (SIGTTIN)");
             }
-            Signal::SIGUSR2 => self
-                .logger
-                .warning("SIGUSR2 (reload) is not supported by this version; ignored"),
+            Signal::SIGUSR2 if self.stopping == Stopping::No => self.reload(),
             other => self.logger.debug(&format!("master ignores {other:?}")),
         }
     }
@@ -274,6 +295,14 @@ impl Master {
                 Ok(_) => continue,
             };
             let now = Instant::now();
+            if let Some(i) = self.draining.iter().position(|s| s.pid == Some(pid)) {
+                let old = self.draining.remove(i);
+                self.logger.notice(&format!(
+                    "old {} (pid {pid}) {how}",
+                    crate::spawn::describe(old.id)
+                ));
+                continue;
+            }
             let Some(slot) = self.slots.iter_mut().find(|s| s.pid == Some(pid)) else {
                 continue;
             };

@@ -61,9 +61,11 @@ impl Worker {
             Mode::Http => {
                 let dst_port = stream.local_addr().map_or(0, |a| a.port());
                 let bufsize = self.config.global.bufsize;
-                AnySession::Http(Box::new(HttpSession::new(
-                    fe, stream, addr, dst_port, bufsize, now,
-                )))
+                let mut h = Box::new(HttpSession::new(fe, stream, addr, dst_port, bufsize, now));
+                if self.stopping != Stopping::No {
+                    http::drain(&mut h);
+                }
+                AnySession::Http(h)
             }
         };
         let client = match &mut sess {
@@ -94,7 +96,6 @@ impl Worker {
     /// Runs session `key`'s task once.
     pub fn run_session(&mut self, key: usize, now: Instant) {
         let task = tokens::SESSION_TASKS + key;
-        let draining = self.draining();
         let outcome = match self.sessions.get_mut(key) {
             None => return,
             Some(AnySession::Tcp(sess)) => {
@@ -125,12 +126,7 @@ impl Worker {
                     actconn: self.actconn,
                     feconn: self.feconn[sess.frontend],
                 };
-                let outcome = http::process(sess, &mut cx);
-                if draining && http::may_close_when_stopping(sess) {
-                    Outcome::Close(*b"--")
-                } else {
-                    outcome
-                }
+                http::process(sess, &mut cx)
             }
         };
         match outcome {
@@ -142,12 +138,6 @@ impl Worker {
             self.sched
                 .set_expiry(tokens::TASK_IDLE, Some(now + Duration::from_secs(1)));
         }
-    }
-
-    /// Soft stop with the listeners closed: connections are let go as soon
-    /// as they are idle.
-    fn draining(&self) -> bool {
-        self.stopping == Stopping::Soft && self.listeners.iter().all(|l| l.sock.is_none())
     }
 
     fn sched_idle_unset(&self) -> bool {
@@ -252,19 +242,13 @@ impl Worker {
         }
     }
 
-    /// Soft stop: idle HTTP connections close now; busy ones after their
-    /// current response.
-    pub fn soft_stop_sessions(&mut self, now: Instant) {
-        let idle: Vec<usize> = self
-            .sessions
-            .iter_mut()
-            .filter_map(|(k, s)| match s {
-                AnySession::Http(h) => http::may_close_when_stopping(h).then_some(k),
-                AnySession::Tcp(_) => None,
-            })
-            .collect();
-        for k in idle {
-            self.close_session(k, *b"--", now);
+    /// Soft stop: every HTTP connection answers its next response with
+    /// `Connection: close` (TCP sessions simply run to their end).
+    pub fn soft_stop_sessions(&mut self) {
+        for (_, s) in self.sessions.iter_mut() {
+            if let AnySession::Http(h) = s {
+                http::drain(h);
+            }
         }
     }
 

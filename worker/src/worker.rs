@@ -233,6 +233,7 @@ impl Worker {
             return;
         }
         self.stopping = Stopping::Soft;
+        self.soft_stop_sessions();
         self.logger
             .notice(&format!("worker {} stopping (soft stop)", self.id));
         let g = &self.config.global;
@@ -280,10 +281,7 @@ impl Worker {
     /// Runs one of the worker's own tasks.
     pub fn run_internal(&mut self, task: usize, now: Instant) {
         match task {
-            tokens::TASK_GRACE => {
-                self.close_listeners();
-                self.soft_stop_sessions(now);
-            }
+            tokens::TASK_GRACE => self.close_listeners(),
             tokens::TASK_HARD_STOP => {
                 self.logger.warning(&format!(
                     "worker {}: hard-stop-after reached, killing remaining sessions",

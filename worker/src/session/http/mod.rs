@@ -33,7 +33,7 @@ mod sample;
 mod server;
 mod timers;
 
-pub use process::{kill, may_close_when_stopping, process, HttpCtx};
+pub use process::{drain, kill, process, HttpCtx};
 
 use crate::channel::Channel;
 use crate::http::{RequestParser, ResponseContext, ResponseParser, Version};
@@ -67,6 +67,8 @@ pub struct HttpSession {
     idle_since: Instant,
     /// Close the client connection once the current response is sent.
     close_after: bool,
+    /// The worker is stopping: the next response says `Connection: close`.
+    draining: bool,
 }
 
 impl HttpSession {
@@ -93,6 +95,7 @@ impl HttpSession {
             req_start: None,
             idle_since: now,
             close_after: false,
+            draining: false,
         }
     }
 }

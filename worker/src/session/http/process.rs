@@ -179,11 +179,15 @@ impl Stream {
     }
 }
 
-/// Soft stop: whether the connection may close now (no request in
-/// progress, nothing buffered); otherwise it closes after its response.
-pub fn may_close_when_stopping(s: &mut HttpSession) -> bool {
-    s.close_after = true;
-    s.stream.is_none() && s.req.is_empty()
+/// Soft stop: the connection is not cut under the client's feet. The
+/// response in progress, if its head is not sent yet, and otherwise the
+/// next request's response, carry `Connection: close`; an idle connection
+/// closes when `timeout http_keep_alive` expires, as always.
+pub fn drain(s: &mut HttpSession) {
+    s.draining = true;
+    if s.stream.as_ref().is_some_and(|st| !st.res_head_done) {
+        s.close_after = true;
+    }
 }
 
 /// Hard stop: logs the request in progress, if any, as killed.

@@ -96,7 +96,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
     let buf = s.req.data();
     let (start, date) = s.req_start.take().unwrap_or((cx.now, cx.date));
     s.requests += 1;
-    if !head.keep_alive {
+    if !head.keep_alive || s.draining {
         s.close_after = true;
     }
     let has_body = !matches!(head.framing, Framing::None | Framing::ContentLength(0));
