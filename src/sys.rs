@@ -125,3 +125,11 @@ pub fn shared_words(words: usize) -> io::Result<&'static [std::sync::atomic::Ato
         )
     })
 }
+
+/// Takes ownership of a descriptor received in an SCM_RIGHTS message.
+pub fn adopt_received_fd(fd: RawFd) -> OwnedFd {
+    // SAFETY: the kernel installed this descriptor in our table when it
+    // delivered the SCM_RIGHTS message; nothing else refers to it, so it
+    // gets exactly one owner here.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}

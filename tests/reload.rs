@@ -247,3 +247,58 @@ fn counters_keep_counting_across_reloads() {
         .unwrap_or(0);
     assert!(tot >= 12, "{}", line.message);
 }
+
+/// The new master takes the very sockets of the old one (SCM_RIGHTS), so a
+/// pidfile reload (`-sf $(cat pidfile)`) loses nothing either.
+#[test]
+fn pidfile_reload_takes_the_old_sockets_and_loses_nothing() {
+    let origin = HttpOrigin::start("o1");
+    let port = free_port();
+    let cfg = http_config(port, "", "", &backend("be", "", &[origin.addr]));
+    let old = Weir::start_with(&cfg, &["-p", "{dir}/weir.pid"]);
+    let listening: Vec<u64> = procfs::socket_inodes(old.pid());
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
+            thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match connect(port).and_then(|mut c| get(&mut c, true)) {
+                        Ok((200, _)) => drop(ok.fetch_add(1, Ordering::Relaxed)),
+                        Ok((s, _)) => errors.lock().unwrap().push(format!("status {s}")),
+                        Err(e) => errors.lock().unwrap().push(e.to_string()),
+                    }
+                }
+            })
+        })
+        .collect();
+    wait_until(DEADLINE, "traffic flowing", || {
+        ok.load(Ordering::Relaxed) > 50
+    });
+    let old_pid = old.pid().to_string();
+    let new = Weir::start_with(&cfg, &["-p", "{dir}/weir.pid", "-sf", &old_pid]);
+    new.wait_log("took 1 listening sockets over", DEADLINE);
+    let taken = procfs::socket_inodes(new.pid());
+    assert!(
+        listening.iter().any(|i| taken.contains(i)),
+        "the new master holds the old listening socket: old {listening:?} new {taken:?}"
+    );
+    old.wait_exit(DEADLINE);
+    let before = ok.load(Ordering::Relaxed);
+    wait_until(DEADLINE, "traffic after the takeover", || {
+        ok.load(Ordering::Relaxed) > before + 50
+    });
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    let errors = errors.lock().unwrap();
+    assert!(
+        errors.is_empty(),
+        "{} failures: {:?}",
+        errors.len(),
+        &errors[..errors.len().min(10)]
+    );
+}

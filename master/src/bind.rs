@@ -30,7 +30,13 @@ const BIND_RETRIES: u32 = 200;
 const BIND_RETRY_DELAY: Duration = Duration::from_millis(10);
 
 /// Binds every `bind` of every frontend. `Err` names the failing address.
-pub fn bind_all(config: &Config, old_pids: &[i32]) -> Result<Vec<BoundListener>, String> {
+/// Sockets taken over from an old master are used for the addresses they
+/// are bound to (see `takeover`); the others are bound here.
+pub fn bind_all(
+    config: &Config,
+    old_pids: &[i32],
+    mut taken: Vec<(SocketAddr, Socket)>,
+) -> Result<Vec<BoundListener>, String> {
     let mut out = Vec::new();
     let mut paused_old = false;
     for (fi, fe) in config.frontends.iter().enumerate() {
@@ -38,6 +44,25 @@ pub fn bind_all(config: &Config, old_pids: &[i32]) -> Result<Vec<BoundListener>,
             let backlog = b.backlog.unwrap_or_else(|| fe.maxconn.min(65535) as i32);
             let name = describe(&b.addr);
             let mut attempt = 0;
+            let handed = match b.addr {
+                BindAddr::Inet(a) => taken
+                    .iter()
+                    .position(|(t, _)| *t == a)
+                    .map(|i| taken.remove(i).1),
+                BindAddr::Fd(_) => None,
+            };
+            if let Some(sock) = handed {
+                if sock.set_nonblocking(true).is_ok() {
+                    out.push(BoundListener {
+                        frontend: fi,
+                        name,
+                        sock,
+                        backlog,
+                        addr: b.addr.clone(),
+                    });
+                    continue;
+                }
+            }
             let sock = loop {
                 match bind_one(b, backlog, wildcard_v4_on_port(config, b)) {
                     Ok(s) => break s,

@@ -15,6 +15,7 @@ mod privileges;
 mod reload;
 mod rlimit;
 mod spawn;
+mod takeover;
 
 use nix::sys::signal::{sigprocmask, SigmaskHow, Signal};
 use std::process::ExitCode;
@@ -101,7 +102,9 @@ fn start(opts: cli::Options) -> i32 {
     };
     weir_core::sys::tzset();
     rlimit::raise(&mut config, &logger);
-    let listeners = match bind::bind_all(&config, &opts.old_pids) {
+    // A pidfile reload takes the old master's sockets when it can.
+    let taken = takeover::take_from(&opts.old_pids, &logger);
+    let listeners = match bind::bind_all(&config, &opts.old_pids, taken) {
         Ok(l) => l,
         Err(e) => return fail(&logger, &e),
     };
@@ -169,6 +172,7 @@ fn start(opts: cli::Options) -> i32 {
     let mut m = master::Master::new(
         config, logger, listeners, privileges, signals, shared, paths,
     );
+    m.open_takeover();
     m.spawn_all();
     if !opts.old_pids.is_empty() {
         let sig = if opts.terminate_old {

@@ -109,6 +109,8 @@ pub struct Master {
     /// The `-f` paths, absolute, read again on reload.
     pub config_paths: Vec<PathBuf>,
     pub signals: Option<SignalFd>,
+    /// Where a new master (`-sf`) asks for the listening sockets.
+    pub takeover: Option<crate::takeover::TakeoverServer>,
     /// The state every worker shares, mapped before the first fork.
     pub shared: SharedState,
     pub stopping: Stopping,
@@ -139,11 +141,23 @@ impl Master {
             generation: 0,
             config_paths,
             signals: Some(signals),
+            takeover: None,
             shared,
             stopping: Stopping::No,
             grace_at: None,
             hard_at: None,
             kill_at: None,
+        }
+    }
+
+    /// Opens the socket a new master started with `-sf` asks for the
+    /// listening sockets (abstract namespace: no file, works in a chroot).
+    pub fn open_takeover(&mut self) {
+        match crate::takeover::TakeoverServer::bind(std::process::id()) {
+            Ok(t) => self.takeover = Some(t),
+            Err(e) => self
+                .logger
+                .warning(&format!("socket takeover unavailable: {e}")),
         }
     }
 
@@ -211,8 +225,20 @@ impl Master {
             })
             .min(Duration::from_secs(1));
         let ms = u16::try_from(wait.as_millis()).unwrap_or(1000);
-        let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        if let Some(t) = &self.takeover {
+            fds.push(PollFd::new(t.fd(), PollFlags::POLLIN));
+        }
         let _ = poll(&mut fds, PollTimeout::from(ms));
+        let asked = fds
+            .get(1)
+            .and_then(|f| f.revents())
+            .is_some_and(|r| r.contains(PollFlags::POLLIN));
+        if asked {
+            if let Some(t) = &self.takeover {
+                t.serve(&self.listeners, &self.logger);
+            }
+        }
     }
 
     fn on_signal(&mut self, sig: Signal) {

@@ -85,6 +85,7 @@ impl Master {
         }
         // Close the master's signal queue; keep only the listening sockets.
         self.signals = None;
+        self.takeover = None;
         let listeners: Vec<InheritedListener> = std::mem::take(&mut self.listeners)
             .into_iter()
             .map(|l| InheritedListener {

@@ -1,0 +1,169 @@
+//! Socket takeover for pidfile reloads: `weir -sf $(cat pidfile)` asks the
+//! old master for its listening sockets, over a unix socket in the
+//! abstract namespace named after the old master's pid
+//! (`@weir-master-PID`), and receives them with SCM_RIGHTS. It then uses
+//! the very same sockets: no connection is refused while the old processes
+//! leave. When that is not possible (old master gone, not a weir, another
+//! user), the new master binds anew with SO_REUSEPORT as before.
+//!
+//! Protocol: the client sends `LISTENERS\n`; the old master answers with
+//! one message: a line per TCP listener, `ADDR\n` (as `SocketAddr` prints),
+//! and the sockets attached in the same order (at most [`MAX_FDS`], the
+//! kernel's limit per message; beyond that the new master binds anew).
+//! Only a peer with the same uid (or root) is answered.
+
+use crate::bind::BoundListener;
+use nix::sys::socket::{
+    getsockopt, recvmsg, sendmsg, sockopt::PeerCredentials, ControlMessage, ControlMessageOwned,
+    MsgFlags,
+};
+use nix::unistd::Uid;
+use socket2::Socket;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{self, UnixListener, UnixStream};
+use std::time::Duration;
+use weir_core::config::model::BindAddr;
+use weir_core::log::Logger;
+
+const REQUEST: &[u8] = b"LISTENERS\n";
+/// SCM_MAX_FD: descriptors one message may carry.
+const MAX_FDS: usize = 253;
+const IO_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn address(pid: i32) -> io::Result<net::SocketAddr> {
+    net::SocketAddr::from_abstract_name(format!("weir-master-{pid}").as_bytes())
+}
+
+/// The old master's side: the socket new masters ask.
+pub struct TakeoverServer {
+    listener: UnixListener,
+}
+
+impl TakeoverServer {
+    pub fn bind(pid: u32) -> io::Result<TakeoverServer> {
+        let listener = UnixListener::bind_addr(&address(pid as i32)?)?;
+        listener.set_nonblocking(true)?;
+        Ok(TakeoverServer { listener })
+    }
+
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.listener.as_fd()
+    }
+
+    /// Answers every pending request (called when the socket is readable).
+    pub fn serve(&self, listeners: &[BoundListener], logger: &Logger) {
+        while let Ok((conn, _)) = self.listener.accept() {
+            match answer(conn, listeners) {
+                Ok(n) => logger.notice(&format!("handed {n} listening sockets to a new master")),
+                Err(e) => logger.warning(&format!("socket takeover request refused: {e}")),
+            }
+        }
+    }
+}
+
+fn answer(mut conn: UnixStream, listeners: &[BoundListener]) -> io::Result<usize> {
+    conn.set_nonblocking(false)?;
+    conn.set_read_timeout(Some(IO_TIMEOUT))?;
+    conn.set_write_timeout(Some(IO_TIMEOUT))?;
+    let peer = getsockopt(&conn, PeerCredentials).map_err(io::Error::from)?;
+    let me = Uid::effective();
+    if peer.uid() != me.as_raw() && peer.uid() != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("peer uid {}", peer.uid()),
+        ));
+    }
+    let mut req = [0u8; REQUEST.len()];
+    conn.read_exact(&mut req)?;
+    if req != REQUEST {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "unknown request",
+        ));
+    }
+    let mut lines = String::new();
+    let mut fds = Vec::new();
+    for l in listeners.iter().take(MAX_FDS) {
+        if let BindAddr::Inet(addr) = l.addr {
+            lines.push_str(&format!("{addr}\n"));
+            fds.push(l.sock.as_raw_fd());
+        }
+    }
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
+    let payload = if lines.is_empty() {
+        "\n".to_string()
+    } else {
+        lines
+    };
+    sendmsg::<()>(
+        conn.as_raw_fd(),
+        &[IoSlice::new(payload.as_bytes())],
+        cmsgs,
+        MsgFlags::empty(),
+        None,
+    )
+    .map_err(io::Error::from)?;
+    Ok(fds.len())
+}
+
+/// The new master's side: asks each old pid in turn; returns the sockets of
+/// the first that answers (empty when none does).
+pub fn take_from(pids: &[i32], logger: &Logger) -> Vec<(SocketAddr, Socket)> {
+    for &pid in pids {
+        match ask(pid) {
+            Ok(list) => {
+                logger.notice(&format!(
+                    "took {} listening sockets over from pid {pid}",
+                    list.len()
+                ));
+                return list;
+            }
+            Err(e) => logger.debug(&format!("no socket takeover from pid {pid}: {e}")),
+        }
+    }
+    Vec::new()
+}
+
+fn ask(pid: i32) -> io::Result<Vec<(SocketAddr, Socket)>> {
+    let conn = UnixStream::connect_addr(&address(pid)?)?;
+    conn.set_read_timeout(Some(IO_TIMEOUT))?;
+    conn.set_write_timeout(Some(IO_TIMEOUT))?;
+    (&conn).write_all(REQUEST)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; MAX_FDS]);
+    let mut iov = [IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut cmsg),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .map_err(io::Error::from)?;
+    let mut fds = Vec::new();
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmRights(received) = c {
+            fds.extend(received.into_iter().map(weir_core::sys::adopt_received_fd));
+        }
+    }
+    let n = msg.bytes;
+    if n == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "closed without answering",
+        ));
+    }
+    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+    let addrs = text.lines().filter(|l| !l.is_empty()).map(|l| {
+        l.parse::<SocketAddr>()
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("bad address {l:?}")))
+    });
+    let mut out = Vec::new();
+    for (addr, fd) in addrs.zip(fds) {
+        out.push((addr?, Socket::from(fd)));
+    }
+    Ok(out)
+}
