@@ -46,6 +46,14 @@ impl Master {
         let cpu = self.slots[i].cpu;
         match sys::fork() {
             Ok(Fork::Parent(pid)) => {
+                // Pinned from the parent too, so the worker is on its CPU from
+                // its first instant (the child also pins itself).
+                if let Some(c) = cpu {
+                    let mut set = CpuSet::new();
+                    if set.set(c).is_ok() {
+                        let _ = sched_setaffinity(pid, &set);
+                    }
+                }
                 self.slots[i].started(pid);
                 let c = cpu.map_or("-".to_string(), |c| c.to_string());
                 if id == 0 {
