@@ -96,8 +96,9 @@ pub enum Srv {
     LastChange,
     /// Seconds spent DOWN before the current state.
     Downtime,
-    /// The last check's result code (see the checks module), and its
-    /// HTTP status and duration (ms).
+    /// The last health check's result: one of the [`check_status`] codes
+    /// (0, `INI`, until the first check ends), and its HTTP status (0
+    /// without one) and duration (ms).
     CheckStatus,
     CheckCode,
     CheckDuration,
@@ -106,6 +107,48 @@ pub enum Srv {
     ShutdownGen,
 }
 const SRV_WORDS: usize = Srv::ShutdownGen as usize + 1;
+
+/// The codes in [`Srv::CheckStatus`], written by the control process's
+/// health checks; [`check_status::name`] gives HAProxy's `check_status`
+/// word for the statistics. A server without `check = true` keeps 0 and
+/// shows no status.
+pub mod check_status {
+    /// Not checked yet ("INI").
+    pub const INI: u64 = 0;
+    /// TCP check passed: connected.
+    pub const L4OK: u64 = 1;
+    /// No connection within the timeout.
+    pub const L4TOUT: u64 = 2;
+    /// Connection refused, unreachable, reset while connecting.
+    pub const L4CON: u64 = 3;
+    /// HTTP check passed: the status is expected.
+    pub const L7OK: u64 = 4;
+    /// Connected, but no status line within the timeout.
+    pub const L7TOUT: u64 = 5;
+    /// Not an HTTP response, or the connection failed before one came.
+    pub const L7RSP: u64 = 6;
+    /// An HTTP status outside `expect_status`.
+    pub const L7STS: u64 = 7;
+
+    /// HAProxy's name of a code.
+    pub fn name(code: u64) -> &'static str {
+        match code {
+            L4OK => "L4OK",
+            L4TOUT => "L4TOUT",
+            L4CON => "L4CON",
+            L7OK => "L7OK",
+            L7TOUT => "L7TOUT",
+            L7RSP => "L7RSP",
+            L7STS => "L7STS",
+            _ => "INI",
+        }
+    }
+
+    /// Whether the code is a passed check.
+    pub fn passed(code: u64) -> bool {
+        code == L4OK || code == L7OK
+    }
+}
 
 /// Administrative states.
 pub const ADMIN_READY: u64 = 0;

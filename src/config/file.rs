@@ -195,8 +195,7 @@ pub struct ServerFile {
     pub send_proxy: S<bool>,
 }
 
-/// A backend's `check` table (refused for now, but type-checked).
-#[allow(dead_code)]
+/// A backend's `check` table (built by `super::check`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a check table")]
 pub struct CheckFile {

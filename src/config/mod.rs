@@ -16,6 +16,7 @@ pub mod schema;
 
 mod acl;
 mod addr;
+mod check;
 mod diag;
 mod file;
 mod global;
@@ -28,6 +29,8 @@ mod validate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_check;
 #[cfg(test)]
 mod tests_http;
 

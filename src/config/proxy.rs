@@ -110,14 +110,6 @@ fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
         let why = "the statistics page arrives in a later version";
         v::unsupported(p, "stats", why, report);
     }
-    if f.check.is_some() {
-        v::unsupported(
-            p,
-            "check",
-            "health checks arrive in a later version",
-            report,
-        );
-    }
     if mode == Mode::Tcp {
         let what = s.kind.word();
         for (key, set) in http::keys_needing_http(f) {
@@ -144,9 +136,11 @@ fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
     let Some(t) = &f.timeout else { return };
     let t: &TimeoutFile = t.get_ref();
     v::refuse_timeout(p, "queue", t, report);
-    v::refuse_timeout(p, "check", t, report);
     let (wrong, other): (&[&str], &str) = match s.kind {
-        Section::Frontend => (&["connect", "server", "server_fin", "tunnel"], "backend"),
+        Section::Frontend => (
+            &["connect", "server", "server_fin", "tunnel", "check"],
+            "backend",
+        ),
         Section::Backend => (
             &["client", "client_fin", "http_request", "http_keep_alive"],
             "frontend",
@@ -375,8 +369,13 @@ fn backend(
             .or(Some(model::defaults::TIMEOUT_SERVER)),
         server_fin: own.server_fin.or(d.server_fin),
         tunnel: own.tunnel.or(d.tunnel),
+        check: own.check.or(d.check),
         ..Timeouts::default()
     };
+    let check = super::check::build(p, &f.check, timeouts.check, report);
+    if f.check.is_none() {
+        servers_need_check_table(s, f, report);
+    }
     Some(Backend {
         name: s.name.clone(),
         mode,
@@ -397,8 +396,24 @@ fn backend(
             true => v::http_reuse(p, &f.http_reuse, report).unwrap_or(inh.http_reuse),
             false => inh.http_reuse,
         },
-        check: None,
+        check,
     })
+}
+
+/// `check = true` on a server needs the backend's `check` table (a table
+/// without any checked server is fine: it checks nothing).
+fn servers_need_check_table(s: &ProxySection, f: &ProxyFile, report: &mut Report) {
+    let Some(list) = &f.server else { return };
+    for (i, entry) in list.get_ref().iter().enumerate() {
+        if entry.get_ref().check.as_ref().is_some_and(|b| *b.get_ref()) {
+            let msg = format!(
+                "server check = true needs a `check` table in {} \"{}\": add check = {{ type = \"tcp\" }}",
+                s.kind.word(),
+                s.name
+            );
+            report.error(&s.parsed.key_loc(&format!("server.{i}.check")), msg);
+        }
+    }
 }
 
 fn servers(p: &Parsed<ProxyFile>, f: &ProxyFile, report: &mut Report) -> Vec<Server> {
@@ -449,14 +464,6 @@ fn servers(p: &Parsed<ProxyFile>, f: &ProxyFile, report: &mut Report) -> Vec<Ser
             let why = "per-server limits and queues arrive in a later version";
             v::unsupported(p, &key("maxconn"), why, report);
         }
-        if e.check.as_ref().is_some_and(|b| *b.get_ref()) {
-            v::unsupported(
-                p,
-                &key("check"),
-                "health checks arrive in a later version",
-                report,
-            );
-        }
         if e.send_proxy.as_ref().is_some_and(|b| *b.get_ref()) {
             let why = "the PROXY protocol arrives in a later version";
             v::unsupported(p, &key("send_proxy"), why, report);
@@ -467,7 +474,7 @@ fn servers(p: &Parsed<ProxyFile>, f: &ProxyFile, report: &mut Report) -> Vec<Ser
             weight,
             backup: e.backup.as_ref().is_some_and(|b| *b.get_ref()),
             disabled: e.disabled.as_ref().is_some_and(|b| *b.get_ref()),
-            check: false,
+            check: e.check.as_ref().is_some_and(|b| *b.get_ref()),
             maxconn: None,
         });
     }

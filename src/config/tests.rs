@@ -334,11 +334,7 @@ fn refused_keys_point_at_the_key() {
         "5:11",
         "did you mean `roundrobin`?",
     );
-    one(
-        &be("check = { type = \"tcp\" }"),
-        "5:1",
-        "\"check\" is not supported yet",
-    );
+    ok(&be("check = { type = \"tcp\" }"));
     one(
         &be("http_reuse = \"safe\""),
         "5:1",
@@ -352,7 +348,7 @@ fn refused_keys_point_at_the_key() {
     one(
         &srv("check = true"),
         "5:50",
-        "\"check\" is not supported yet",
+        "server check = true needs a `check` table in backend \"b2\"",
     );
     one(
         &srv("maxconn = 10"),

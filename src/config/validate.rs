@@ -96,9 +96,7 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited 
     }
     if let Some(t) = &f.timeout {
         out.timeouts = timeouts(p, t.get_ref(), report);
-        for key in ["queue", "check"] {
-            refuse_timeout(p, key, t.get_ref(), report);
-        }
+        refuse_timeout(p, "queue", t.get_ref(), report);
     }
     if let Some(r) = int_in(p, &f.retries, "retries", 0, 1000, report) {
         out.retries = r as u32;
@@ -161,12 +159,12 @@ pub(crate) fn timeout_set(t: &TimeoutFile, key: &str) -> bool {
     }
 }
 
-/// Refuses `timeout.queue` / `timeout.check` when set.
+/// Refuses a timeout weir does not apply yet (`timeout.queue`) when set.
 pub(crate) fn refuse_timeout<T>(p: &Parsed<T>, key: &str, t: &TimeoutFile, report: &mut Report) {
     if timeout_set(t, key) {
         let why = match key {
             "queue" => "server queues (server `maxconn`) arrive in a later version",
-            _ => "health checks arrive in a later version",
+            _ => "it arrives in a later version",
         };
         unsupported(p, &format!("timeout.{key}"), why, report);
     }

@@ -1,14 +1,15 @@
 //! Shared pieces of the end-to-end tests: a running `weir` ([`weir::Weir`]),
 //! origins that live in the test process ([`origin`]), clients' helpers
 //! ([`client`]), readers of `/proc` ([`procfs`]) and of log lines
-//! ([`logline`]); for HTTP mode, configs, clients and curl ([`http`]), an
-//! HTTP origin ([`http_origin`]) and the wire format both use
-//! ([`http_wire`]).
+//! ([`logline`]), an origin for health checks ([`check_origin`]); for
+//! HTTP mode, configs, clients and curl ([`http`]), an HTTP origin
+//! ([`http_origin`]) and the wire format both use ([`http_wire`]).
 //!
 //! Every test file includes this module with `mod common;`; not every file
 //! uses every helper, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod check_origin;
 pub mod client;
 pub mod http;
 pub mod http_origin;

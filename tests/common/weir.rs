@@ -73,6 +73,9 @@ pub struct Weir {
     seen: Mutex<BTreeMap<i32, u64>>,
 }
 
+/// The process name the control process gives itself.
+pub const CONTROL_COMM: &str = "weir-control";
+
 fn start_time(pid: i32) -> Option<u64> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after_comm = &stat[stat.rfind(')')? + 2..];
@@ -169,7 +172,8 @@ impl Weir {
         *self.master.lock().unwrap() = pid;
     }
 
-    /// The master's children, i.e. its workers (recorded for the guard).
+    /// The master's workers: its children but the control process (every
+    /// child is recorded for the guard).
     pub fn worker_pids(&self) -> Vec<i32> {
         let pids = procfs::children(self.pid());
         let mut seen = self.seen.lock().unwrap();
@@ -178,7 +182,17 @@ impl Weir {
                 seen.entry(p).or_insert(t);
             }
         }
-        pids
+        pids.into_iter()
+            .filter(|&p| procfs::comm(p).as_deref() != Some(CONTROL_COMM))
+            .collect()
+    }
+
+    /// The control process (health checks, runtime API), if running.
+    pub fn control_pid(&self) -> Option<i32> {
+        self.worker_pids();
+        procfs::children(self.pid())
+            .into_iter()
+            .find(|&p| procfs::comm(p).as_deref() == Some(CONTROL_COMM))
     }
 
     /// Waits until the master has exactly `n` workers and returns them.

@@ -10,6 +10,10 @@
 //! hand each event to the part that owns its token. Each [`Part`] owns a
 //! range of tokens ([`part_token`]).
 
+mod check_log;
+mod checks;
+mod probe;
+
 use crate::signals;
 use mio::{Events, Interest, Poll, Registry, Token};
 use nix::sys::signal::Signal;
@@ -55,7 +59,7 @@ pub type PartFactory = fn(usize, &mut ControlCtx) -> std::io::Result<Option<Box<
 
 /// The jobs of the control process, in part-number order.
 fn factories() -> Vec<PartFactory> {
-    Vec::new()
+    vec![checks::factory]
 }
 
 /// Whether `config` gives the control process anything to do.
@@ -66,6 +70,8 @@ pub fn needed(config: &Config) -> bool {
 /// Runs the control process until it is told to leave. Returns its exit
 /// status.
 pub fn run(config: Config, logger: Logger, shared: SharedState) -> i32 {
+    // `ps` and the tests tell it from the workers by this name.
+    let _ = nix::sys::prctl::set_name(c"weir-control");
     match run_loop(&config, &logger, &shared) {
         Ok(()) => 0,
         Err(e) => {

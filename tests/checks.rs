@@ -1,0 +1,239 @@
+//! Health checks end to end: a server that stops answering goes DOWN and
+//! gets no more traffic, comes back UP when it answers again, each change
+//! logged in HAProxy's words; wrong statuses and timeouts; and with several
+//! workers, one check per interval for the whole service.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use common::check_origin::{get, CheckOrigin, CHECK_PATH};
+use common::http::http_config;
+use common::origin::{blackhole, dead_port, silent_origin};
+use common::{free_port, tcp_config, wait_until, Weir};
+
+/// Generous slack over the theoretical delays (debug builds, busy CI).
+const SLACK: Duration = Duration::from_millis(1500);
+
+fn servers(list: &[(&str, std::net::SocketAddr)]) -> String {
+    let entries: Vec<String> = list
+        .iter()
+        .map(|(n, a)| format!("{{ name = \"{n}\", address = \"{a}\", check = true }}"))
+        .collect();
+    format!("server = [ {} ]", entries.join(", "))
+}
+
+/// The names of the servers that answered `n` requests (all must succeed).
+fn answers(port: u16, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| match get(port) {
+            Some((200, body)) => body,
+            other => panic!("request {i}: {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_stopped_server_goes_down_then_up_again() {
+    let (mut s1, s2) = (CheckOrigin::start("s1"), CheckOrigin::start("s2"));
+    let port = free_port();
+    let backend = format!(
+        "retries = 0\ncheck = {{ type = \"tcp\", interval = \"100ms\", rise = 2, fall = 2 }}\n{}",
+        servers(&[("s1", s1.addr), ("s2", s2.addr)])
+    );
+    let weir = Weir::start(&tcp_config(port, "", "", &backend));
+    let got = answers(port, 4);
+    assert!(
+        got.contains(&"s1".to_string()) && got.contains(&"s2".to_string()),
+        "{got:?}"
+    );
+
+    s1.stop();
+    let t0 = Instant::now();
+    let down = weir.wait_log("Server be/s1 is DOWN", Duration::from_secs(5));
+    let took = t0.elapsed();
+    assert!(took < 2 * Duration::from_millis(100) + SLACK, "{took:?}");
+    assert_eq!(
+        down.message,
+        format!(
+            "Server be/s1 is DOWN, reason: Layer4 connection problem, info: \"Connection refused\", \
+             check duration: {}ms. 1 active and 0 backup servers left. 0 sessions active, \
+             0 requeued, 0 remaining in queue.",
+            duration_ms(&down.message)
+        )
+    );
+    assert_eq!(
+        Some(down.pid),
+        weir.control_pid(),
+        "logged by the control process"
+    );
+    // With retries = 0 a request sent to s1 would fail: none is.
+    assert!(answers(port, 10).iter().all(|b| b == "s2"));
+
+    s1.restart();
+    let t0 = Instant::now();
+    let up = weir.wait_log("Server be/s1 is UP", Duration::from_secs(5));
+    assert!(t0.elapsed() < 2 * Duration::from_millis(100) + SLACK);
+    assert!(
+        up.message
+            .starts_with("Server be/s1 is UP, reason: Layer4 check passed, check duration: ")
+            && up.message.ends_with(
+                "ms. 2 active and 0 backup servers online. 0 sessions requeued, 0 total in queue."
+            ),
+        "{}",
+        up.message
+    );
+    wait_until(Duration::from_secs(5), "traffic to s1 again", || {
+        get(port).is_some_and(|(_, b)| b == "s1")
+    });
+}
+
+/// The `check duration: Nms` figure of a line.
+fn duration_ms(line: &str) -> u64 {
+    line.split("check duration: ")
+        .nth(1)
+        .and_then(|r| r.split("ms").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no check duration in {line:?}"))
+}
+
+#[test]
+fn http_check_wrong_status_then_passing_again() {
+    let (s1, s2) = (CheckOrigin::start("s1"), CheckOrigin::start("s2"));
+    let port = free_port();
+    let backends = format!(
+        "[backend.be]\ncheck = {{ type = \"http\", path = \"{CHECK_PATH}\", interval = \"100ms\", \
+         rise = 2, fall = 2 }}\n{}\n",
+        servers(&[("s1", s1.addr), ("s2", s2.addr)])
+    );
+    let weir = Weir::start(&http_config(port, "", "", &backends));
+    wait_until(Duration::from_secs(5), "first checks", || s1.checks() >= 1);
+
+    s1.set_check_status(500);
+    let down = weir.wait_log("Server be/s1 is DOWN", Duration::from_secs(5));
+    assert!(
+        down.message.starts_with(
+            "Server be/s1 is DOWN, reason: Layer7 wrong status, code: 500, \
+             info: \"Internal Server Error\", check duration: "
+        ),
+        "{}",
+        down.message
+    );
+    let first = weir.wait_log(
+        "Health check for server be/s1 failed",
+        Duration::from_secs(1),
+    );
+    assert!(
+        first.message.ends_with(", status: 1/2 UP."),
+        "{}",
+        first.message
+    );
+    let before = s1.requests();
+    assert!(answers(port, 10).iter().all(|b| b == "s2"));
+    assert_eq!(s1.requests(), before, "no traffic to a DOWN server");
+
+    s1.set_check_status(200);
+    let up = weir.wait_log("Server be/s1 is UP", Duration::from_secs(5));
+    assert!(
+        up.message.starts_with(
+            "Server be/s1 is UP, reason: Layer7 check passed, code: 200, check duration: "
+        ),
+        "{}",
+        up.message
+    );
+}
+
+#[test]
+fn timeouts_at_layer4_and_layer7() {
+    let hole = blackhole();
+    let silent = silent_origin();
+    let ok = CheckOrigin::start("ok");
+    let port = free_port();
+    let backends = format!(
+        "[backend.be]\ncheck = {{ type = \"tcp\", interval = \"200ms\", timeout = \"100ms\", fall = 1 }}\n{}\n\
+         [backend.web]\ncheck = {{ type = \"http\", interval = \"200ms\", timeout = \"100ms\", fall = 1 }}\n{}\n",
+        servers(&[("hole", hole.addr), ("ok", ok.addr)]),
+        servers(&[("silent", silent.addr), ("ok", ok.addr)]),
+    );
+    let weir = Weir::start(&http_config(port, "", "", &backends));
+    let l4 = weir.wait_log("Server be/hole is DOWN", Duration::from_secs(5));
+    assert!(
+        l4.message
+            .starts_with("Server be/hole is DOWN, reason: Layer4 timeout, check duration: "),
+        "{}",
+        l4.message
+    );
+    assert!(duration_ms(&l4.message) >= 100, "{}", l4.message);
+    let l7 = weir.wait_log("Server web/silent is DOWN", Duration::from_secs(5));
+    assert!(
+        l7.message
+            .starts_with("Server web/silent is DOWN, reason: Layer7 timeout, check duration: "),
+        "{}",
+        l7.message
+    );
+    assert!(!weir.stderr().contains("has no server available"));
+}
+
+#[test]
+fn the_last_server_down_leaves_the_backend_without_server() {
+    let dead = dead_port();
+    let port = free_port();
+    let backend = format!(
+        "check = {{ interval = \"100ms\", fall = 1 }}\n{}",
+        servers(&[("s1", dead.addr)])
+    );
+    let weir = Weir::start(&tcp_config(port, "", "", &backend));
+    weir.wait_log("Server be/s1 is DOWN", Duration::from_secs(5));
+    let line = weir.wait_log("has no server available", Duration::from_secs(1));
+    assert_eq!(line.message, "backend be has no server available!");
+    // A DOWN server takes no traffic: weir answers at once (no server).
+    let got = get(port);
+    assert!(got.is_none() || got.is_some_and(|(s, _)| s != 200));
+}
+
+#[test]
+fn two_workers_one_check_per_interval_and_both_avoid_a_down_server() {
+    let (s1, s2) = (CheckOrigin::start("s1"), CheckOrigin::start("s2"));
+    let port = free_port();
+    let interval = Duration::from_millis(200);
+    let backend = format!(
+        "retries = 0\ncheck = {{ type = \"http\", path = \"{CHECK_PATH}\", interval = \"200ms\", \
+         rise = 2, fall = 2 }}\n{}",
+        servers(&[("s1", s1.addr), ("s2", s2.addr)])
+    );
+    let weir = Weir::start(&tcp_config(port, "nbproc = 2", "", &backend));
+    assert_eq!(weir.worker_pids().len(), 2);
+    wait_until(Duration::from_secs(5), "first checks", || s1.checks() >= 1);
+
+    let (c0, t0) = (s1.checks(), Instant::now());
+    std::thread::sleep(6 * interval);
+    let n = s1.checks() - c0;
+    let periods = t0.elapsed().as_millis() / interval.as_millis();
+    assert!(
+        (periods as usize).abs_diff(n) <= 2,
+        "{n} checks in {periods} intervals (one per interval for the service, not one per worker)"
+    );
+
+    s1.set_check_status(503);
+    weir.wait_log("Server be/s1 is DOWN", Duration::from_secs(5));
+    let before = s1.requests();
+    assert!(answers(port, 30).iter().all(|b| b == "s2"));
+    assert_eq!(s1.requests(), before, "no traffic to a DOWN server");
+    // Both workers carried some of those requests.
+    let workers: BTreeSet<i32> = weir.worker_pids().into_iter().collect();
+    let served = || -> BTreeSet<i32> {
+        let logs = weir.tcplogs().into_iter();
+        logs.filter(|(_, t)| t.server == "s2")
+            .map(|(pid, _)| pid)
+            .collect()
+    };
+    wait_until(Duration::from_secs(5), "both workers' log lines", || {
+        served() == workers
+    });
+    assert_eq!(
+        weir.stderr().matches("Server be/s1 is DOWN").count(),
+        1,
+        "one checker for the service"
+    );
+}

@@ -1,0 +1,272 @@
+//! Health checks, once per server for the whole service: the control
+//! process's part that checks every server with `check = true` and writes
+//! the verdict to the shared state, where every worker routes on it.
+//!
+//! - **Schedule.** Each server is checked every `check.interval`, one check
+//!   at a time, each bounded by `check.timeout`. The first checks are spread
+//!   over the shortest interval (HAProxy's `start_checks`), so that many
+//!   servers are not all checked at once.
+//! - **State.** Servers start UP, as in HAProxy (or as the shared state
+//!   says, when the control process is respawned or the service reloaded).
+//!   `fall` consecutive failures take an UP server DOWN; `rise` consecutive
+//!   successes bring a DOWN server UP ([`ServerShm::set_down`]).
+//! - **Figures.** Every check sets `CheckStatus`, `CheckCode` and
+//!   `CheckDuration`; a failed check of an UP server adds one to `ChkFail`
+//!   (HAProxy's `chkfail`: "only counts checks failed when the server is
+//!   up").
+//! - **Logs** ([`super::check_log`]): each UP/DOWN change (warning for DOWN,
+//!   notice for UP), `backend B has no server available!` (alert; HAProxy
+//!   says it at emerg, which syslog daemons broadcast to every terminal)
+//!   when a change leaves a backend without a usable server, and a
+//!   `Health check for server …` line (notice) when results turn from
+//!   passing to failing or back without changing the state yet.
+//! - **Maintenance.** A server in MAINT is still checked and its state
+//!   recorded, so that it is known when the server comes back, but nothing
+//!   is logged about it.
+
+use super::check_log::{self, Counts, Who};
+use super::probe::{Outcome, Probe};
+use super::{part_token, ControlCtx, Part};
+use mio::event::Event;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use weir_core::config::model::{CheckKind, HealthCheck};
+use weir_core::config::Config;
+use weir_core::shm::{unix_now, ServerShm, Srv, ADMIN_MAINT};
+
+/// One checked server.
+struct Checked {
+    backend: usize,
+    server: usize,
+    addr: SocketAddr,
+    check: HealthCheck,
+    /// The HTTP check's request, `None` for a TCP check.
+    request: Option<Arc<[u8]>>,
+    expect: (u16, u16),
+    /// Consecutive results of the same kind.
+    successes: u32,
+    failures: u32,
+    /// Whether the last check passed (`true` before the first).
+    last_passed: bool,
+    /// When the next check starts (meaningless while one runs).
+    next: Instant,
+    probe: Option<Probe>,
+}
+
+/// The health-check part.
+pub struct Checks {
+    part: usize,
+    servers: Vec<Checked>,
+}
+
+/// The [`super::PartFactory`] of health checks: `None` when no server has
+/// `check = true`.
+pub fn factory(part: usize, cx: &mut ControlCtx) -> std::io::Result<Option<Box<dyn Part>>> {
+    let mut servers = Vec::new();
+    for (b, be) in cx.config.backends.iter().enumerate() {
+        let Some(check) = &be.check else { continue };
+        for (s, srv) in be.servers.iter().enumerate().filter(|(_, s)| s.check) {
+            let (request, expect) = match &check.kind {
+                CheckKind::Tcp => (None, (0, 0)),
+                CheckKind::Http {
+                    method,
+                    path,
+                    host,
+                    expect,
+                } => {
+                    let host = host.clone().unwrap_or_else(|| srv.addr.to_string());
+                    let req = format!(
+                        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: weir-check\r\n\
+                         Connection: close\r\n\r\n"
+                    );
+                    (Some(Arc::from(req.into_bytes())), *expect)
+                }
+            };
+            servers.push(Checked {
+                backend: b,
+                server: s,
+                addr: srv.addr,
+                check: check.clone(),
+                request,
+                expect,
+                successes: 0,
+                failures: 0,
+                last_passed: !cx.shared.servers[b][s].is_down(),
+                next: cx.now,
+                probe: None,
+            });
+        }
+    }
+    if servers.is_empty() {
+        return Ok(None);
+    }
+    // Spread the first checks over the shortest interval.
+    let n = servers.len() as u32;
+    let spread = servers
+        .iter()
+        .map(|c| c.check.interval)
+        .min()
+        .unwrap_or(Duration::ZERO);
+    for (k, c) in servers.iter_mut().enumerate() {
+        c.next = cx.now + spread * k as u32 / n;
+    }
+    Ok(Some(Box::new(Checks { part, servers })))
+}
+
+impl Part for Checks {
+    fn name(&self) -> &'static str {
+        "health checks"
+    }
+
+    fn on_event(&mut self, cx: &mut ControlCtx, n: usize, _ev: &Event) {
+        let Some(c) = self.servers.get_mut(n) else {
+            return;
+        };
+        let Some(outcome) = c.probe.as_mut().and_then(Probe::progress) else {
+            return;
+        };
+        finish(c, cx, outcome);
+    }
+
+    fn on_timers(&mut self, cx: &mut ControlCtx) {
+        let now = cx.now;
+        for (n, c) in self.servers.iter_mut().enumerate() {
+            match &c.probe {
+                Some(p) if p.deadline <= now => {
+                    let outcome = p.timed_out();
+                    finish(c, cx, outcome);
+                }
+                Some(_) => {}
+                None if c.next <= now => {
+                    let token = part_token(self.part, n);
+                    let check = &c.check;
+                    match Probe::start(
+                        cx.registry,
+                        token,
+                        c.addr,
+                        c.request.clone(),
+                        c.expect,
+                        now,
+                        check.timeout,
+                    ) {
+                        Ok(p) => c.probe = Some(p),
+                        Err(outcome) => finish_at(c, cx, outcome, now),
+                    }
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        self.servers
+            .iter()
+            .map(|c| c.probe.as_ref().map_or(c.next, |p| p.deadline))
+            .min()
+    }
+}
+
+/// Ends the check in flight with `outcome`.
+fn finish(c: &mut Checked, cx: &mut ControlCtx, outcome: Outcome) {
+    let Some(probe) = c.probe.take() else { return };
+    let started = probe.started;
+    probe.close(cx.registry);
+    finish_at(c, cx, outcome, started);
+}
+
+/// Records a check that started at `started` and ended now, and schedules
+/// the next one an interval after this one's start (at once if it took
+/// longer).
+fn finish_at(c: &mut Checked, cx: &mut ControlCtx, outcome: Outcome, started: Instant) {
+    let now = Instant::now().max(cx.now);
+    let duration_ms = now.saturating_duration_since(started).as_millis() as u64;
+    c.next = (started + c.check.interval).max(now);
+    let shm = cx.shared.servers[c.backend][c.server];
+    record(&shm, &outcome, duration_ms);
+    let passed = outcome.passed();
+    if passed {
+        c.successes = c.successes.saturating_add(1);
+        c.failures = 0;
+    } else {
+        c.failures = c.failures.saturating_add(1);
+        c.successes = 0;
+    }
+    let turned = passed != c.last_passed;
+    c.last_passed = passed;
+    let down = shm.is_down();
+    let quiet = shm.admin() == ADMIN_MAINT;
+    let change = if !down && c.failures >= c.check.fall {
+        Some(true)
+    } else if down && c.successes >= c.check.rise {
+        Some(false)
+    } else {
+        None
+    };
+    let be = &cx.config.backends[c.backend];
+    let srv = &be.servers[c.server];
+    let who = Who {
+        backend: &be.name,
+        server: &srv.name,
+        backup: srv.backup,
+    };
+    match change {
+        Some(to_down) => {
+            shm.set_down(to_down, unix_now());
+            if quiet {
+                return;
+            }
+            let counts = counts(cx.config, cx.shared.servers[c.backend].as_slice(), c);
+            let line = check_log::transition(&who, to_down, &outcome, duration_ms, &counts);
+            if to_down {
+                cx.logger.warning(&line);
+                if counts.active == 0 && counts.backup == 0 {
+                    cx.logger.alert(&check_log::no_server(&be.name));
+                }
+            } else {
+                cx.logger.notice(&line);
+            }
+        }
+        None if turned && !quiet => {
+            let progress = if down {
+                (c.successes, c.check.rise)
+            } else {
+                (c.check.fall - c.failures.min(c.check.fall), c.check.fall)
+            };
+            let line = check_log::health_check(&who, &outcome, duration_ms, progress, down);
+            cx.logger.notice(&line);
+        }
+        None => {}
+    }
+}
+
+/// Writes the check's figures to the shared state.
+fn record(shm: &ServerShm, outcome: &Outcome, duration_ms: u64) {
+    shm.set(Srv::CheckStatus, check_log::status_code(outcome));
+    shm.set(
+        Srv::CheckCode,
+        check_log::http_code(outcome).map_or(0, u64::from),
+    );
+    shm.set(Srv::CheckDuration, duration_ms);
+    if !outcome.passed() && !shm.is_down() {
+        shm.add(Srv::ChkFail, 1);
+    }
+}
+
+/// The backend's usable servers after the change, and the server's
+/// current sessions.
+fn counts(config: &Config, shms: &[ServerShm], c: &Checked) -> Counts {
+    let be = &config.backends[c.backend];
+    let usable = |backup: bool| {
+        be.servers
+            .iter()
+            .zip(shms)
+            .filter(|(s, shm)| s.backup == backup && shm.usable())
+            .count()
+    };
+    Counts {
+        active: usable(false),
+        backup: usable(true),
+        sessions: shms.get(c.server).map_or(0, ServerShm::cur),
+    }
+}
