@@ -5,13 +5,14 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::check_origin::{get, CheckOrigin, CHECK_PATH};
 use common::http::http_config;
 use common::origin::{blackhole, dead_port, silent_origin};
 use common::{free_port, tcp_config, wait_until, Weir};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 /// Generous slack over the theoretical delays (debug builds, busy CI).
 const SLACK: Duration = Duration::from_millis(1500);
@@ -218,22 +219,39 @@ fn two_workers_one_check_per_interval_and_both_avoid_a_down_server() {
     s1.set_check_status(503);
     weir.wait_log("Server be/s1 is DOWN", Duration::from_secs(5));
     let before = s1.requests();
-    assert!(answers(port, 30).iter().all(|b| b == "s2"));
+    // Each worker in turn takes every new connection (the other one is
+    // paused with SIGTTOU): each must route around the DOWN server.
+    let workers = weir.worker_pids();
+    for &w in &workers {
+        let others: Vec<i32> = workers.iter().copied().filter(|&o| o != w).collect();
+        for &o in &others {
+            signal_and_wait(&weir, o, Signal::SIGTTOU, "paused");
+        }
+        assert!(answers(port, 10).iter().all(|b| b == "s2"));
+        for &o in &others {
+            signal_and_wait(&weir, o, Signal::SIGTTIN, "resumed");
+        }
+        wait_until(Duration::from_secs(5), "the worker's log lines", || {
+            let served = weir
+                .tcplogs()
+                .into_iter()
+                .filter(|(pid, t)| *pid == w && t.server == "s2");
+            served.count() >= 10
+        });
+    }
     assert_eq!(s1.requests(), before, "no traffic to a DOWN server");
-    // Both workers carried some of those requests.
-    let workers: BTreeSet<i32> = weir.worker_pids().into_iter().collect();
-    let served = || -> BTreeSet<i32> {
-        let logs = weir.tcplogs().into_iter();
-        logs.filter(|(_, t)| t.server == "s2")
-            .map(|(pid, _)| pid)
-            .collect()
-    };
-    wait_until(Duration::from_secs(5), "both workers' log lines", || {
-        served() == workers
-    });
     assert_eq!(
         weir.stderr().matches("Server be/s1 is DOWN").count(),
         1,
         "one checker for the service"
     );
+}
+
+/// Sends `sig` to worker `pid` and waits for its `Proxy fe VERB.` line.
+fn signal_and_wait(weir: &Weir, pid: i32, sig: Signal, verb: &str) {
+    kill(Pid::from_raw(pid), sig).expect("kill(worker)");
+    let what = format!("Proxy fe {verb}.");
+    weir.wait_log_where(&what, Duration::from_secs(5), |l| {
+        l.pid == pid && l.message == what
+    });
 }
