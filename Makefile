@@ -8,7 +8,7 @@ WEIR    := target/debug/weir
 # Debian packages the tests use (clients and peers), by the command they provide.
 TEST_TOOLS := curl:curl socat:socat python3:python3 halog:haproxy
 
-.PHONY: all build release run test check fmt lint deps fuzz clean
+.PHONY: all build release run test check fmt lint deps fuzz deb rpm test-packages clean
 
 all: build
 
@@ -61,6 +61,34 @@ fuzz:
 	  mkdir -p corpus/$$t && \
 	  cargo +nightly fuzz run $$t corpus/$$t seeds/$$t -- -dict=http.dict -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
+
+## Packages (packaging/README.md). The cargo subcommands that build them
+## are installed when missing (a few minutes, once). CI installs them with
+## PKG_TOOLS_INSTALL="cargo install --locked --debug --target-dir …": less
+## than half the compile time, for a few seconds more when packaging.
+PKG_TOOLS_INSTALL ?= $(CARGO) install --locked
+RPM_STAGING := target/generate-rpm/staging
+
+## Debian package: target/debian/weir_VERSION-1_ARCH.deb
+deb:
+	@command -v cargo-deb >/dev/null 2>&1 || $(PKG_TOOLS_INSTALL) cargo-deb
+	$(CARGO) deb -p weir --strip
+
+## RPM package: target/generate-rpm/weir-VERSION-1.ARCH.rpm (cargo-generate-rpm
+## does not build: the release binary is built, then a stripped copy packaged).
+rpm: release
+	@command -v cargo-generate-rpm >/dev/null 2>&1 || $(PKG_TOOLS_INSTALL) cargo-generate-rpm
+	install -D -m 755 -s target/release/weir $(RPM_STAGING)/weir
+	$(CARGO) generate-rpm -p master
+	@if ! command -v rpm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing rpm (for rpm -qlp)"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm >/dev/null; \
+	fi
+	@if command -v rpm >/dev/null 2>&1; then rpm -qlp target/generate-rpm/weir-*.rpm; fi
+
+## Builds both packages, installs the .deb and runs it through its init
+## script (root only; CI runs it after `make test`).
+test-packages:
+	packaging/test-deb.sh
 
 clean:
 	$(CARGO) clean

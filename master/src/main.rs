@@ -10,6 +10,7 @@ mod bind;
 mod cli;
 mod daemon;
 mod master;
+mod notify;
 mod pidfile;
 mod privileges;
 mod reload;
@@ -67,7 +68,10 @@ fn start(opts: cli::Options) -> i32 {
         }
     };
     if opts.check_only {
-        println!("Configuration file is valid");
+        // `-c -q` (the service's pre-start check) says nothing when valid.
+        if !opts.quiet {
+            println!("Configuration file is valid");
+        }
         return 0;
     }
     let g = &config.global;
@@ -184,6 +188,11 @@ fn start(opts: cli::Options) -> i32 {
     }
     m.logger.set_quiet_console(false);
     ready.up();
+    m.notify.ready(&format!(
+        "weir {} running: {} workers",
+        weir_core::VERSION,
+        m.config.global.nbproc
+    ));
     let code = m.run();
     if let Some(p) = pidfile {
         p.remove();

@@ -111,6 +111,8 @@ pub struct Master {
     pub signals: Option<SignalFd>,
     /// Where a new master (`-sf`) asks for the listening sockets.
     pub takeover: Option<crate::takeover::TakeoverServer>,
+    /// systemd's `$NOTIFY_SOCKET` (inert without it).
+    pub notify: crate::notify::Notifier,
     /// The state every worker shares, mapped before the first fork.
     pub shared: SharedState,
     pub stopping: Stopping,
@@ -142,6 +144,7 @@ impl Master {
             config_paths,
             signals: Some(signals),
             takeover: None,
+            notify: crate::notify::Notifier::from_env(),
             shared,
             stopping: Stopping::No,
             grace_at: None,
@@ -274,7 +277,16 @@ impl Master {
                 self.forward(sig);
                 self.logger.notice("master: listeners resumed (SIGTTIN)");
             }
-            Signal::SIGUSR2 if self.stopping == Stopping::No => self.reload(),
+            Signal::SIGUSR2 if self.stopping == Stopping::No => {
+                let before = self.generation;
+                self.notify.reloading();
+                self.reload();
+                self.notify.ready(&if self.generation > before {
+                    format!("reload done (generation {})", self.generation)
+                } else {
+                    "reload aborted, previous configuration running".to_string()
+                });
+            }
             other => self.logger.debug(&format!("master ignores {other:?}")),
         }
     }
@@ -285,6 +297,7 @@ impl Master {
         }
         self.stopping = Stopping::Soft;
         self.logger.notice("master stopping (soft stop)");
+        self.notify.stopping("soft stop: finishing sessions");
         for s in &mut self.slots {
             s.respawn_at = None;
         }
@@ -296,6 +309,9 @@ impl Master {
     fn hard_stop(&mut self, now: Instant) {
         if self.stopping == Stopping::Hard {
             return;
+        }
+        if self.stopping == Stopping::No {
+            self.notify.stopping("hard stop");
         }
         self.stopping = Stopping::Hard;
         self.logger.notice("master stopping (hard stop)");

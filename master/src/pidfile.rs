@@ -1,5 +1,5 @@
 //! The pidfile: the master's pid, written once the service is up and
-//! removed on a clean exit.
+//! removed on a clean exit (unless a newer master has taken it over).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,16 @@ impl PidFile {
         })
     }
 
+    /// Removes the file, unless it now names another process: after a
+    /// `-sf` reload the new master has rewritten it, and the old master
+    /// leaving must not delete the new one's pid.
     pub fn remove(self) {
-        let _ = std::fs::remove_file(&self.path);
+        let ours = std::process::id().to_string();
+        match std::fs::read_to_string(&self.path) {
+            Ok(s) if s.trim() != ours => {}
+            _ => {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! so a recycled pid is never hit).
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -98,8 +99,21 @@ impl Weir {
         weir
     }
 
+    /// [`Weir::start_with`] with extra environment variables (e.g.
+    /// `NOTIFY_SOCKET`).
+    pub fn start_env(config: &str, args: &[&str], env: &[(&str, &OsStr)]) -> Weir {
+        let weir = Weir::spawn_env(config, args, env);
+        weir.wait_ready(config);
+        weir
+    }
+
     /// Spawns `weir -f CONFIG ARGS…` and returns at once.
     pub fn spawn(config: &str, args: &[&str]) -> Weir {
+        Weir::spawn_env(config, args, &[])
+    }
+
+    /// [`Weir::spawn`] with extra environment variables.
+    pub fn spawn_env(config: &str, args: &[&str], env: &[(&str, &OsStr)]) -> Weir {
         let dir = TempDir::new("weir");
         let config_path = dir.path.join("weir.toml");
         fs::write(&config_path, config).expect("write config");
@@ -113,6 +127,7 @@ impl Weir {
             .arg("-f")
             .arg(&config_path)
             .args(&args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(File::create(&stdout_path).expect("create stdout.log"))
             .stderr(File::create(&stderr_path).expect("create stderr.log"))
