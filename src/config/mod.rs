@@ -30,6 +30,8 @@ mod validate;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_balance;
+#[cfg(test)]
 mod tests_check;
 #[cfg(test)]
 mod tests_http;

@@ -135,10 +135,16 @@ fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
     }
     let Some(t) = &f.timeout else { return };
     let t: &TimeoutFile = t.get_ref();
-    v::refuse_timeout(p, "queue", t, report);
     let (wrong, other): (&[&str], &str) = match s.kind {
         Section::Frontend => (
-            &["connect", "server", "server_fin", "tunnel", "check"],
+            &[
+                "connect",
+                "server",
+                "server_fin",
+                "tunnel",
+                "queue",
+                "check",
+            ],
             "backend",
         ),
         Section::Backend => (
@@ -369,6 +375,7 @@ fn backend(
             .or(Some(model::defaults::TIMEOUT_SERVER)),
         server_fin: own.server_fin.or(d.server_fin),
         tunnel: own.tunnel.or(d.tunnel),
+        queue: own.queue.or(d.queue),
         check: own.check.or(d.check),
         ..Timeouts::default()
     };
@@ -460,10 +467,7 @@ fn servers(p: &Parsed<ProxyFile>, f: &ProxyFile, report: &mut Report) -> Vec<Ser
             }
         };
         let weight = v::int_in(p, &e.weight, "weight", 1, 256, report).unwrap_or(1) as u32;
-        if e.maxconn.is_some() {
-            let why = "per-server limits and queues arrive in a later version";
-            v::unsupported(p, &key("maxconn"), why, report);
-        }
+        let maxconn = v::int_in(p, &e.maxconn, "maxconn", 1, i64::from(u32::MAX), report);
         if e.send_proxy.as_ref().is_some_and(|b| *b.get_ref()) {
             let why = "the PROXY protocol arrives in a later version";
             v::unsupported(p, &key("send_proxy"), why, report);
@@ -475,7 +479,7 @@ fn servers(p: &Parsed<ProxyFile>, f: &ProxyFile, report: &mut Report) -> Vec<Ser
             backup: e.backup.as_ref().is_some_and(|b| *b.get_ref()),
             disabled: e.disabled.as_ref().is_some_and(|b| *b.get_ref()),
             check: e.check.as_ref().is_some_and(|b| *b.get_ref()),
-            maxconn: None,
+            maxconn: maxconn.map(|n| n as usize),
         });
     }
     out

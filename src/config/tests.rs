@@ -287,7 +287,7 @@ fn refused_keys_point_at_the_key() {
     one(
         &fe("timeout.queue = \"1s\""),
         "4:9",
-        "\"timeout.queue\" is not supported yet",
+        "`timeout.queue` does not apply to a frontend",
     );
     one(
         &fe("timeout.http_request = \"1s\""),
@@ -325,9 +325,9 @@ fn refused_keys_point_at_the_key() {
         ))
     };
     one(
-        &be("balance = \"leastconn\""),
-        "5:1",
-        "\"balance\" is not supported yet: only \"roundrobin\"",
+        &be("balance = \"hdr()\""),
+        "5:11",
+        "balance \"hdr()\" needs a header name",
     );
     one(
         &be("balance = \"roundrobn\""),
@@ -351,9 +351,9 @@ fn refused_keys_point_at_the_key() {
         "server check = true needs a `check` table in backend \"b2\"",
     );
     one(
-        &srv("maxconn = 10"),
-        "5:50",
-        "\"maxconn\" is not supported yet",
+        &srv("maxconn = 0"),
+        "5:60",
+        "`maxconn` must be at least 1, got 0",
     );
     one(
         &srv("send_proxy = true"),

@@ -96,7 +96,6 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited 
     }
     if let Some(t) = &f.timeout {
         out.timeouts = timeouts(p, t.get_ref(), report);
-        refuse_timeout(p, "queue", t.get_ref(), report);
     }
     if let Some(r) = int_in(p, &f.retries, "retries", 0, 1000, report) {
         out.retries = r as u32;
@@ -159,17 +158,6 @@ pub(crate) fn timeout_set(t: &TimeoutFile, key: &str) -> bool {
     }
 }
 
-/// Refuses a timeout weir does not apply yet (`timeout.queue`) when set.
-pub(crate) fn refuse_timeout<T>(p: &Parsed<T>, key: &str, t: &TimeoutFile, report: &mut Report) {
-    if timeout_set(t, key) {
-        let why = match key {
-            "queue" => "server queues (server `maxconn`) arrive in a later version",
-            _ => "it arrives in a later version",
-        };
-        unsupported(p, &format!("timeout.{key}"), why, report);
-    }
-}
-
 /// Reports `"KEY" is not supported yet: WHY` at the key. `path` is the key's
 /// path in the section (`server.0.maxconn`); the message names the key
 /// itself (`maxconn`), or `timeout.X` for a timeout.
@@ -226,10 +214,20 @@ pub(crate) fn mode<T>(
     }
 }
 
-/// The balance algorithms of the SPEC that arrive later.
-const LATER_BALANCE: &[&str] = &["static-rr", "leastconn", "first", "source", "uri", "random"];
+/// The `balance` algorithms, as written (`hdr(NAME)` stands for its form).
+const BALANCE: &[&str] = &[
+    "roundrobin",
+    "static-rr",
+    "leastconn",
+    "first",
+    "source",
+    "uri",
+    "hdr(NAME)",
+    "random",
+];
 
-/// `balance`: only "roundrobin" for now.
+/// `balance`: one of [`BALANCE`]; `hdr(NAME)` takes a header name (an
+/// HTTP token, stored in lower case).
 pub(crate) fn balance<T>(
     p: &Parsed<T>,
     v: &Option<Spanned<String>>,
@@ -237,23 +235,41 @@ pub(crate) fn balance<T>(
 ) -> Option<Balance> {
     let v = v.as_ref()?;
     let s = v.get_ref().as_str();
-    if s == "roundrobin" {
-        return Some(Balance::RoundRobin);
-    }
-    if LATER_BALANCE.contains(&s) || (s.starts_with("hdr(") && s.ends_with(')')) {
-        let why = "only \"roundrobin\" is available; static-rr, leastconn, first, source, \
-                   uri, hdr(NAME) and random arrive in a later version";
-        unsupported(p, "balance", why, report);
-    } else {
-        let all = std::iter::once("roundrobin").chain(LATER_BALANCE.iter().copied());
-        let msg = format!(
-            "unknown balance algorithm \"{s}\": expected roundrobin, static-rr, leastconn, \
-             first, source, uri, hdr(NAME) or random{}",
-            did_you_mean(s, all)
-        );
-        report.error(&p.at(v.span()), msg);
-    }
-    None
+    let b = match s {
+        "roundrobin" => Balance::RoundRobin,
+        "static-rr" => Balance::StaticRr,
+        "leastconn" => Balance::LeastConn,
+        "first" => Balance::First,
+        "source" => Balance::Source,
+        "uri" => Balance::Uri,
+        "random" => Balance::Random,
+        _ => match s.strip_prefix("hdr(").and_then(|r| r.strip_suffix(')')) {
+            Some(name) if super::acl::is_token(name) => Balance::Hdr(name.to_ascii_lowercase()),
+            Some(name) => {
+                let msg = if name.is_empty() {
+                    "balance \"hdr()\" needs a header name, such as \"hdr(host)\"".to_string()
+                } else {
+                    format!("invalid header name \"{name}\" in balance \"{s}\"")
+                };
+                report.error(&p.at(v.span()), msg);
+                return None;
+            }
+            None => {
+                let hint = if s.starts_with("hdr") {
+                    "; did you mean `hdr(NAME)`, such as `hdr(host)`?".to_string()
+                } else {
+                    did_you_mean(s, BALANCE.iter().copied())
+                };
+                let msg = format!(
+                    "unknown balance algorithm \"{s}\": expected roundrobin, static-rr, leastconn, \
+                     first, source, uri, hdr(NAME) or random{hint}"
+                );
+                report.error(&p.at(v.span()), msg);
+                return None;
+            }
+        },
+    };
+    Some(b)
 }
 
 /// `log_format`: "tcplog" or "httplog"; custom formats (with `%`) are

@@ -1,8 +1,10 @@
 //! Backends and servers as a worker sees them: the configured facts, the
 //! shared state every worker sees alike (operational and administrative
-//! state, weight, sessions: [`weir_core::shm`]) and this worker's balancer.
+//! state, weight, sessions: [`weir_core::shm`]), this worker's balancer and
+//! its queue of sessions waiting for a server slot ([`crate::queue`]).
 
-use crate::balance::{Balancer, PickCtx, RoundRobin};
+use crate::balance::{self, Balancer, PickCtx};
+use crate::queue::WaitQueue;
 use std::net::SocketAddr;
 use weir_core::config::model::{self, Balance};
 use weir_core::shm::{ProxyShm, ServerShm};
@@ -12,6 +14,9 @@ pub struct ServerState {
     pub name: String,
     pub addr: SocketAddr,
     pub backup: bool,
+    /// Concurrent sessions it takes, over every worker; more wait in the
+    /// backend's queue.
+    pub maxconn: Option<usize>,
     /// Shared state and counters.
     pub shm: ServerShm,
 }
@@ -22,6 +27,7 @@ impl ServerState {
             name: s.name.clone(),
             addr: s.addr,
             backup: s.backup,
+            maxconn: s.maxconn,
             shm,
         }
     }
@@ -41,6 +47,12 @@ impl ServerState {
         self.shm.cur()
     }
 
+    /// Whether it is at its `maxconn` (never without one).
+    pub fn full(&self) -> bool {
+        self.maxconn
+            .is_some_and(|m| self.cur_sess() >= u64::try_from(m).unwrap_or(u64::MAX))
+    }
+
     /// UP, DOWN, MAINT or DRAIN.
     pub fn status(&self) -> &'static str {
         self.shm.status()
@@ -52,6 +64,7 @@ impl ServerState {
             name: name.to_string(),
             addr: ([127, 0, 0, 1], 1).into(),
             backup: false,
+            maxconn: None,
             shm: ServerShm::detached(weight),
         }
     }
@@ -65,35 +78,73 @@ impl ServerState {
     }
 }
 
+/// What [`BackendState::pick`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// This server.
+    Server(usize),
+    /// Servers are usable but every one is at its `maxconn`: wait in the
+    /// queue.
+    Full,
+    /// No server may take traffic (all down, disabled or weight 0).
+    NoServer,
+}
+
 /// One backend.
 pub struct BackendState {
     pub servers: Vec<ServerState>,
     /// Shared counters.
     pub shm: ProxyShm,
+    /// This worker's sessions waiting for a server slot.
+    pub queue: WaitQueue,
     balancer: Box<dyn Balancer>,
 }
 
 impl BackendState {
     pub fn new(b: &model::Backend, shm: ProxyShm, servers: &[ServerShm]) -> BackendState {
-        let balancer: Box<dyn Balancer> = match b.balance {
-            Balance::RoundRobin => Box::new(RoundRobin::default()),
-            // Not accepted by the configuration yet.
-            _ => Box::new(RoundRobin::default()),
+        let servers: Vec<ServerState> = b
+            .servers
+            .iter()
+            .zip(servers)
+            .map(|(s, shm)| ServerState::new(s, *shm))
+            .collect();
+        // `uri` and `hdr(NAME)` in a TCP backend have nothing to hash: their
+        // balancers fall back to round-robin by themselves.
+        let balancer: Box<dyn Balancer> = match &b.balance {
+            Balance::RoundRobin => Box::new(balance::RoundRobin::default()),
+            Balance::StaticRr => Box::new(balance::StaticRr::new(&servers)),
+            Balance::LeastConn => Box::new(balance::LeastConn::default()),
+            Balance::First => Box::new(balance::First::default()),
+            Balance::Source => Box::new(balance::Source::default()),
+            Balance::Uri => Box::new(balance::Uri::default()),
+            Balance::Hdr(_) => Box::new(balance::Hdr::default()),
+            Balance::Random => Box::new(balance::Random::new()),
         };
         BackendState {
-            servers: b
-                .servers
-                .iter()
-                .zip(servers)
-                .map(|(s, shm)| ServerState::new(s, *shm))
-                .collect(),
+            servers,
             shm,
+            queue: WaitQueue::default(),
             balancer,
         }
     }
 
-    /// Picks a server for a new connection attempt.
-    pub fn pick(&mut self, req: &PickCtx, avoid: Option<usize>) -> Option<usize> {
-        self.balancer.pick(&self.servers, req, avoid)
+    /// Picks a server for a new connection attempt, avoiding `avoid` (the
+    /// server that just failed) when another one can take it.
+    pub fn pick(&mut self, req: &PickCtx, avoid: Option<usize>) -> Pick {
+        match self.balancer.pick(&self.servers, req, avoid) {
+            Some(i) => Pick::Server(i),
+            None if balance::candidates(&self.servers).next().is_some() => Pick::Full,
+            None => Pick::NoServer,
+        }
+    }
+
+    /// A session of this worker lets go of server `i`: its count drops and
+    /// the first session waiting in the queue, if any, is woken to take the
+    /// slot.
+    pub fn release(&mut self, i: usize, worker: usize) {
+        if let Some(s) = self.servers.get(i) {
+            s.shm.leave(worker);
+        }
+        self.queue.slot_freed();
     }
 }

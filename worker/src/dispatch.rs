@@ -134,10 +134,19 @@ impl Worker {
             Outcome::Yield => self.sched.wake(task),
             Outcome::Close(term) => self.close_session(key, term, now),
         }
+        self.wake_queued();
         if !self.idle.is_empty() && self.sched_idle_unset() {
             self.sched
                 .set_expiry(tokens::TASK_IDLE, Some(now + Duration::from_secs(1)));
         }
+    }
+
+    /// Sessions woken in the backends' queues (a slot freed, the head
+    /// left) go to the run queue.
+    fn wake_queued(&mut self) {
+        crate::queue::wake_waiting(&mut self.backends, &mut self.sched, |k| {
+            tokens::SESSION_TASKS + k
+        });
     }
 
     fn sched_idle_unset(&self) -> bool {
@@ -152,6 +161,7 @@ impl Worker {
             return;
         };
         self.sched.remove(tokens::SESSION_TASKS + key);
+        crate::queue::forget_everywhere(&mut self.backends, key);
         let fe = sess.frontend();
         match sess {
             AnySession::Tcp(s) => self.close_tcp(s, term, now),
@@ -164,6 +174,7 @@ impl Worker {
         self.actconn -= 1;
         self.feconn[fe] -= 1;
         self.shared.frontends[fe].leave(self.index());
+        self.wake_queued();
         self.sync_listeners();
     }
 
@@ -180,7 +191,7 @@ impl Worker {
                 frontend: &self.config.frontends[sess.frontend].name,
                 backend: &self.config.backends[sess.backend].name,
                 server: sess.server.map(|i| be.servers[i].name.as_str()),
-                tw: 0,
+                tw: sess.queue.tw(now) as i64,
                 tc: sess.connect_ms.map_or(-1, |ms| ms as i64),
                 tt: now.saturating_duration_since(sess.accepted).as_millis() as i64,
                 bytes_out: sess.res.total,
@@ -192,7 +203,7 @@ impl Worker {
                 retries: sess.retries,
                 redispatched: false,
                 srv_queue: 0,
-                backend_queue: 0,
+                backend_queue: sess.queue.ahead,
             }
             .render();
             self.logger.info(&line);
@@ -201,9 +212,8 @@ impl Worker {
         if let Some(mut srv) = sess.srv.take() {
             let _ = self.poll.registry().deregister(&mut srv.sock);
             if let Some(i) = sess.server {
-                self.backends[sess.backend].servers[i]
-                    .shm
-                    .leave(self.index());
+                let worker = self.index();
+                self.backends[sess.backend].release(i, worker);
             }
         }
         self.backends[sess.backend].shm.leave(self.index());

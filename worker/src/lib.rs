@@ -6,7 +6,8 @@
 //! - [`scheduler`]: timers (wait queue) and runnable tasks (run queue);
 //! - [`listener`], [`session`], [`channel`]: connections and the bytes
 //!   between them;
-//! - [`backend`], [`balance`]: servers and how one is picked;
+//! - [`backend`], [`balance`], [`queue`]: servers, how one is picked, and
+//!   the wait for a free one (`maxconn`);
 //! - [`signals`], [`tokens`]: how signals and poller events reach owners.
 #![forbid(unsafe_code)]
 
@@ -19,6 +20,7 @@ pub mod event_loop;
 pub mod http;
 pub mod idle;
 pub mod listener;
+pub mod queue;
 pub mod rules;
 pub mod scheduler;
 pub mod session;

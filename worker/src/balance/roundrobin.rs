@@ -1,14 +1,49 @@
 //! Weighted round-robin, smooth: nginx's algorithm. Every pick adds each
-//! candidate's weight to its running score, takes the highest score and
-//! subtracts the total weight from it. Weights 3:1 give a, a, b, a rather
-//! than a, a, a, b, and a weight change applies from the next pick.
+//! eligible server's weight to its running score, takes the highest score
+//! and subtracts the total weight from it. Weights 3:1 give a, a, b, a
+//! rather than a, a, a, b, and a weight change applies from the next pick.
 
-use super::{candidates, Balancer, PickCtx};
+use super::{eligible, Balancer, PickCtx};
 use crate::backend::ServerState;
 
+/// The smooth weighted round-robin state, shared with `static-rr` and the
+/// hashing algorithms' fallback.
+#[derive(Default)]
+pub struct Smooth {
+    score: Vec<i64>,
+}
+
+impl Smooth {
+    /// The next of `list` (server indices below `n`) by `weight(i)`.
+    pub fn next(
+        &mut self,
+        n: usize,
+        list: &[usize],
+        weight: impl Fn(usize) -> u32,
+    ) -> Option<usize> {
+        self.score.resize(n, 0);
+        let mut total = 0i64;
+        let mut best: Option<usize> = None;
+        for &i in list {
+            let w = i64::from(weight(i));
+            self.score[i] += w;
+            total += w;
+            if best.is_none_or(|b| self.score[i] > self.score[b]) {
+                best = Some(i);
+            }
+        }
+        let chosen = best?;
+        self.score[chosen] -= total;
+        Some(chosen)
+    }
+}
+
+/// `balance = "roundrobin"`: smooth weighted round-robin on the live
+/// weights.
 #[derive(Default)]
 pub struct RoundRobin {
-    score: Vec<i64>,
+    smooth: Smooth,
+    list: Vec<usize>,
 }
 
 impl Balancer for RoundRobin {
@@ -18,40 +53,16 @@ impl Balancer for RoundRobin {
         _req: &PickCtx,
         avoid: Option<usize>,
     ) -> Option<usize> {
-        self.score.resize(servers.len(), 0);
-        let mut alone = candidates(servers);
-        let first = alone.next()?;
-        let only_one = alone.next().is_none();
-        let mut total = 0i64;
-        let mut best: Option<usize> = None;
-        for i in candidates(servers) {
-            if Some(i) == avoid && !only_one {
-                continue;
-            }
-            let w = i64::from(servers[i].weight());
-            self.score[i] += w;
-            total += w;
-            if best.is_none_or(|b| self.score[i] > self.score[b]) {
-                best = Some(i);
-            }
-        }
-        let chosen = best.unwrap_or(first);
-        self.score[chosen] -= total;
-        Some(chosen)
+        eligible(servers, avoid, &mut self.list);
+        self.smooth
+            .next(servers.len(), &self.list, |i| servers[i].weight())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::testutil::servers;
     use super::*;
-
-    fn servers(weights: &[u32]) -> Vec<ServerState> {
-        weights
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| ServerState::for_test(&format!("s{i}"), w))
-            .collect()
-    }
 
     #[test]
     fn weights_three_to_one() {
@@ -62,6 +73,17 @@ mod tests {
             .collect();
         assert_eq!(picks.iter().filter(|&&p| p == 0).count(), 6);
         assert_eq!(picks[..4], [0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn live_weight_change_applies() {
+        let s = servers(&[1, 1]);
+        let mut rr = RoundRobin::default();
+        s[0].shm.set(weir_core::shm::Srv::Weight, 4);
+        let n0 = (0..50)
+            .filter(|_| rr.pick(&s, &PickCtx::default(), None) == Some(0))
+            .count();
+        assert_eq!(n0, 40);
     }
 
     #[test]
@@ -79,6 +101,23 @@ mod tests {
     }
 
     #[test]
+    fn full_servers_are_skipped() {
+        let mut s = servers(&[1, 1]);
+        s[0].maxconn = Some(2);
+        s[0].shm.enter(0);
+        s[0].shm.enter(0);
+        let mut rr = RoundRobin::default();
+        for _ in 0..4 {
+            assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(1));
+        }
+        s[1].maxconn = Some(1);
+        s[1].shm.enter(0);
+        assert_eq!(rr.pick(&s, &PickCtx::default(), None), None);
+        s[0].shm.leave(0);
+        assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(0));
+    }
+
+    #[test]
     fn backup_only_when_no_active() {
         let mut s = servers(&[1, 1]);
         s[1].backup = true;
@@ -87,5 +126,7 @@ mod tests {
         assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(0));
         s[0].set_maint(true);
         assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(1));
+        s[0].set_maint(false);
+        assert_eq!(rr.pick(&s, &PickCtx::default(), None), Some(0));
     }
 }

@@ -9,7 +9,9 @@
 //! ```text
 //!  Connect ──(connected)──▶ Data ──(both directions shut)──▶ closed, logged
 //!     │ failed: retry on the next server, up to `retries`
-//!     └──────────────────────────────────────▶ closed with SC / sC
+//!     ├──────────────────────────────────────▶ closed with SC / sC
+//!     │ every server at its maxconn: wait in the backend's queue
+//!     └──(timeout.queue)─────────────────────▶ closed with sQ
 //! ```
 
 pub mod connect;
@@ -76,6 +78,8 @@ pub struct Session {
     pub connect_deadline: Option<Instant>,
     /// Milliseconds from the first attempt to the established connection.
     pub connect_ms: Option<u64>,
+    /// Its wait for a server slot (every server at its `maxconn`).
+    pub queue: crate::queue::Wait,
     /// Last progress on each side, for the inactivity timeouts.
     pub cli_active: Instant,
     pub srv_active: Instant,
@@ -106,6 +110,7 @@ impl Session {
             connect_start: None,
             connect_deadline: None,
             connect_ms: None,
+            queue: crate::queue::Wait::default(),
             cli_active: now,
             srv_active: now,
         }

@@ -6,13 +6,17 @@
 //! - `client` / `server`: inactivity on that side while we expect to read
 //!   from it or have bytes to write to it;
 //! - `tunnel`: replaces both once the server connection is established;
-//! - `client_fin` / `server_fin`: replace them once that side is half-closed.
+//! - `client_fin` / `server_fin`: replace them once that side is half-closed;
+//! - `queue`: the longest wait for a server slot when every server is at
+//!   its `maxconn` (the connect timeout when unset, as HAProxy); then the
+//!   session closes with `sQ`.
 
 use super::connect::{connected, open_connection};
 use super::pump::pump;
 use super::{Conn, Session, Stage, Termination};
 use crate::backend::BackendState;
 use crate::balance::PickCtx;
+use crate::queue::{self, Admit};
 use crate::tokens::{self, Side};
 use mio::{Interest, Registry};
 use std::time::{Duration, Instant};
@@ -71,8 +75,8 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
                 s.srv_active = cx.now;
             }
         }
-        Err(Side::Client) => return Outcome::Close(abort(b'C', s.stage)),
-        Err(Side::Server) => return Outcome::Close(abort(b'S', s.stage)),
+        Err(Side::Client) => return Outcome::Close([b'C', phase(s)]),
+        Err(Side::Server) => return Outcome::Close([b'S', phase(s)]),
     }
     if s.stage == Stage::Data {
         if let Some(srv) = s.srv.as_mut() {
@@ -87,8 +91,8 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
                     }
                 }
                 // Errors swap sides here: the source is the server.
-                Err(Side::Client) => return Outcome::Close(abort(b'S', s.stage)),
-                Err(Side::Server) => return Outcome::Close(abort(b'C', s.stage)),
+                Err(Side::Client) => return Outcome::Close([b'S', phase(s)]),
+                Err(Side::Server) => return Outcome::Close([b'C', phase(s)]),
             }
         }
         if s.req.shutw && s.res.shutw {
@@ -105,8 +109,14 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
     }
 }
 
-fn abort(who: u8, stage: Stage) -> Termination {
-    [who, if stage == Stage::Connect { b'C' } else { b'D' }]
+/// The second letter of a termination state: waiting in the queue (Q),
+/// connecting (C) or forwarding data (D).
+fn phase(s: &Session) -> u8 {
+    match s.stage {
+        Stage::Data => b'D',
+        Stage::Connect if s.queue.queued() => b'Q',
+        Stage::Connect => b'C',
+    }
 }
 
 /// Starts, checks or retries the server connection. `Err` ends the session.
@@ -146,18 +156,30 @@ fn retry(s: &mut Session, cx: &mut Ctx, timed_out: bool) -> Result<(), Terminati
     start_connect(s, cx, failed)
 }
 
-/// Releases the server connection and its count on the server.
+/// Releases the server connection and its count on the server (which
+/// wakes a session waiting for a slot, if any).
 pub fn drop_server_conn(s: &mut Session, cx: &mut Ctx) {
     if let Some(mut conn) = s.srv.take() {
         let _ = cx.registry.deregister(&mut conn.sock);
         if let Some(i) = s.server {
-            cx.backend.servers[i].shm.leave(cx.worker);
+            cx.backend.release(i, cx.worker);
         }
     }
 }
 
+/// The queue timeout of a backend: `timeout.queue`, else the connect
+/// timeout.
+pub fn queue_timeout(be: &Backend) -> Duration {
+    be.timeouts
+        .queue
+        .or(be.timeouts.connect)
+        .unwrap_or(defaults::TIMEOUT_CONNECT)
+}
+
 /// Picks a server (avoiding `avoid`) and starts a non-blocking connect;
-/// an immediate failure counts as a failed attempt.
+/// an immediate failure counts as a failed attempt. When every server is
+/// full the session waits in the queue: `Ok` with no server connection,
+/// and the next run tries again.
 fn start_connect(
     s: &mut Session,
     cx: &mut Ctx,
@@ -168,9 +190,31 @@ fn start_connect(
             src: Some(s.client_addr.ip()),
             ..PickCtx::default()
         };
-        let Some(i) = cx.backend.pick(&req, avoid) else {
-            s.server = None;
-            return Err(*b"SC");
+        let timeout = queue_timeout(cx.be);
+        let admitted = queue::admit(
+            cx.backend,
+            &mut s.queue,
+            cx.key,
+            &req,
+            avoid,
+            cx.now,
+            timeout,
+        );
+        let i = match admitted {
+            Admit::Server(i) => i,
+            Admit::Wait => {
+                s.server = None;
+                s.connect_deadline = None;
+                return Ok(());
+            }
+            Admit::NoServer => {
+                s.server = None;
+                return Err(*b"SC");
+            }
+            Admit::Expired => {
+                s.server = None;
+                return Err(*b"sQ");
+            }
         };
         s.server = Some(i);
         s.connect_start.get_or_insert(cx.now);
@@ -244,26 +288,24 @@ fn server_deadline(s: &Session, cx: &Ctx) -> Option<Instant> {
 
 /// The termination state if a timeout has passed.
 fn expired(s: &Session, cx: &Ctx) -> Option<Termination> {
-    let phase = if s.stage == Stage::Connect {
-        b'C'
-    } else {
-        b'D'
-    };
     if client_deadline(s, cx).is_some_and(|d| cx.now >= d) {
-        return Some([b'c', phase]);
+        return Some([b'c', phase(s)]);
     }
     if server_deadline(s, cx).is_some_and(|d| cx.now >= d) {
-        return Some([b's', phase]);
+        return Some([b's', phase(s)]);
     }
     None
 }
 
 /// The earliest date at which the task must run again.
 fn expiry(s: &Session, cx: &Ctx) -> Option<Instant> {
+    let queued = (s.srv.is_none() && s.queue.queued())
+        .then(|| queue::wake_at(cx.backend, &s.queue, cx.key, cx.now));
     [
         s.connect_deadline,
         client_deadline(s, cx),
         server_deadline(s, cx),
+        queued,
     ]
     .into_iter()
     .flatten()

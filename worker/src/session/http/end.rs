@@ -78,7 +78,11 @@ pub(super) fn log_stream(s: &HttpSession, st: &Stream, cx: &HttpCtx) {
         },
         server: st.server.map(|i| be.servers[i].name.as_str()),
         tr_req: ms(st.start, st.head_at),
-        tw: if st.counted { 0 } else { -1 },
+        tw: if st.counted {
+            st.queue.tw(cx.now) as i64
+        } else {
+            -1
+        },
         tc: st.connect_ms.unwrap_or(-1),
         tr_srv: match (st.srv_ready_at, st.res_head_at) {
             (Some(a), Some(b)) => ms(a, b),
@@ -94,7 +98,7 @@ pub(super) fn log_stream(s: &HttpSession, st: &Stream, cx: &HttpCtx) {
         srv_conn: st.server.map_or(0, |i| be.servers[i].cur_sess() as usize),
         retries: st.retries,
         srv_queue: 0,
-        backend_queue: 0,
+        backend_queue: st.queue.ahead,
         request_line: &st.request_line,
     }
     .render();

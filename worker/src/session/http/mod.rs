@@ -161,6 +161,8 @@ pub struct Stream {
     /// What `balance uri` or `balance hdr(NAME)` hashes, taken from the
     /// request head before it was consumed.
     pub lb_key: Option<Vec<u8>>,
+    /// Its wait for a server slot (every server at its `maxconn`).
+    pub queue: crate::queue::Wait,
 }
 
 #[cfg(test)]

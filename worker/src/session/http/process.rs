@@ -175,6 +175,7 @@ impl Stream {
             tunnel: false,
             counted: false,
             lb_key: None,
+            queue: crate::queue::Wait::default(),
         }
     }
 }

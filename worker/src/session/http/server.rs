@@ -1,12 +1,15 @@
 //! Analyser 4: a server connection for the stream: a parked one
 //! (`http_reuse`) or a new one, with retries and the error page (502, 503,
-//! 504) when the server side fails before the response starts.
+//! 504) when the server side fails before the response starts. When every
+//! server is at its `maxconn`, the request waits in the backend's queue
+//! ([`crate::queue`]) and gets a 503 (`sQ`) after `timeout.queue`.
 
 use super::forward::Outbox;
 use super::process::*;
 use super::reply;
 use super::{HttpSession, Phase, Stream};
 use crate::balance::PickCtx;
+use crate::queue::{self, Admit};
 use crate::session::connect::{connected, open_connection};
 use crate::session::Conn;
 use crate::tokens::{self, Side};
@@ -20,7 +23,8 @@ pub(super) fn connect_step(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
     };
     let Some(conn) = st.srv.as_mut() else {
         return match start_connect(s, cx, None) {
-            Ok(()) => Step::Continue(true),
+            // Still queued: nothing moved.
+            Ok(()) => Step::Continue(s.stream.as_ref().is_some_and(|st| st.srv.is_some())),
             Err(term) => server_error(s, cx, 503, term),
         };
     };
@@ -89,9 +93,31 @@ pub(super) fn start_connect(
             uri,
             header,
         };
-        let Some(i) = cx.backends[be_i].pick(&req, avoid) else {
-            st.server = None;
-            return Err(*b"SC");
+        let timeout = crate::session::tcp::queue_timeout(be);
+        let admitted = queue::admit(
+            &mut cx.backends[be_i],
+            &mut st.queue,
+            cx.key,
+            &req,
+            avoid,
+            cx.now,
+            timeout,
+        );
+        let i = match admitted {
+            Admit::Server(i) => i,
+            Admit::Wait => {
+                st.server = None;
+                st.connect_deadline = None;
+                return Ok(());
+            }
+            Admit::NoServer => {
+                st.server = None;
+                return Err(*b"SC");
+            }
+            Admit::Expired => {
+                st.server = None;
+                return Err(*b"sQ");
+            }
         };
         st.server = Some(i);
         let srv = &mut cx.backends[be_i].servers[i];
@@ -143,14 +169,17 @@ pub(super) fn start_connect(
 }
 
 /// Lets go of the stream's server connection: parked when `park` and the
-/// pool takes it, else closed.
+/// pool takes it, else closed. A stream still queued leaves the queue.
 pub(super) fn release_server(st: &mut Stream, cx: &mut HttpCtx, park: bool) {
+    if st.queue.queued() {
+        cx.backends[st.backend].queue.forget(cx.key);
+        st.queue.leave(cx.now);
+    }
     let Some(mut conn) = st.srv.take() else {
         return;
     };
     if let Some(i) = st.server {
-        let srv = &mut cx.backends[st.backend].servers[i];
-        srv.shm.leave(cx.worker);
+        cx.backends[st.backend].release(i, cx.worker);
         if park {
             cx.idle.put(cx.registry, st.backend, i, conn.sock, cx.now);
             return;

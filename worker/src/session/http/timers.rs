@@ -60,10 +60,17 @@ pub(super) fn deadlines(s: &HttpSession, cx: &HttpCtx) -> [(Option<Instant>, Exp
                 || !s.res.is_empty();
             let want_server =
                 st.phase == Phase::Exchange && (!st.res_head_done || !st.res_body.is_done());
+            let last = if st.phase == Phase::Connect && st.queue.queued() {
+                let be = &cx.backends[st.backend];
+                let at = crate::queue::wake_at(be, &st.queue, cx.key, cx.now);
+                (Some(at), Expiry::Queue)
+            } else {
+                (want_server.then(|| st.srv_active + server), Expiry::Server)
+            };
             [
                 (st.connect_deadline, Expiry::Connect),
                 (want_client.then(|| s.cli_active + client), Expiry::Client),
-                (want_server.then(|| st.srv_active + server), Expiry::Server),
+                last,
             ]
         }
     }
@@ -78,6 +85,9 @@ pub(super) enum Expiry {
     Client,
     Server,
     Tunnel,
+    /// Waiting for a server slot: the queue timeout, or the head's
+    /// re-check.
+    Queue,
 }
 
 pub(super) fn next_expiry(s: &HttpSession, cx: &HttpCtx) -> Option<Instant> {
@@ -98,6 +108,9 @@ pub(super) fn timeouts(s: &mut HttpSession, cx: &mut HttpCtx) -> Option<Outcome>
             Some(Outcome::Yield)
         }
         Expiry::KeepAlive => Some(Outcome::Close(*b"--")),
+        // The connect step retries the queue, or fails the request with sQ
+        // when its timeout has passed: run it now.
+        Expiry::Queue => Some(Outcome::Yield),
         Expiry::Request => {
             local_error(s, cx, 408, *b"cR", "<BADREQ>");
             Some(Outcome::Yield)
