@@ -234,6 +234,7 @@ impl Worker {
         }
         self.stopping = Stopping::Soft;
         self.soft_stop_sessions();
+        self.idle.clear(self.poll.registry());
         self.logger
             .notice(&format!("worker {} stopping (soft stop)", self.id));
         let g = &self.config.global;

@@ -16,8 +16,12 @@ pub(super) fn finish_stream(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
         return Step::Continue(false);
     };
     let clean = st.req_body.is_done() && s.res.is_empty() && !s.res.shutr;
-    let park =
-        st.srv_keep_alive && clean && cx.config.backends[st.backend].http_reuse != HttpReuse::Never;
+    // A stopping worker parks nothing: its idle server connections would
+    // only keep the servers' sessions (and so the stop) waiting.
+    let park = st.srv_keep_alive
+        && clean
+        && !s.draining
+        && cx.config.backends[st.backend].http_reuse != HttpReuse::Never;
     if !st.req_body.is_done() {
         // The server answered before the request body ended: the client
         // connection cannot carry another request.
