@@ -248,27 +248,92 @@ fn counters_keep_counting_across_reloads() {
     assert!(tot >= 12, "{}", line.message);
 }
 
-/// The new master takes the very sockets of the old one (SCM_RIGHTS), so a
-/// pidfile reload (`-sf $(cat pidfile)`) loses nothing either.
+/// The new master takes the very sockets of the old one (SCM_RIGHTS), so
+/// pidfile reloads (`-sf $(cat pidfile)`) lose nothing either: 10 of them
+/// in a row under load, while a long download started before them
+/// completes intact.
 #[test]
-fn pidfile_reload_takes_the_old_sockets_and_loses_nothing() {
+fn pidfile_reloads_take_the_old_sockets_and_lose_nothing() {
     let origin = HttpOrigin::start("o1");
     let port = free_port();
     let cfg = http_config(port, "", "", &backend("be", "", &[origin.addr]));
-    let old = Weir::start_with(&cfg, &["-p", "{dir}/weir.pid"]);
-    let listening: Vec<u64> = procfs::socket_inodes(old.pid());
+    let mut current = Weir::start_with(&cfg, &["-p", "{dir}/weir.pid"]);
+    let listening: Vec<u64> = procfs::socket_inodes(current.pid());
+
+    // A 32 MiB download, read slowly enough to span the reloads.
+    const SIZE: usize = 32 << 20;
+    let download = thread::spawn(move || -> Result<(), String> {
+        let mut c = connect(port).map_err(|e| e.to_string())?;
+        c.get_mut()
+            .write_all(
+                format!("GET /download?bytes={SIZE}&seed=7 HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+            )
+            .map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            c.read_line(&mut line).map_err(|e| e.to_string())?;
+            if line.trim_end().is_empty() {
+                break;
+            }
+        }
+        let mut want = common::client::Payload::new(7);
+        let (mut got, mut buf, mut exp) = (0usize, vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+        while got < SIZE {
+            let n = c
+                .read(&mut buf)
+                .map_err(|e| format!("after {got} bytes: {e}"))?;
+            if n == 0 {
+                return Err(format!("closed after {got} of {SIZE} bytes"));
+            }
+            want.fill(&mut exp[..n]);
+            if buf[..n] != exp[..n] {
+                return Err(format!("corrupt at byte {got}"));
+            }
+            got += n;
+            thread::sleep(Duration::from_millis(2));
+        }
+        Ok(())
+    });
+
     let stop = Arc::new(AtomicBool::new(false));
     let ok = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let threads: Vec<_> = (0..4)
-        .map(|_| {
+        .map(|i| {
             let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
+            let keep_alive = i % 2 == 0;
             thread::spawn(move || {
+                let mut conn: Option<BufReader<TcpStream>> = None;
                 while !stop.load(Ordering::Relaxed) {
-                    match connect(port).and_then(|mut c| get(&mut c, true)) {
-                        Ok((200, _)) => drop(ok.fetch_add(1, Ordering::Relaxed)),
-                        Ok((s, _)) => errors.lock().unwrap().push(format!("status {s}")),
-                        Err(e) => errors.lock().unwrap().push(e.to_string()),
+                    let c = match conn.as_mut() {
+                        Some(c) => c,
+                        None => match connect(port) {
+                            Ok(c) => conn.insert(c),
+                            Err(e) => {
+                                errors.lock().unwrap().push(format!("connect: {e}"));
+                                continue;
+                            }
+                        },
+                    };
+                    match get(c, !keep_alive) {
+                        Ok((200, closing)) => {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                            if closing || !keep_alive {
+                                conn = None;
+                            }
+                        }
+                        Ok((s, _)) => {
+                            errors.lock().unwrap().push(format!("status {s}"));
+                            conn = None;
+                        }
+                        Err(e) => {
+                            errors
+                                .lock()
+                                .unwrap()
+                                .push(format!("keep-alive={keep_alive}: {e}"));
+                            conn = None;
+                        }
                     }
                 }
             })
@@ -277,17 +342,20 @@ fn pidfile_reload_takes_the_old_sockets_and_loses_nothing() {
     wait_until(DEADLINE, "traffic flowing", || {
         ok.load(Ordering::Relaxed) > 50
     });
-    let old_pid = old.pid().to_string();
-    let new = Weir::start_with(&cfg, &["-p", "{dir}/weir.pid", "-sf", &old_pid]);
-    new.wait_log("took 1 listening sockets over", DEADLINE);
-    let taken = procfs::socket_inodes(new.pid());
-    assert!(
-        listening.iter().any(|i| taken.contains(i)),
-        "the new master holds the old listening socket: old {listening:?} new {taken:?}"
-    );
-    old.wait_exit(DEADLINE);
+    let mut previous = Vec::new();
+    for n in 0..10 {
+        let old_pid = current.pid().to_string();
+        let new = Weir::start_with(&cfg, &["-p", "{dir}/weir.pid", "-sf", &old_pid]);
+        new.wait_log("took 1 listening sockets over", DEADLINE);
+        let taken = procfs::socket_inodes(new.pid());
+        assert!(
+            listening.iter().any(|i| taken.contains(i)),
+            "reload {n}: the new master holds the first listening socket: {listening:?} vs {taken:?}"
+        );
+        previous.push(std::mem::replace(&mut current, new));
+    }
     let before = ok.load(Ordering::Relaxed);
-    wait_until(DEADLINE, "traffic after the takeover", || {
+    wait_until(DEADLINE, "traffic after the takeovers", || {
         ok.load(Ordering::Relaxed) > before + 50
     });
     stop.store(true, Ordering::Relaxed);
@@ -301,4 +369,11 @@ fn pidfile_reload_takes_the_old_sockets_and_loses_nothing() {
         errors.len(),
         &errors[..errors.len().min(10)]
     );
+    download
+        .join()
+        .unwrap()
+        .expect("the long download completes intact");
+    for old in &previous {
+        old.wait_exit(Duration::from_secs(15));
+    }
 }
