@@ -16,6 +16,7 @@ mod privileges;
 mod reload;
 mod rlimit;
 mod spawn;
+mod stats_socket;
 mod takeover;
 
 use nix::sys::signal::{sigprocmask, SigmaskHow, Signal};
@@ -126,6 +127,18 @@ fn start(opts: cli::Options) -> i32 {
             ),
         );
     }
+    // The runtime API's socket, bound while the master may still create
+    // files anywhere (before chroot and setuid).
+    let stats_socket = match config
+        .global
+        .stats_socket
+        .as_deref()
+        .map(stats_socket::bind)
+    {
+        None => None,
+        Some(Ok(s)) => Some(s),
+        Some(Err(e)) => return fail(&logger, &e),
+    };
     let privileges = match privileges::resolve(&config.global) {
         Ok(p) => p,
         Err(e) => return fail(&logger, &e),
@@ -176,6 +189,7 @@ fn start(opts: cli::Options) -> i32 {
     let mut m = master::Master::new(
         config, logger, listeners, privileges, signals, shared, paths,
     );
+    m.stats_socket = stats_socket;
     m.open_takeover();
     m.spawn_all();
     if !opts.old_pids.is_empty() {

@@ -115,6 +115,8 @@ pub struct Master {
     pub notify: crate::notify::Notifier,
     /// The state every worker shares, mapped before the first fork.
     pub shared: SharedState,
+    /// The runtime API's socket, for the control process only.
+    pub stats_socket: Option<crate::stats_socket::StatsSocket>,
     pub stopping: Stopping,
     grace_at: Option<Instant>,
     hard_at: Option<Instant>,
@@ -146,6 +148,7 @@ impl Master {
             takeover: None,
             notify: crate::notify::Notifier::from_env(),
             shared,
+            stats_socket: None,
             stopping: Stopping::No,
             grace_at: None,
             hard_at: None,

@@ -44,6 +44,9 @@ impl Master {
     pub fn spawn(&mut self, i: usize) {
         let id = self.slots[i].id;
         let cpu = self.slots[i].cpu;
+        if id == 0 {
+            self.sync_stats_socket();
+        }
         match sys::fork() {
             Ok(Fork::Parent(pid)) => {
                 // Pinned from the parent too, so the worker is on its CPU from
@@ -94,6 +97,8 @@ impl Master {
         // Close the master's signal queue; keep only the listening sockets.
         self.signals = None;
         self.takeover = None;
+        // Only the control process keeps the runtime API's socket.
+        let stats_socket = self.stats_socket.take().map(|s| s.listener);
         let listeners: Vec<InheritedListener> = std::mem::take(&mut self.listeners)
             .into_iter()
             .map(|l| InheritedListener {
@@ -108,8 +113,14 @@ impl Master {
         }
         if id == 0 {
             drop(listeners);
-            return weir_worker::control::run(self.config.clone(), logger, self.shared.clone());
+            return weir_worker::control::run(
+                self.config.clone(),
+                logger,
+                self.shared.clone(),
+                stats_socket,
+            );
         }
+        drop(stats_socket);
         weir_worker::run(
             id,
             self.config.clone(),

@@ -211,8 +211,7 @@ pub struct CheckFile {
     pub fall: S<i64>,
 }
 
-/// A listen section's `stats` table (refused for now, but type-checked).
-#[allow(dead_code)]
+/// A listen section's `stats` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a stats table")]
 pub struct StatsFile {

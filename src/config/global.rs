@@ -8,7 +8,7 @@ use super::file::{GlobalFile, Parsed};
 use super::model::{self, CpuMap, Global, LogLevel, LogTarget};
 use super::raw::{CpuMapRaw, IntOrStr};
 use super::units;
-use super::validate::{int_in, unsupported};
+use super::validate::int_in;
 
 /// Syslog facility names and numbers (RFC 5424).
 const FACILITIES: &[(&str, u8)] = &[
@@ -150,10 +150,7 @@ pub(crate) fn build(g: Option<&Parsed<GlobalFile>>, report: &mut Report) -> Glob
             Err(e) => report.error(&p.at(d.span()), e),
         }
     }
-    if f.stats_socket.is_some() {
-        let why = "the runtime API socket arrives in a later version";
-        unsupported(p, "stats_socket", why, report);
-    }
+    out.stats_socket = path(p, &f.stats_socket, "stats_socket", false, report);
     if let Some(log) = &f.log {
         let span = log.span();
         let mut targets = Vec::new();

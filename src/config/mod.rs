@@ -24,6 +24,7 @@ mod http;
 mod parse;
 mod proxy;
 mod raw;
+mod stats;
 mod units;
 mod validate;
 

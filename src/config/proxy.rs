@@ -106,10 +106,6 @@ fn check_name(name: &str) -> Result<(), &'static str> {
 /// proxy, and timeouts that cannot apply.
 fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
     let p = &s.parsed;
-    if f.stats.is_some() {
-        let why = "the statistics page arrives in a later version";
-        v::unsupported(p, "stats", why, report);
-    }
     if mode == Mode::Tcp {
         let what = s.kind.word();
         for (key, set) in http::keys_needing_http(f) {
@@ -281,7 +277,7 @@ fn frontend(
         default_backend,
         timeouts,
         log_format,
-        stats: None,
+        stats: super::stats::build(p, f, mode, report),
         acls: rules.acls,
         use_backend: rules.use_backend,
         http_request: rules.http_request,

@@ -268,7 +268,6 @@ fn missing_parts() {
 
 #[test]
 fn refused_keys_point_at_the_key() {
-    let later = "is not supported yet";
     one(
         &fe("acl = { a = \"path /x\" }"),
         "4:1",
@@ -313,11 +312,6 @@ fn refused_keys_point_at_the_key() {
         &fe("bind = { address = \":81\", accept_proxy = true }").replace("bind = \":8080\"\n", ""),
         "3:27",
         "\"accept_proxy\" is not supported yet",
-    );
-    one(
-        &format!("[global]\nstats_socket = \"/run/x\"\n{}", fe("")),
-        "2:1",
-        later,
     );
     let be = |extra: &str| {
         fe(&format!(

@@ -720,10 +720,50 @@ fn listen_in_http_mode_has_both_halves() {
     assert_eq!(f.http_request.len(), 1);
     assert!(f.forwardfor && b.forwardfor);
     assert_eq!(b.http_reuse, HttpReuse::Never);
+}
+
+#[test]
+fn stats_page_and_socket() {
+    let listen = |stats: &str, mode: &str| {
+        format!(
+            "[global]\nstats_socket = \"/run/weir/admin.sock\"\n[listen.www]\nmode = \"{mode}\"\n\
+             bind = \":80\"\n{stats}\nserver = [{{ name = \"a\", address = \"127.0.0.1:1\" }}]\n"
+        )
+    };
+    let c = ok(&listen(
+        "stats = { uri = \"/stats\", refresh = \"5s\", prometheus = \"/metrics\" }",
+        "http",
+    ));
+    let page = c.frontends[0]
+        .stats
+        .as_ref()
+        .map(|s| (s.uri.as_str(), s.refresh, s.prometheus.as_deref()));
+    assert_eq!(
+        page,
+        Some(("/stats", Some(Duration::from_secs(5)), Some("/metrics")))
+    );
+    assert_eq!(
+        c.global.stats_socket.as_deref(),
+        Some(std::path::Path::new("/run/weir/admin.sock"))
+    );
     one(
-        "[listen.www]\nmode = \"http\"\nbind = \":80\"\nstats = { uri = \"/stats\" }\n\
-         server = [{ name = \"a\", address = \"127.0.0.1:1\" }]\n",
-        "4:1",
-        "\"stats\" is not supported yet",
+        &listen("stats = { uri = \"/stats\" }", "tcp"),
+        "6:1",
+        "`stats` needs mode = \"http\"",
+    );
+    one(
+        &listen("stats = { uri = \"stats\" }", "http"),
+        "6:17",
+        "must be a path starting with '/'",
+    );
+    one(
+        &listen("stats = { refresh = \"5s\" }", "http"),
+        "6:1",
+        "`stats` has no `uri`",
+    );
+    one(
+        &listen("stats = { uri = \"/s\", prometheus = \"/s\" }", "http"),
+        "6:23",
+        "must differ from `stats.uri`",
     );
 }

@@ -122,6 +122,7 @@ impl Worker {
                     key,
                     now,
                     worker: self.id - 1,
+                    shared: &self.shared,
                     date: self.clock.now(),
                     actconn: self.actconn,
                     feconn: self.feconn[sess.frontend],
@@ -208,6 +209,7 @@ impl Worker {
             .render();
             self.logger.info(&line);
         }
+        crate::session::count::tcp_session_ended(&self.shared, &sess, term);
         // Counts drop after the line: it reports them with this session in.
         if let Some(mut srv) = sess.srv.take() {
             let _ = self.poll.registry().deregister(&mut srv.sock);
@@ -242,6 +244,7 @@ impl Worker {
                     key,
                     now,
                     worker: self.id - 1,
+                    shared: &self.shared,
                     date: self.clock.now(),
                     actconn: self.actconn,
                     feconn: self.feconn[sess.frontend],

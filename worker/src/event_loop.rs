@@ -1,7 +1,8 @@
 //! The worker's loop, in HAProxy's order (`run_poll_loop`):
 //!
 //! 1. drain the signal queue;
-//! 2. wake the tasks whose timers expired;
+//! 2. wake the tasks whose timers expired (and kill the sessions on a
+//!    server the runtime API shut down: [`crate::shutdown`]);
 //! 3. run a bounded batch of runnable tasks;
 //! 4. leave when stopping and no job remains;
 //! 5. poll, sleeping until the next timer at most (not at all if work is
@@ -24,6 +25,7 @@ pub fn run_poll_loop(w: &mut Worker) {
         process_signals(w);
         let now = Instant::now();
         w.sched.wake_expired(now);
+        w.check_shutdowns(now);
         run_tasks(w, now);
         if w.stopping == Stopping::Hard || (w.stopping == Stopping::Soft && w.jobs() == 0) {
             return;

@@ -8,7 +8,8 @@
 //!   between them;
 //! - [`backend`], [`balance`], [`queue`]: servers, how one is picked, and
 //!   the wait for a free one (`maxconn`);
-//! - [`signals`], [`tokens`]: how signals and poller events reach owners.
+//! - [`signals`], [`tokens`]: how signals and poller events reach owners;
+//! - [`stats`]: the statistics (CSV, HTML, Prometheus) over the shared state.
 #![forbid(unsafe_code)]
 
 pub mod backend;
@@ -24,7 +25,9 @@ pub mod queue;
 pub mod rules;
 pub mod scheduler;
 pub mod session;
+pub mod shutdown;
 pub mod signals;
+pub mod stats;
 pub mod tokens;
 pub mod worker;
 

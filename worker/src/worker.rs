@@ -59,6 +59,8 @@ pub struct Worker {
     pub actconn: usize,
     pub stopping: Stopping,
     pub clock: Clock,
+    /// `shutdown sessions server`: the generations last seen.
+    pub shutdowns: crate::shutdown::ShutdownWatch,
 }
 
 impl Worker {
@@ -111,6 +113,7 @@ impl Worker {
             actconn: 0,
             stopping: Stopping::No,
             clock: Clock::default(),
+            shutdowns: Default::default(),
         };
         w.sync_listeners();
         Ok(w)

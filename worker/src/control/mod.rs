@@ -12,11 +12,15 @@
 
 mod check_log;
 mod checks;
+mod cli;
+mod commands;
 mod probe;
+mod servers_state;
 
 use crate::signals;
 use mio::{Events, Interest, Poll, Registry, Token};
 use nix::sys::signal::Signal;
+use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 use weir_core::config::Config;
 use weir_core::log::Logger;
@@ -52,6 +56,8 @@ pub struct ControlCtx<'a> {
     pub logger: &'a Logger,
     pub shared: &'a SharedState,
     pub now: Instant,
+    /// The runtime API's listening socket, bound by the master.
+    pub stats_socket: Option<&'a UnixListener>,
 }
 
 /// Builds the parts for `config` (each part registers its own sockets).
@@ -59,7 +65,7 @@ pub type PartFactory = fn(usize, &mut ControlCtx) -> std::io::Result<Option<Box<
 
 /// The jobs of the control process, in part-number order.
 fn factories() -> Vec<PartFactory> {
-    vec![checks::factory]
+    vec![checks::factory, cli::factory]
 }
 
 /// Whether `config` gives the control process anything to do.
@@ -68,11 +74,16 @@ pub fn needed(config: &Config) -> bool {
 }
 
 /// Runs the control process until it is told to leave. Returns its exit
-/// status.
-pub fn run(config: Config, logger: Logger, shared: SharedState) -> i32 {
+/// status. `stats_socket` is the runtime API's socket, if configured.
+pub fn run(
+    config: Config,
+    logger: Logger,
+    shared: SharedState,
+    stats_socket: Option<UnixListener>,
+) -> i32 {
     // `ps` and the tests tell it from the workers by this name.
     let _ = nix::sys::prctl::set_name(c"weir-control");
-    match run_loop(&config, &logger, &shared) {
+    match run_loop(&config, &logger, &shared, stats_socket.as_ref()) {
         Ok(()) => 0,
         Err(e) => {
             logger.alert(&format!("control process: {e}"));
@@ -81,7 +92,12 @@ pub fn run(config: Config, logger: Logger, shared: SharedState) -> i32 {
     }
 }
 
-fn run_loop(config: &Config, logger: &Logger, shared: &SharedState) -> std::io::Result<()> {
+fn run_loop(
+    config: &Config,
+    logger: &Logger,
+    shared: &SharedState,
+    stats_socket: Option<&UnixListener>,
+) -> std::io::Result<()> {
     let mut poll = Poll::new()?;
     let sfd = signals::open()?;
     poll.registry().register(
@@ -97,9 +113,12 @@ fn run_loop(config: &Config, logger: &Logger, shared: &SharedState) -> std::io::
             logger,
             shared,
             now: Instant::now(),
+            stats_socket,
         };
-        for (i, make) in factories().into_iter().enumerate() {
-            if let Some(p) = make(i + 1, &mut cx)? {
+        // A part's number is its place among the parts that exist (a
+        // factory may have nothing to do), so events find it.
+        for make in factories() {
+            if let Some(p) = make(parts.len() + 1, &mut cx)? {
                 parts.push(p);
             }
         }
@@ -119,6 +138,7 @@ fn run_loop(config: &Config, logger: &Logger, shared: &SharedState) -> std::io::
             logger,
             shared,
             now,
+            stats_socket: None,
         };
         for p in &mut parts {
             if p.next_timer().is_some_and(|t| t <= now) {
@@ -141,6 +161,7 @@ fn run_loop(config: &Config, logger: &Logger, shared: &SharedState) -> std::io::
             logger,
             shared,
             now,
+            stats_socket: None,
         };
         for ev in events.iter() {
             let t = ev.token().0;

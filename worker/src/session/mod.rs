@@ -15,6 +15,7 @@
 //! ```
 
 pub mod connect;
+pub mod count;
 pub mod http;
 pub mod pump;
 pub mod tcp;

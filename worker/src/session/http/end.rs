@@ -28,6 +28,7 @@ pub(super) fn finish_stream(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
         s.close_after = true;
     }
     log_stream(s, &st, cx);
+    super::count::stream_ended(s, &st, cx);
     release_server(&mut st, cx, park);
     if st.counted {
         cx.backends[st.backend].shm.leave(cx.worker);

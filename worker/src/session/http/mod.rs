@@ -10,8 +10,8 @@
 //!      bad head → 400, close)                    timeout server → 504;
 //!  2. frontend http_request rules               bad head → 502)
 //!     (deny/return/redirect answer here)     7. http_response rules
-//!  3. use_backend switching, else            8. forward the response head,
-//!     default_backend                           then its body as framed
+//!  3. the stats page (listen `stats`), else  8. forward the response head,
+//!     use_backend, else default_backend         then its body as framed
 //!  4. pick a server: a parked connection     9. end: log the request; park the
 //!     (http_reuse) or connect, with             server connection if clean;
 //!     retries → 503                             keep the client connection for
@@ -23,6 +23,7 @@
 //! A 101 response or a 2xx to CONNECT turns the stream into a tunnel: bytes
 //! flow both ways as in TCP mode, under `timeout tunnel`.
 
+mod count;
 mod end;
 mod exchange;
 mod forward;
@@ -31,6 +32,7 @@ mod reply;
 mod request;
 mod sample;
 mod server;
+mod stats_page;
 mod timers;
 
 pub use process::{drain, kill, process, HttpCtx};
@@ -69,6 +71,10 @@ pub struct HttpSession {
     close_after: bool,
     /// The worker is stopping: the next response says `Connection: close`.
     draining: bool,
+    /// `req.total` less the current request's head length, when the
+    /// request started: the request's bytes in are `req.total - req_mark`
+    /// when it ends (heads are consumed, bodies counted in `total`).
+    req_mark: u64,
 }
 
 impl HttpSession {
@@ -96,6 +102,7 @@ impl HttpSession {
             idle_since: now,
             close_after: false,
             draining: false,
+            req_mark: 0,
         }
     }
 }

@@ -16,6 +16,7 @@ use weir_core::config::model::Config;
 use weir_core::log::date::WallTime;
 use weir_core::log::Logger;
 use weir_core::pool::BufferPool;
+use weir_core::shm::SharedState;
 
 /// Rounds of "read, analyse, forward" per task run before yielding.
 pub(super) const MAX_ROUNDS: usize = 8;
@@ -35,6 +36,8 @@ pub struct HttpCtx<'a> {
     pub now: Instant,
     /// This worker's index (0-based), for the shared gauges.
     pub worker: usize,
+    /// The state every worker shares (counters, server states).
+    pub shared: &'a SharedState,
     pub date: WallTime,
     /// Connections of the worker and of this frontend, for the log.
     pub actconn: usize,

@@ -14,6 +14,7 @@ use crate::http::{
     Version,
 };
 use weir_core::config::model::{Balance, HttpAction, HttpReuse, HttpRule};
+use weir_core::shm::Px;
 
 /// Analyser 1: wait for a complete request head.
 pub(super) fn wait_request(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
@@ -73,6 +74,10 @@ pub(super) fn local_error(
     st.term = term;
     s.close_after = true;
     let n = s.req.len();
+    s.req_mark = s.req.total.wrapping_sub(n as u64);
+    if let Some(fe) = cx.shared.frontends.get(s.frontend) {
+        fe.add(Px::Ereq, 1);
+    }
     s.req.consume(n, cx.pool);
     s.requests += 1;
     s.stream = Some(Box::new(st));
@@ -116,6 +121,9 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
         let close = s.close_after || has_body;
         match &rule.action {
             HttpAction::Deny { status } => {
+                if let Some(fe) = cx.shared.frontends.get(s.frontend) {
+                    fe.add(Px::Dreq, 1);
+                }
                 local = Some((reply::error_page(*status), *status, *b"PR", true));
                 break;
             }
@@ -136,6 +144,14 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
             }
             HttpAction::SetPath { path } => edits.path = Some(path.clone()),
             header_action => edit_headers(&mut edits, header_action),
+        }
+    }
+    // The statistics page, if the listener serves one at this path (the
+    // rules above may have denied it).
+    if let (None, Some(page)) = (&local, fe.stats.as_ref()) {
+        let close = s.close_after || has_body;
+        if let Some(bytes) = super::stats_page::answer(page, head, buf, cx, close) {
+            local = Some((bytes, 200, *b"LR", close));
         }
     }
     let sample = Sample {
@@ -200,6 +216,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
     st.request_line = request_line;
     st.version = head.version;
     st.head_at = cx.now;
+    s.req_mark = s.req.total.wrapping_sub(head.head_len as u64);
     s.req.consume(head.head_len, cx.pool);
     // A chunked body that arrived with its head is checked before any
     // server sees the request: a malformed one is refused like a bad head.

@@ -1,0 +1,237 @@
+//! The runtime API on `global.stats_socket`: HAProxy's line protocol over
+//! the unix socket the master bound before forking (a [`Part`] of the
+//! control process).
+//!
+//! A connection sends one line: its commands (separated by `;`) run, the
+//! answer is written and the connection closes. `prompt` makes it
+//! interactive: each line's answer is followed by HAProxy's `\n> ` prompt,
+//! until `quit` or EOF. Everything is non-blocking; a line is at most
+//! [`MAX_LINE`] bytes, a connection idle for [`IDLE_TIMEOUT`] is closed,
+//! and at most [`MAX_CONNS`] connections are served at once.
+
+use super::commands::{self, Session};
+use super::{part_token, ControlCtx, Part};
+use mio::net::{UnixListener, UnixStream};
+use mio::Interest;
+use slab::Slab;
+use std::io::{ErrorKind, Read, Write};
+use std::time::{Duration, Instant};
+
+/// The longest command line accepted.
+pub const MAX_LINE: usize = 16 * 1024;
+/// How long a connection may stay silent (HAProxy's CLI default).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; more are closed at once.
+pub const MAX_CONNS: usize = 64;
+
+/// Token 0 is the listener; connection `k` is token `1 + k`.
+const LISTENER: usize = 0;
+
+struct Conn {
+    sock: UnixStream,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    session: Session,
+    /// The line in progress went over [`MAX_LINE`]: the rest of it is
+    /// read and dropped, then the connection answers and closes.
+    overflow: bool,
+    /// Close once the output is written.
+    closing: bool,
+    deadline: Instant,
+}
+
+/// The runtime API part.
+pub struct Cli {
+    part: usize,
+    listener: UnixListener,
+    conns: Slab<Conn>,
+}
+
+/// Builds the part if the master handed a socket over.
+pub fn factory(part: usize, cx: &mut ControlCtx) -> std::io::Result<Option<Box<dyn Part>>> {
+    let Some(std_listener) = cx.stats_socket else {
+        return Ok(None);
+    };
+    let std_listener = std_listener.try_clone()?;
+    std_listener.set_nonblocking(true)?;
+    let mut listener = UnixListener::from_std(std_listener);
+    cx.registry.register(
+        &mut listener,
+        part_token(part, LISTENER),
+        Interest::READABLE,
+    )?;
+    Ok(Some(Box::new(Cli {
+        part,
+        listener,
+        conns: Slab::new(),
+    })))
+}
+
+impl Cli {
+    fn accept(&mut self, cx: &mut ControlCtx) {
+        loop {
+            let (mut sock, _) = match self.listener.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    cx.logger.warning(&format!("runtime API: accept: {e}"));
+                    return;
+                }
+            };
+            if self.conns.len() >= MAX_CONNS {
+                continue; // dropped: closed at once
+            }
+            let entry = self.conns.vacant_entry();
+            let token = part_token(self.part, 1 + entry.key());
+            let interest = Interest::READABLE | Interest::WRITABLE;
+            if cx.registry.register(&mut sock, token, interest).is_err() {
+                continue;
+            }
+            entry.insert(Conn {
+                sock,
+                input: Vec::new(),
+                output: Vec::new(),
+                session: Session::default(),
+                overflow: false,
+                closing: false,
+                deadline: cx.now + IDLE_TIMEOUT,
+            });
+        }
+    }
+
+    /// Reads what arrived, runs the complete lines, writes the answers;
+    /// closes the connection when it is done.
+    fn serve(&mut self, cx: &mut ControlCtx, k: usize) {
+        let Some(c) = self.conns.get_mut(k) else {
+            return;
+        };
+        let mut eof = false;
+        let mut buf = [0u8; 4096];
+        while !c.closing {
+            match c.sock.read(&mut buf) {
+                Ok(0) => {
+                    eof = true;
+                    break;
+                }
+                Ok(n) => {
+                    c.input.extend_from_slice(&buf[..n]);
+                    c.deadline = cx.now + IDLE_TIMEOUT;
+                    // A line longer than MAX_LINE, whether or not its end
+                    // arrived in the same read.
+                    let first_line = c.input.iter().position(|&b| b == b'\n');
+                    if first_line.unwrap_or(c.input.len()) > MAX_LINE {
+                        c.overflow = true;
+                    }
+                    if !c.overflow {
+                        run_lines(c, cx);
+                    }
+                    if c.overflow {
+                        overflowed(c);
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.close(cx, k);
+                    return;
+                }
+            }
+        }
+        if eof && c.overflow {
+            c.input = b"\n".to_vec();
+            overflowed(c);
+        }
+        if eof && !c.closing {
+            // A last line without its newline still runs (`echo -n`).
+            if !c.input.is_empty() {
+                c.input.push(b'\n');
+                run_lines(c, cx);
+            }
+            c.closing = true;
+        }
+        if flush(c).is_err() || (c.closing && c.output.is_empty()) {
+            self.close(cx, k);
+        }
+    }
+
+    fn close(&mut self, cx: &mut ControlCtx, k: usize) {
+        if let Some(mut c) = self.conns.try_remove(k) {
+            let _ = cx.registry.deregister(&mut c.sock);
+        }
+    }
+}
+
+/// Runs every complete line of the connection's input.
+fn run_lines(c: &mut Conn, cx: &mut ControlCtx) {
+    while !c.closing {
+        let Some(nl) = c.input.iter().position(|&b| b == b'\n') else {
+            return;
+        };
+        let line: Vec<u8> = c.input.drain(..=nl).collect();
+        let line = String::from_utf8_lossy(&line);
+        let line = line.trim_end_matches(['\n', '\r']);
+        let answer = commands::run_line(line, &mut c.session, cx);
+        c.output.extend_from_slice(answer.as_bytes());
+        // Not interactive (or just left prompt mode): one line only.
+        c.closing = c.session.quit || !c.session.prompt;
+    }
+}
+
+/// Drops the over-long line; once its end arrived, answers and closes.
+fn overflowed(c: &mut Conn) {
+    match c.input.iter().position(|&b| b == b'\n') {
+        Some(_) => {
+            c.input.clear();
+            c.output.extend_from_slice(b"Command line too long.\n\n");
+            c.closing = true;
+        }
+        None => c.input.clear(),
+    }
+}
+
+/// Writes what it can. `Err` when the peer is gone.
+fn flush(c: &mut Conn) -> std::io::Result<()> {
+    while !c.output.is_empty() {
+        match c.sock.write(&c.output) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                c.output.drain(..n);
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+impl Part for Cli {
+    fn name(&self) -> &'static str {
+        "runtime API"
+    }
+
+    fn on_event(&mut self, cx: &mut ControlCtx, n: usize, _ev: &mio::event::Event) {
+        if n == LISTENER {
+            self.accept(cx);
+        } else {
+            self.serve(cx, n - 1);
+        }
+    }
+
+    fn on_timers(&mut self, cx: &mut ControlCtx) {
+        let expired: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.deadline <= cx.now)
+            .map(|(k, _)| k)
+            .collect();
+        for k in expired {
+            self.close(cx, k);
+        }
+    }
+
+    fn next_timer(&self) -> Option<Instant> {
+        self.conns.iter().map(|(_, c)| c.deadline).min()
+    }
+}

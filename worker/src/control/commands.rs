@@ -1,0 +1,271 @@
+//! The runtime API's commands, with HAProxy's words for answers and
+//! errors (management guide, section 9.3). A line holds one or more
+//! commands separated by `;`; each answer is followed by an empty line, or
+//! by the `\n> ` prompt in interactive mode.
+//!
+//! Every change goes to the shared state, so it reaches every worker at
+//! once: the administrative state and the weight of a server, and its
+//! `ShutdownGen` (workers close the sessions they hold on a server whose
+//! generation moved).
+
+use super::servers_state;
+use super::ControlCtx;
+use crate::stats::{self, info::Info};
+use weir_core::config::model::Balance;
+use weir_core::shm::{unix_now, ServerShm, Srv, ADMIN_DRAIN, ADMIN_MAINT, ADMIN_READY};
+
+/// One connection's mode.
+#[derive(Debug, Default)]
+pub struct Session {
+    /// Interactive: answers end with a prompt, the connection stays.
+    pub prompt: bool,
+    /// `quit`: close now.
+    pub quit: bool,
+}
+
+/// The commands `help` lists, HAProxy's way (`usage : description`).
+const HELP: &[(&str, &str)] = &[
+    (
+        "disable server (DEPRECATED)",
+        "disable a server for maintenance (use 'set server' instead)",
+    ),
+    (
+        "enable server  (DEPRECATED)",
+        "enable a disabled server (use 'set server' instead)",
+    ),
+    ("get weight <bk>/<srv>", "report a server's current weight"),
+    (
+        "set server <bk>/<srv> [opts]",
+        "change a server's state or weight",
+    ),
+    (
+        "set weight <bk>/<srv>  (DEPRECATED)",
+        "change a server's weight (use 'set server' instead)",
+    ),
+    ("show info", "report information about the running process"),
+    (
+        "show pools",
+        "report information about the memory pools usage",
+    ),
+    (
+        "show servers state [<backend>]",
+        "dump volatile server information (all or for a single backend)",
+    ),
+    ("show stat", "report counters for each proxy and server"),
+    (
+        "shutdown sessions server <bk>/<srv>",
+        "kill sessions on a server",
+    ),
+    ("help [<command>]", "list matching or all commands"),
+    ("prompt", "toggle interactive mode with prompt"),
+    ("quit", "disconnect"),
+];
+
+fn usage(lines: &[&(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (u, d) in lines {
+        out.push_str(&format!("  {u:<40}: {d}\n"));
+    }
+    out
+}
+
+/// Runs every command of `line`; the answers, each with its terminator.
+pub fn run_line(line: &str, session: &mut Session, cx: &mut ControlCtx) -> String {
+    let mut out = String::new();
+    for cmd in line.split(';') {
+        let words: Vec<&str> = cmd.split_whitespace().collect();
+        out.push_str(&run(&words, session, cx));
+        if session.quit {
+            break;
+        }
+        out.push_str(if session.prompt { "\n> " } else { "\n" });
+    }
+    out
+}
+
+fn run(w: &[&str], session: &mut Session, cx: &mut ControlCtx) -> String {
+    match w {
+        [] => String::new(),
+        ["help", ..] => format!(
+            "The following commands are valid at this level:\n{}",
+            usage(&HELP.iter().collect::<Vec<_>>())
+        ),
+        ["prompt", ..] => {
+            session.prompt = !session.prompt;
+            String::new()
+        }
+        ["quit", ..] => {
+            session.quit = true;
+            String::new()
+        }
+        ["show", "info", ..] => {
+            let pid = nix::unistd::getppid().as_raw() as u32;
+            Info::gather(cx.config, cx.shared, pid).render()
+        }
+        ["show", "stat", ..] => stats::csv::render(&stats::rows(cx.config, cx.shared)),
+        ["show", "servers", "state", rest @ ..] => servers_state::render(cx, rest.first().copied()),
+        ["show", "pools", ..] => pools(cx),
+        ["disable", "server", rest @ ..] => with_server(cx, rest.first(), |cx, b, s| {
+            set_admin(cx, b, s, ADMIN_MAINT)
+        }),
+        ["enable", "server", rest @ ..] => with_server(cx, rest.first(), |cx, b, s| {
+            set_admin(cx, b, s, ADMIN_READY)
+        }),
+        ["get", "weight", rest @ ..] => with_server(cx, rest.first(), |cx, b, s| {
+            let initial = cx.config.backends[b].servers[s].weight;
+            format!("{} (initial {initial})\n", cx.shared.servers[b][s].weight())
+        }),
+        ["set", "weight", rest @ ..] => with_server(cx, rest.first(), |cx, b, s| {
+            set_weight(cx, b, s, rest.get(1).copied())
+        }),
+        ["set", "server", rest @ ..] => with_server(cx, rest.first(), |cx, b, s| {
+            match (rest.get(1).copied(), rest.get(2).copied()) {
+                (Some("state"), Some("ready")) => set_admin(cx, b, s, ADMIN_READY),
+                (Some("state"), Some("drain")) => set_admin(cx, b, s, ADMIN_DRAIN),
+                (Some("state"), Some("maint")) => set_admin(cx, b, s, ADMIN_MAINT),
+                (Some("state"), _) => {
+                    "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n".into()
+                }
+                (Some("weight"), w) => set_weight(cx, b, s, w),
+                _ => "usage: set server <backend>/<server> state | weight\n".into(),
+            }
+        }),
+        ["shutdown", "sessions", "server", rest @ ..] => {
+            with_server(cx, rest.first(), |cx, b, s| {
+                cx.shared.servers[b][s].add(Srv::ShutdownGen, 1);
+                let (be, srv) = names(cx, b, s);
+                cx.logger.notice(&format!(
+                    "runtime API: shutting down the sessions of server {be}/{srv}"
+                ));
+                String::new()
+            })
+        }
+        [first, ..] => unknown(first),
+    }
+}
+
+/// HAProxy's answer to an unknown command: the closest commands.
+fn unknown(first: &str) -> String {
+    let near: Vec<&(&str, &str)> = HELP
+        .iter()
+        .filter(|(u, _)| u.split(' ').next() == Some(first))
+        .chain(HELP.iter().filter(|(u, _)| {
+            ["help", "prompt", "quit"].contains(&u.split(' ').next().unwrap_or(""))
+        }))
+        .collect();
+    let near = if near.len() <= 3 {
+        HELP.iter().collect()
+    } else {
+        near
+    };
+    format!(
+        "Unknown command, but maybe one of the following ones is a better match:\n{}",
+        usage(&near)
+    )
+}
+
+fn names(cx: &ControlCtx, b: usize, s: usize) -> (String, String) {
+    let be = &cx.config.backends[b];
+    (be.name.clone(), be.servers[s].name.clone())
+}
+
+/// Resolves `B/S`, or answers HAProxy's error.
+fn with_server(
+    cx: &mut ControlCtx,
+    arg: Option<&&str>,
+    f: impl FnOnce(&mut ControlCtx, usize, usize) -> String,
+) -> String {
+    let Some((be, srv)) = arg.and_then(|a| a.split_once('/')) else {
+        return "Require 'backend/server'.\n".into();
+    };
+    let Some(b) = cx.config.backends.iter().position(|x| x.name == be) else {
+        return "No such backend.\n".into();
+    };
+    let Some(s) = cx.config.backends[b]
+        .servers
+        .iter()
+        .position(|x| x.name == srv)
+    else {
+        return "No such server.\n".into();
+    };
+    if cx.shared.servers.get(b).and_then(|l| l.get(s)).is_none() {
+        return "No such server.\n".into();
+    }
+    f(cx, b, s)
+}
+
+/// Sets the administrative state, logging the change as HAProxy does.
+fn set_admin(cx: &mut ControlCtx, b: usize, s: usize, admin: u64) -> String {
+    let shm: ServerShm = cx.shared.servers[b][s];
+    let was = shm.admin();
+    if was == admin {
+        return String::new();
+    }
+    shm.set(Srv::Admin, admin);
+    shm.set(Srv::LastChange, unix_now());
+    let (be, srv) = names(cx, b, s);
+    let left = cx.shared.servers[b].iter().filter(|x| x.usable()).count();
+    let msg = match admin {
+        ADMIN_MAINT => format!(
+            "Server {be}/{srv} is going DOWN for maintenance. {left} active and 0 backup servers left. {} sessions active, 0 requeued, 0 remaining in queue.",
+            shm.cur()
+        ),
+        ADMIN_DRAIN => format!("Server {be}/{srv} enters drain mode."),
+        _ if was == ADMIN_MAINT => format!("Server {be}/{srv} is UP (leaving forced maintenance)."),
+        _ => format!("Server {be}/{srv} leaves drain mode."),
+    };
+    if admin == ADMIN_MAINT {
+        cx.logger.warning(&msg);
+    } else {
+        cx.logger.notice(&msg);
+    }
+    String::new()
+}
+
+/// `set weight B/S W` or `W%` (of the configured weight), HAProxy's rules.
+fn set_weight(cx: &mut ControlCtx, b: usize, s: usize, arg: Option<&str>) -> String {
+    let Some(arg) = arg.filter(|a| !a.is_empty()) else {
+        return "Require <weight> or <weight%>.\n".into();
+    };
+    let initial = i64::from(cx.config.backends[b].servers[s].weight);
+    let digits = arg
+        .char_indices()
+        .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && (*c == '-' || *c == '+')))
+        .count();
+    let Ok(w) = arg[..digits].parse::<i64>() else {
+        return "Empty weight string empty or preceded by garbage".into();
+    };
+    let rest = &arg[digits..];
+    let w = if rest == "%" {
+        if w < 0 {
+            return "Relative weight must be positive.\n".into();
+        }
+        (initial * w.min(25600) / 100).min(256)
+    } else if !(0..=256).contains(&w) {
+        return "Absolute weight can only be between 0 and 256 inclusive.\n".into();
+    } else if !rest.is_empty() {
+        return "Trailing garbage in weight string\n".into();
+    } else {
+        w
+    };
+    let static_lb = matches!(cx.config.backends[b].balance, Balance::StaticRr);
+    if static_lb && w != 0 && w != initial {
+        return "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n"
+            .into();
+    }
+    cx.shared.servers[b][s].set(Srv::Weight, w as u64);
+    String::new()
+}
+
+/// `show pools`: each worker has its own buffer pool, which the control
+/// process cannot see; say so, with what the configuration tells.
+fn pools(cx: &ControlCtx) -> String {
+    let g = &cx.config.global;
+    format!(
+        "Dumping pools usage. Use SIGQUIT to flush them.\n  - Pool buffer ({} bytes) : one pool per worker ({} workers), \
+         private to each worker and not visible from the runtime API; send SIGQUIT to the master \
+         to log each worker's figures and release its unused buffers.\n\
+         Total: {} pools, figures per worker in the logs (SIGQUIT).\n",
+        g.bufsize, g.nbproc, g.nbproc
+    )
+}

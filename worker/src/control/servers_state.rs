@@ -1,0 +1,96 @@
+//! `show servers state [<backend>]`: HAProxy's format version 1, one line
+//! per server, the columns HAProxy 2.6 writes (and reads back with
+//! `server-state-file`). Operational state: 0 stopped, 2 running;
+//! administrative state: HAProxy's flags (1 forced maintenance, 5 when the
+//! configuration disabled the server, 8 forced drain).
+
+use super::ControlCtx;
+use crate::stats::check_status_name;
+use std::fmt::Write;
+use weir_core::shm::{unix_now, Srv, ADMIN_DRAIN, ADMIN_MAINT};
+
+const HEADER: &str = "# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state \
+srv_uweight srv_iweight srv_time_since_last_change srv_check_status srv_check_result \
+srv_check_health srv_check_state srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn \
+srv_port srvrecord srv_use_ssl srv_check_port srv_check_addr srv_agent_addr srv_agent_port";
+
+/// HAProxy's number (`HCHK_STATUS_*`) for a check status word.
+fn haproxy_code(name: &str) -> u64 {
+    match name {
+        "L4OK" => 5,
+        "L4TOUT" => 6,
+        "L4CON" => 7,
+        "L7TOUT" => 11,
+        "L7RSP" => 12,
+        "L7OK" => 13,
+        "L7STS" => 15,
+        _ => 1, // INI
+    }
+}
+
+/// The answer, or HAProxy's error for an unknown backend.
+pub fn render(cx: &ControlCtx, backend: Option<&str>) -> String {
+    let config = cx.config;
+    if let Some(name) = backend {
+        if !config.backends.iter().any(|b| b.name == name) {
+            return "Can't find backend.\n".into();
+        }
+    }
+    // Backend ids as the CSV numbers them.
+    let rows = crate::stats::rows(config, cx.shared);
+    let now = unix_now();
+    let mut out = format!("1\n{HEADER}\n");
+    for (b, be) in config.backends.iter().enumerate() {
+        if backend.is_some_and(|n| n != be.name) {
+            continue;
+        }
+        let be_id = rows
+            .iter()
+            .find(|r| r.pxname == be.name && r.svname == "BACKEND")
+            .map_or(b + 1, |r| r.iid);
+        let (rise, fall) = be.check.as_ref().map_or((2, 3), |c| (c.rise, c.fall));
+        for (k, s) in be.servers.iter().enumerate() {
+            let Some(shm) = cx.shared.servers.get(b).and_then(|l| l.get(k)) else {
+                continue;
+            };
+            let checked = s.check && be.check.is_some();
+            let admin = shm.admin();
+            let op = if admin == ADMIN_MAINT || shm.is_down() {
+                0
+            } else {
+                2
+            };
+            let admin_flags = match admin {
+                ADMIN_MAINT if s.disabled => 5,
+                ADMIN_MAINT => 1,
+                ADMIN_DRAIN => 8,
+                _ => 0,
+            };
+            let (status, result, health, state) = if checked {
+                let name = check_status_name(shm.get(Srv::CheckStatus));
+                let result = match name {
+                    "INI" => 0,
+                    _ if shm.is_down() => 2,
+                    _ => 3,
+                };
+                let health = if shm.is_down() { 0 } else { rise + fall - 1 };
+                (haproxy_code(name), result, health, 6)
+            } else {
+                (1, 0, rise, if s.disabled { 8 } else { 0 })
+            };
+            let _ = writeln!(
+                out,
+                "{be_id} {} {} {} {} {op} {admin_flags} {} {} {} {status} {result} {health} {state} 0 0 0 - {} - 0 0 - - 0",
+                be.name,
+                k + 1,
+                s.name,
+                s.addr.ip(),
+                shm.weight(),
+                s.weight,
+                now.saturating_sub(shm.get(Srv::LastChange)),
+                s.addr.port(),
+            );
+        }
+    }
+    out
+}
