@@ -33,7 +33,7 @@ pub fn pump(
     loop {
         let mut progress = false;
         if !ch.shutr && src.readable && ch.has_room() {
-            match ch.read_from(&mut src.sock, pool) {
+            match ch.read_from(src, pool) {
                 Ok(0) => {
                     ch.shutr = true;
                     progress = true;
@@ -50,7 +50,7 @@ pub fn pump(
         }
         if let Some(d) = dst.as_deref_mut() {
             if !ch.is_empty() && d.writable {
-                match ch.write_to(&mut d.sock, pool) {
+                match ch.write_to(d, pool) {
                     Ok(n) => {
                         p.wrote = true;
                         progress |= n > 0;

@@ -54,7 +54,7 @@ impl Outbox {
     pub fn flush(&mut self, conn: &mut Conn) -> io::Result<usize> {
         let mut total = 0;
         while !self.is_empty() && conn.writable {
-            match conn.sock.write(&self.buf[self.pos..]) {
+            match conn.write(&self.buf[self.pos..]) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     self.pos += n;
@@ -157,7 +157,7 @@ pub fn forward_body(
         if allow == 0 || !dst.writable {
             return Ok(total);
         }
-        match ch.write_to_max(&mut dst.sock, allow, pool) {
+        match ch.write_to_max(dst, allow, pool) {
             Ok(0) => return Err(ForwardError::Write),
             Ok(n) => {
                 body.forwarded(n);
@@ -187,7 +187,7 @@ pub fn fill(
 ) -> io::Result<Fill> {
     let mut total = 0;
     while !ch.shutr && src.readable && ch.has_room() && total < budget {
-        match ch.read_from(&mut src.sock, pool) {
+        match ch.read_from(src, pool) {
             Ok(0) => {
                 ch.shutr = true;
                 return Ok(Fill::Eof);
