@@ -6,7 +6,7 @@
 //! `shutr` means the producer has sent EOF; once the buffer drains, the
 //! session shuts the consumer's write side and sets `shutw`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use weir_core::pool::{Buffer, BufferPool};
 
 #[derive(Default)]
@@ -112,6 +112,35 @@ impl Channel {
         res
     }
 
+    /// Writes `prefix` (a head weir made) and then at most `max` buffered
+    /// bytes in one `writev`. Returns how many bytes of each went; only the
+    /// buffered ones count in `total`.
+    pub fn write_after<W: Write>(
+        &mut self,
+        prefix: &[u8],
+        dst: &mut W,
+        max: usize,
+        pool: &mut BufferPool,
+    ) -> io::Result<(usize, usize)> {
+        let Some(buf) = self.buf.take() else {
+            return dst.write(prefix).map(|n| (n, 0));
+        };
+        let end = self.tail.min(self.head.saturating_add(max));
+        let bufs = [
+            IoSlice::new(prefix),
+            IoSlice::new(&buf.as_slice()[self.head..end]),
+        ];
+        let res = dst.write_vectored(&bufs).map(|n| {
+            let from_prefix = n.min(prefix.len());
+            let from_buf = n - from_prefix;
+            self.head += from_buf;
+            self.total += from_buf as u64;
+            (from_prefix, from_buf)
+        });
+        self.keep_or_release(buf, pool);
+        res
+    }
+
     fn keep_or_release(&mut self, buf: Buffer, pool: &mut BufferPool) {
         if self.head == self.tail {
             self.head = 0;
@@ -153,5 +182,18 @@ mod tests {
         assert_eq!(ch.total, 6);
         assert_eq!(ch.read_from(&mut src, &mut pool).unwrap(), 0);
         assert_eq!(pool.stats().used, 0);
+    }
+
+    #[test]
+    fn head_and_body_in_one_write() {
+        let mut pool = BufferPool::new(16);
+        let mut ch = Channel::default();
+        let mut src: &[u8] = b"bodyNEXT";
+        ch.read_from(&mut src, &mut pool).unwrap();
+        let mut out = Vec::new();
+        let sent = ch.write_after(b"HEAD|", &mut out, 4, &mut pool).unwrap();
+        assert_eq!(sent, (5, 4));
+        assert_eq!(out, b"HEAD|body");
+        assert_eq!((ch.total, ch.data()), (4, &b"NEXT"[..]));
     }
 }

@@ -2,7 +2,7 @@
 //! response comes in (interim heads, the head with `http_response` rules,
 //! then the body); and the tunnel after a 101 or a 2xx to CONNECT.
 
-use super::forward::{fill, forward_body, Body, Fill, ForwardError};
+use super::forward::{fill, flush_head_and_body, forward_body, Body, Fill, ForwardError};
 use super::sample::Sample;
 use super::{end::*, process::*, request::*, server::*};
 use super::{HttpSession, Phase};
@@ -30,7 +30,8 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
         };
         let (mut progress, mut failed, mut bad_body) = (false, false, false);
         if !st.req_body.is_done() || !st.to_srv.is_empty() {
-            match st.to_srv.flush(srv) {
+            let both = flush_head_and_body(&mut st.to_srv, req, &mut st.req_body, srv, cx.pool);
+            match both.and_then(|n| Ok(n + st.to_srv.flush(srv)?)) {
                 Ok(n) => progress |= n > 0,
                 Err(_) => failed = true,
             }
@@ -95,7 +96,12 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
         if st.phase != Phase::Exchange {
             return Step::Continue(true); // it became a local reply
         }
-        match st.to_cli.flush(client) {
+        let both = if st.res_head_done && !st.tunnel {
+            flush_head_and_body(&mut st.to_cli, res, &mut st.res_body, client, cx.pool)
+        } else {
+            Ok(0)
+        };
+        match both.and_then(|n| Ok(n + st.to_cli.flush(client)?)) {
             Ok(n) => {
                 st.bytes_out += n as u64;
                 if n > 0 {

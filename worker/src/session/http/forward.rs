@@ -69,6 +69,40 @@ impl Outbox {
     }
 }
 
+/// Writes the pending head in `out` together with the first bytes of its
+/// body that are already buffered in `ch`, in one `writev` (one syscall
+/// where a head then a body write would take two). Returns the bytes
+/// written; does nothing when there is no head pending or no body byte to
+/// send yet (the caller's ordinary flush and forward then run). A framing
+/// error is left for [`forward_body`] to report.
+pub fn flush_head_and_body(
+    out: &mut Outbox,
+    ch: &mut Channel,
+    body: &mut Body,
+    dst: &mut Conn,
+    pool: &mut BufferPool,
+) -> io::Result<usize> {
+    if out.is_empty() || !dst.writable {
+        return Ok(0);
+    }
+    let allow = body.allowed(ch.data()).unwrap_or(0);
+    if allow == 0 {
+        return Ok(0);
+    }
+    loop {
+        match ch.write_after(&out.buf[out.pos..], dst, allow, pool) {
+            Ok((head, from_body)) => {
+                out.pos += head;
+                body.forwarded(from_body);
+                return Ok(head + from_body);
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(0),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// Where the current message's body stands.
 pub enum Body {
     /// This many bytes are still to come.
