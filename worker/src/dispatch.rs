@@ -167,7 +167,10 @@ impl Worker {
         match sess {
             AnySession::Tcp(s) => self.close_tcp(s, term, now),
             AnySession::Http(mut s) => {
-                let _ = self.poll.registry().deregister(&mut s.client.sock);
+                let registry = self.poll.registry();
+                let park = self.stopping == Stopping::No;
+                s.release_kept(&mut self.idle, registry, now, park);
+                let _ = registry.deregister(&mut s.client.sock);
                 s.req.release(&mut self.pool);
                 s.res.release(&mut self.pool);
             }
@@ -273,9 +276,7 @@ impl Worker {
             (Some(AnySession::Tcp(s)), Side::Client) => Some(&mut s.client),
             (Some(AnySession::Tcp(s)), Side::Server) => s.srv.as_mut(),
             (Some(AnySession::Http(s)), Side::Client) => Some(&mut s.client),
-            (Some(AnySession::Http(s)), Side::Server) => {
-                s.stream.as_mut().and_then(|st| st.srv.as_mut())
-            }
+            (Some(AnySession::Http(s)), Side::Server) => s.server_conn(),
         };
         if let Some(c) = conn {
             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {

@@ -29,7 +29,11 @@ pub(super) fn finish_stream(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
     }
     log_stream(s, &st, cx);
     super::count::stream_ended(s, &st, cx);
-    release_server(&mut st, cx, park);
+    if park && !s.close_after {
+        super::kept::keep(s, &mut st, cx);
+    } else {
+        release_server(&mut st, cx, park);
+    }
     if st.counted {
         cx.backends[st.backend].shm.leave(cx.worker);
     }

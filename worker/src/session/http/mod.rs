@@ -27,6 +27,7 @@ mod count;
 mod end;
 mod exchange;
 mod forward;
+mod kept;
 mod process;
 mod reply;
 mod request;
@@ -35,6 +36,7 @@ mod server;
 mod stats_page;
 mod timers;
 
+pub use kept::Kept;
 pub use process::{drain, kill, process, HttpCtx};
 
 use crate::channel::Channel;
@@ -58,6 +60,9 @@ pub struct HttpSession {
     pub res: Channel,
     /// The request in progress, if any.
     pub stream: Option<Box<Stream>>,
+    /// The last request's server connection, kept for the next request to
+    /// the same server ([`kept`]).
+    pub kept: Option<Kept>,
     parser: RequestParser,
     /// Requests started on this connection.
     pub requests: u32,
@@ -94,6 +99,7 @@ impl HttpSession {
             req: Channel::default(),
             res: Channel::default(),
             stream: None,
+            kept: None,
             parser: RequestParser::new(bufsize),
             requests: 0,
             accepted: now,
@@ -103,6 +109,35 @@ impl HttpSession {
             close_after: false,
             draining: false,
             req_mark: 0,
+        }
+    }
+}
+
+impl HttpSession {
+    /// The server-side connection the poller's events are about: the
+    /// stream's, else the kept one.
+    pub fn server_conn(&mut self) -> Option<&mut Conn> {
+        match self.stream.as_mut().and_then(|st| st.srv.as_mut()) {
+            Some(c) => Some(c),
+            None => self.kept.as_mut().map(|k| &mut k.conn),
+        }
+    }
+
+    /// The session ends: its kept server connection goes to the idle pool
+    /// (`park`, when clean) or is closed.
+    pub fn release_kept(
+        &mut self,
+        idle: &mut crate::idle::IdlePool,
+        registry: &mio::Registry,
+        now: Instant,
+        park: bool,
+    ) {
+        if let Some(mut k) = self.kept.take() {
+            if park {
+                kept::park(k, idle, registry, now);
+            } else {
+                let _ = registry.deregister(&mut k.conn.sock);
+            }
         }
     }
 }

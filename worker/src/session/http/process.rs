@@ -55,6 +55,7 @@ pub(super) enum Step {
 /// Runs the session's task once.
 pub fn process(s: &mut HttpSession, cx: &mut HttpCtx) -> Outcome {
     let budget = BUDGET_BUFFERS * cx.pool.stats().bufsize;
+    super::kept::drop_if_dirty(s, cx.registry);
     let mut rounds = 0;
     loop {
         let mut progress = false;
@@ -189,6 +190,8 @@ impl Stream {
 /// closes when `timeout http_keep_alive` expires, as always.
 pub fn drain(s: &mut HttpSession) {
     s.draining = true;
+    // Closing the socket takes it out of the poller too.
+    s.kept = None;
     if s.stream.as_ref().is_some_and(|st| !st.res_head_done) {
         s.close_after = true;
     }

@@ -120,8 +120,19 @@ pub(super) fn start_connect(
             }
         };
         st.server = Some(i);
+        let reuse = be.http_reuse == HttpReuse::Safe && !st.ctx.upgrade_requested;
+        if let Some(conn) = super::kept::take(&mut s.kept, cx, reuse.then_some((be_i, i))) {
+            cx.backends[be_i].servers[i].shm.enter(cx.worker);
+            st.srv = Some(conn);
+            st.reused = true;
+            st.phase = Phase::Exchange;
+            st.srv_ready_at = Some(cx.now);
+            st.srv_active = cx.now;
+            st.connect_ms.get_or_insert(0);
+            return Ok(());
+        }
         let srv = &mut cx.backends[be_i].servers[i];
-        if be.http_reuse == HttpReuse::Safe && !first_request && !st.ctx.upgrade_requested {
+        if reuse && !first_request {
             if let Some(mut sock) = cx.idle.take(be_i, i) {
                 if cx
                     .registry
