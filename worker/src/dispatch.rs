@@ -282,6 +282,9 @@ impl Worker {
             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                 c.readable = true;
             }
+            if ev.is_read_closed() || ev.is_error() {
+                c.rdhup = true;
+            }
             if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
                 c.writable = true;
             }

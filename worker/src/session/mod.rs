@@ -37,11 +37,16 @@ use weir_core::log::date::WallTime;
 /// extra call that would only return `EAGAIN` (HAProxy's `fd_cant_recv`
 /// after a short read). Linux's epoll queues a new edge for every segment
 /// that arrives and whenever send space frees after a short write, so no
-/// wake-up is lost.
+/// wake-up is lost. The exception is the peer's FIN: when it arrived with
+/// the data, its edge is the one being served, so once the poller has
+/// said the read side closed (`rdhup`) reads go on until they return 0.
 pub struct Conn {
     pub sock: TcpStream,
     pub readable: bool,
     pub writable: bool,
+    /// The poller reported the peer's read side closed (or an error):
+    /// a short read no longer means the queue is empty of events.
+    pub rdhup: bool,
 }
 
 impl Conn {
@@ -50,6 +55,7 @@ impl Conn {
             sock,
             readable: false,
             writable: false,
+            rdhup: false,
         }
     }
 }
@@ -58,7 +64,7 @@ impl Read for Conn {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let res = self.sock.read(buf);
         match &res {
-            Ok(n) if *n > 0 && *n < buf.len() => self.readable = false,
+            Ok(n) if *n > 0 && *n < buf.len() && !self.rdhup => self.readable = false,
             Err(e) if e.kind() == ErrorKind::WouldBlock => self.readable = false,
             _ => {}
         }

@@ -144,6 +144,7 @@ pub(super) fn start_connect(
                         sock,
                         readable: true,
                         writable: true,
+                        rdhup: false,
                     });
                     st.reused = true;
                     st.phase = Phase::Exchange;
