@@ -133,3 +133,83 @@ pub fn adopt_received_fd(fd: RawFd) -> OwnedFd {
     // gets exactly one owner here.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
+
+/// Allocation counts of this process, when built with the `count-alloc`
+/// feature (`cargo build --release -p weir --features count-alloc`): calls
+/// to `alloc` (and `alloc_zeroed`), `realloc` and `dealloc` since start.
+/// A worker reports them on SIGQUIT, so a benchmark can show that requests
+/// in steady state allocate nothing. `None` without the feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AllocCounts {
+    pub allocs: u64,
+    pub reallocs: u64,
+    pub frees: u64,
+}
+
+/// This process's allocation counts (see [`AllocCounts`]).
+pub fn alloc_counts() -> Option<AllocCounts> {
+    #[cfg(feature = "count-alloc")]
+    {
+        Some(counting::counts())
+    }
+    #[cfg(not(feature = "count-alloc"))]
+    {
+        None
+    }
+}
+
+/// The counting global allocator: `std::alloc::System` plus three relaxed
+/// atomic counters (a worker is single-threaded; relaxed is enough).
+#[cfg(feature = "count-alloc")]
+mod counting {
+    use super::AllocCounts;
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    static ALLOCS: AtomicU64 = AtomicU64::new(0);
+    static REALLOCS: AtomicU64 = AtomicU64::new(0);
+    static FREES: AtomicU64 = AtomicU64::new(0);
+
+    struct Counting;
+
+    // SAFETY: every method forwards its arguments unchanged to `System`,
+    // which upholds the `GlobalAlloc` contract; the counters have no effect
+    // on the memory returned.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCS.fetch_add(1, Relaxed);
+            // SAFETY: the caller's obligations (non-zero size) pass through.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            ALLOCS.fetch_add(1, Relaxed);
+            // SAFETY: as for `alloc`.
+            unsafe { System.alloc_zeroed(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            FREES.fetch_add(1, Relaxed);
+            // SAFETY: `ptr` was allocated by `System` with `layout` (every
+            // allocation of the process goes through this allocator).
+            unsafe { System.dealloc(ptr, layout) }
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            REALLOCS.fetch_add(1, Relaxed);
+            // SAFETY: as for `dealloc`; the caller guarantees `new_size`.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+
+    #[global_allocator]
+    static GLOBAL: Counting = Counting;
+
+    pub fn counts() -> AllocCounts {
+        AllocCounts {
+            allocs: ALLOCS.load(Relaxed),
+            reallocs: REALLOCS.load(Relaxed),
+            frees: FREES.load(Relaxed),
+        }
+    }
+}

@@ -203,6 +203,12 @@ impl Worker {
                     "SIGQUIT: pool buffer ({} bytes): {} allocated, {} used, {} peak, {} misses; released {} bytes",
                     st.bufsize, st.allocated, st.used, st.peak_used, st.misses, freed
                 ));
+                if let Some(a) = weir_core::sys::alloc_counts() {
+                    self.logger.notice(&format!(
+                        "SIGQUIT: allocations: {} allocs, {} reallocs, {} frees",
+                        a.allocs, a.reallocs, a.frees
+                    ));
+                }
             }
             Command::Pause => self.set_paused(true),
             Command::Resume => self.set_paused(false),
