@@ -90,5 +90,15 @@ rpm: release
 test-packages:
 	packaging/test-deb.sh
 
+## Benchmarks (bench/README.md), as root: weir against HAProxy 2.6 and nginx
+## in front of one origin, as ratios in one run; results in bench/results/.
+## `bench` is the full run (about 15 minutes), `bench-quick` a subset.
+.PHONY: bench bench-quick
+bench:
+	bench/run.sh
+
+bench-quick:
+	bench/run.sh --quick
+
 clean:
 	$(CARGO) clean

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# run.sh: `make bench` and `make bench-quick`. weir against HAProxy and nginx
+# on this machine, in one run, as ratios (issue 6):
+#   1. peerbench.sh with weir in its --ours slot (bench/weir.sh writes the
+#      config): the memory per idle keep-alive connection, then every scenario
+#      for direct, haproxy, nginx and weir in interleaved rounds;
+#   2. scale.sh: weir's CPU per request at nbproc 1 and 2, and the spread of
+#      connections over the workers;
+#   3. alloc.sh, when weir has a `count-alloc` feature: allocations per request.
+# Everything lands in bench/results/<stamp>/ (git-ignored); summary.txt holds
+# the tables and is printed at the end.
+#
+#   bench/run.sh [--quick | --smoke] [--out DIR] [peerbench options...]
+#     (default)  full: 10,000 idle conns; 6 scenarios x 4 targets x 3 rounds x 5 s;
+#                scale 3 rounds x 5 s  (about 15 minutes)
+#     --quick    ka-64, close-64, tcp-ka-64, tcp-ka-256k; 2 rounds x 3 s; 2,000 idle
+#                conns; scale 1 round x 2 s  (about 3 minutes)
+#     --smoke    ka-64 only, haproxy and weir, 1 round x 1 s, no memory test, no
+#                waiting for a quiet machine, no scale (a few seconds; the smoke test)
+# WEIR_BIN=path uses that binary instead of building target/release/weir.
+# Needs root (peerbench installs what it lacks with apt-get).
+set -Eeuo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+MODE=full OUT='' EXTRA=()
+while (($#)); do
+  case $1 in
+    --quick) MODE=quick ;;
+    --smoke) MODE=smoke ;;
+    --out) OUT=$2; shift ;;
+    -h | --help) sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) EXTRA+=("$1") ;;
+  esac
+  shift
+done
+((EUID == 0)) || { echo "bench: run it as root (sudo make bench)" >&2; exit 1; }
+OUT=${OUT:-$HERE/results/$(date +%Y%m%d-%H%M%S)-$MODE}
+mkdir -p "$OUT"
+case $MODE in
+  full) COMMAND="make bench" ;;
+  quick) COMMAND="make bench-quick" ;;
+  smoke) COMMAND="bench/run.sh --smoke" ;;
+esac
+
+if [[ -z ${WEIR_BIN:-} ]]; then
+  echo "== cargo build --release -p weir"
+  (cd "$ROOT" && timeout 1800 cargo build --release -q -p weir)
+  WEIR_BIN=$ROOT/target/release/weir
+fi
+export WEIR_BIN
+"$WEIR_BIN" -v | sed -n 1p >"$OUT/weir-version.txt" || true
+
+case $MODE in
+  full) PB=() SCALE=(--rounds 3 --duration 5) ;;
+  quick) PB=(--scenarios ka-64,close-64,tcp-ka-64,tcp-ka-256k --rounds 2 --duration 3 --mem 2000
+    --quiet-budget 60) SCALE=(--rounds 1 --duration 2) ;;
+  smoke) PB=(--scenarios ka-64 --targets haproxy --rounds 1 --duration 1 --warmup 1 --mem 0
+    --quiet-budget 0 --retries 0) SCALE=() ;;
+esac
+
+echo "== peerbench: weir, HAProxy, nginx and direct ($MODE) -> $OUT"
+timeout 3600 "$HERE/peerbench.sh" --ours-name weir --ours "exec $(printf %q "$HERE/weir.sh")" \
+  --out "$OUT" "${PB[@]}" "${EXTRA[@]}"
+
+if ((${#SCALE[@]})); then
+  echo "== scale: nbproc 1 and 2"
+  timeout 1800 "$HERE/scale.sh" "${SCALE[@]}" --out "$OUT/scale" ||
+    echo "scale.sh failed (see above)" >"$OUT/scale/scale.txt"
+fi
+
+ALLOC=''
+if [[ $MODE != smoke ]]; then
+  if grep -q '^count-alloc' "$ROOT/master/Cargo.toml" 2>/dev/null && [[ -x $HERE/alloc.sh ]]; then
+    echo "== allocations per request (count-alloc)"
+    timeout 1800 "$HERE/alloc.sh" --out "$OUT/alloc" || true
+    ALLOC=$OUT/alloc/alloc.txt
+  else
+    ALLOC=none
+  fi
+fi
+
+{
+  echo "# weir benchmark: $COMMAND"
+  echo "# $(date -Is) on $(hostname), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), kernel $(uname -r)"
+  echo "# $(cat "$OUT/weir-version.txt" 2>/dev/null); $(sed -n 's/^\(HAProxy version [^ ]*\).*/\1/p' "$OUT/env.txt"); $(grep -m1 '^nginx version' "$OUT/env.txt" || true)"
+  grep -E '^(layout|rounds)' "$OUT/env.txt" | sed 's/^/# /'
+  echo
+  python3 "$HERE/summarize.py" --ours weir "$OUT"
+  if [[ -f $OUT/scale/scale.txt ]]; then cat "$OUT/scale/scale.txt"; echo; fi
+  if [[ $ALLOC == none ]]; then
+    echo "# allocations per request: not measured (weir has no count-alloc feature yet)"
+  elif [[ -n $ALLOC ]]; then
+    cat "$ALLOC" 2>/dev/null || echo "# allocations per request: alloc.sh failed"
+  fi
+} >"$OUT/summary.txt"
+echo
+cat "$OUT/summary.txt"
+echo "results: $OUT/summary.txt"

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# scale.sh: does weir's cost per request grow with workers, and how do
+# connections spread over them? (issue 6, item 4)
+#
+# weir with nbproc = 1 and weir with nbproc = 2 run side by side, every worker
+# pinned to the proxy CPU (the last one; wrk and the origin share CPU 0, as in
+# peerbench's split layout: this 2-core machine has no third core for a fair
+# 2-worker throughput run). The same wrk settings as peerbench (1 thread,
+# 50 connections, DURATION s) drive each in turn, in interleaved rounds, for
+# ka-64 (keep-alive) and close-64 (a new connection per request). Per run:
+#   req/s, CPU µs per request (user+sys of every weir process: master and
+#   workers, over the requests wrk completed);
+#   requests per worker: weir's httplog lines, sent as syslog over UDP to
+#   logcount.py, counted per weir[PID] (with close-64, one request = one
+#   accepted connection, so this is connections per worker too);
+#   keep-alive connections per worker: `ss -tnp` on the listener's port in the
+#   middle of the run.
+# Workers share the one listening socket the master bound (each worker's
+# event loop polls it; the kernel wakes one or more, whoever accepts first
+# wins), so the spread reported is what that gives, not SO_REUSEPORT's hash.
+#
+#   bench/scale.sh [--rounds N] [--duration S] [--out DIR]
+# Needs root; WEIR_BIN or target/release/weir (built when missing).
+set -Eeuo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROUNDS=3 DURATION=5 CONNS=50 OUT='' SCENARIOS=ka-64,close-64
+while (($#)); do
+  case $1 in
+    --rounds) ROUNDS=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --scenarios) SCENARIOS=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    -h | --help) sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "scale.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+die() { echo "scale.sh: $*" >&2; exit 1; }
+((EUID == 0)) || die "run it as root"
+for b in nginx wrk curl python3 taskset setsid ss pgrep; do command -v $b >/dev/null || die "missing $b"; done
+WEIR=${WEIR_BIN:-$HERE/../target/release/weir}
+if [[ ! -x $WEIR ]]; then (cd "$HERE/.." && timeout 1800 cargo build --release -q -p weir); fi
+export WEIR_BIN=$WEIR
+IFS=, read -ra SCENARIOS <<<"$SCENARIOS"
+
+LAST_CPU=$(($(nproc) - 1))
+CPU_CLIENT=0 CPU_PROXY=$LAST_CPU
+RUN=$(mktemp -d /dev/shm/weir-scale.XXXXXX)
+chmod 755 "$RUN"
+OUT=${OUT:-${TMPDIR:-/tmp}/weir-scale/$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT" "$RUN/www"
+declare -A SID
+start() { # start NAME CPUS CMD...: pinned, in its own session, output to RUN/NAME.log
+  local name=$1 cpus=$2
+  shift 2
+  setsid taskset -c "$cpus" "$@" >>"$RUN/$name.log" 2>&1 </dev/null &
+  SID[$name]=$!
+}
+cleanup() { # every session we started, by saved PID
+  trap - EXIT INT TERM
+  local s
+  for s in "${SID[@]}"; do kill -TERM -- "-$s" 2>/dev/null || true; done
+  sleep 1
+  for s in "${SID[@]}"; do kill -KILL -- "-$s" 2>/dev/null || true; done
+  cp "$RUN"/*.log "$RUN"/*.toml "$OUT/" 2>/dev/null || true
+  rm -rf "$RUN"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+trap 'echo "scale.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
+pick_ports() { # pick_ports N: N ports free for TCP and UDP, below the ephemeral range
+  local p found=()
+  for ((p = 20000 + RANDOM % 9000; ${#found[@]} < $1 && p < 32000; p++)); do
+    [[ -z $(ss -Htuan "sport = :$p") ]] && found+=("$p")
+  done
+  echo "${found[@]}"
+}
+wait_port() { # wait_port PORT: true once something listens on it (10 s at most)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -n $(ss -Htln "sport = :$1") ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+busy_ticks() { # machine-wide busy and steal ticks: "busy steal" (100 ticks = 1 CPU-second)
+  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat
+}
+QUIET_PCT=15 QUIET_BUDGET=120
+wait_quiet() { # as peerbench: until others use < QUIET_PCT% of a CPU, QUIET_BUDGET s in all
+  local a as b bs
+  while ((QUIET_BUDGET > 0)); do
+    read -r a as < <(busy_ticks)
+    sleep 1
+    read -r b bs < <(busy_ticks)
+    ((b - a + bs - as < QUIET_PCT)) && return 0
+    QUIET_BUDGET=$((QUIET_BUDGET - 1))
+  done
+}
+ticks() { # ticks PID...: CPU ticks of these processes (user+sys, with reaped children)
+  local p
+  for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; done |
+    awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+
+read -r P_ORIGIN P1 P1T P2 P2T L1 L2 <<<"$(pick_ports 7)"
+[[ -n $L2 ]] || die "could not find free ports"
+head -c 64 /dev/zero | tr '\0' x >"$RUN/www/64"
+cat >"$RUN/origin.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $RUN/origin.pid;
+error_log $RUN/origin.log warn;
+worker_rlimit_nofile 20000;
+events { worker_connections 19000; }
+http {
+  access_log off; keepalive_timeout 300s; keepalive_requests 1000000000; tcp_nodelay on;
+  client_body_temp_path $RUN/t1; proxy_temp_path $RUN/t2; fastcgi_temp_path $RUN/t3;
+  uwsgi_temp_path $RUN/t4; scgi_temp_path $RUN/t5;
+  server { listen 127.0.0.1:$P_ORIGIN backlog=4096; root $RUN/www; }
+}
+NGX
+start origin "$CPU_CLIENT" nginx -e "$RUN/origin.log" -c "$RUN/origin.conf"
+wait_port "$P_ORIGIN" || die "origin did not start: $(cat "$RUN/origin.log")"
+
+declare -A HTTP
+HTTP[1]=$P1 HTTP[2]=$P2
+TCPP=([1]=$P1T [2]=$P2T)
+LOGP=([1]=$L1 [2]=$L2)
+for n in 1 2; do
+  mkdir -p "$RUN/w$n"
+  start "logcount$n" "$CPU_CLIENT" python3 "$HERE/logcount.py" --port "${LOGP[n]}" --deadline 3600
+  start "weir$n" "$CPU_PROXY" env PB_LISTEN_HTTP="127.0.0.1:${HTTP[$n]}" \
+    PB_LISTEN_TCP="127.0.0.1:${TCPP[n]}" PB_ORIGIN="127.0.0.1:$P_ORIGIN" PB_WORKERS=$n \
+    PB_RUNDIR="$RUN/w$n" PB_CPUS="$CPU_PROXY" WEIR_BENCH_LOG="udp://127.0.0.1:${LOGP[n]}" \
+    bash "$HERE/weir.sh"
+done
+for n in 1 2; do
+  wait_port "${HTTP[$n]}" || die "weir nbproc=$n did not start: $(tail -5 "$RUN/weir$n.log")"
+  [[ $(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:${HTTP[$n]}/64") == 200 ]] ||
+    die "weir nbproc=$n does not serve"
+  cp "$RUN/w$n/weir.toml" "$RUN/weir-nbproc$n.toml"
+done
+
+snapshot() { # snapshot N: log lines counted since the previous snapshot, weir nbproc=N
+  local f=$RUN/logcount$1.log before i
+  before=$(grep -c '^counts' "$f" || true)
+  kill -USR1 "${SID[logcount$1]}"
+  for ((i = 0; i < 50; i++)); do
+    (($(grep -c '^counts' "$f" || true) > before)) && break
+    sleep 0.1
+  done
+  grep '^counts' "$f" | tail -n 1 | cut -d' ' -f2-
+}
+for n in 1 2; do # the reader is up once it answers
+  for ((i = 0; i < 50; i++)); do grep -q '^ready' "$RUN/logcount$n.log" && break; sleep 0.1; done
+  snapshot "$n" >/dev/null
+done
+
+printf 'scenario\tnbproc\tround\trps\tp99_us\terrors\tcpu_us_per_req\tworker_cpu_pct\tlog_lines_per_pid\tconns_per_pid_midrun\tforeign_cpu_pct\n' >"$OUT/scale.tsv"
+run() { # run SCENARIO N ROUND: one wrk run against weir nbproc=N, a row of scale.tsv
+  local sc=$1 n=$2 r=$3 hdr=() port=${HTTP[$2]}
+  [[ $sc == close-* ]] && hdr=(-H 'Connection: close')
+  local pids workers master c0 c1 w0=() w1=() i all0 all1 b0 b1 st0 st1 TIMEFORMAT='%3U %3S'
+  wait_quiet
+  mapfile -t pids < <(pgrep -s "${SID[weir$n]}")
+  master=$(pgrep -s "${SID[weir$n]}" -x weir | sort -n | sed -n 1p)
+  mapfile -t workers < <(pgrep -P "$master" -x weir | sort -n || true)
+  snapshot "$n" >/dev/null
+  c0=$(ticks "${pids[@]}")
+  # shellcheck disable=SC2046
+  all0=$(ticks $(for s in "${SID[@]}"; do pgrep -s "$s"; done))
+  read -r b0 st0 < <(busy_ticks)
+  for i in "${workers[@]}"; do w0+=("$(ticks "$i")"); done
+  { sleep "$((DURATION / 2)).5"; ss -Htnp state established "( sport = :$port )" >"$RUN/ss.out" 2>&1 || true; } &
+  local sspid=$!
+  { time timeout $((DURATION + 30)) taskset -c "$CPU_CLIENT" wrk -t1 -c"$CONNS" -d"${DURATION}s" \
+    --timeout 5s -s "$HERE/report.lua" "${hdr[@]}" "http://127.0.0.1:$port/64" >"$RUN/wrk.out" 2>&1; } \
+    2>"$RUN/wrk.time" || true
+  read -r b1 st1 < <(busy_ticks)
+  c1=$(ticks "${pids[@]}")
+  # shellcheck disable=SC2046
+  all1=$(ticks $(for s in "${SID[@]}"; do pgrep -s "$s"; done))
+  wait "$sspid" || true
+  for i in "${workers[@]}"; do w1+=("$(ticks "$i")"); done
+  sleep 0.3 # the last datagrams
+  local counts conns pb wcpu=()
+  counts=$(snapshot "$n")
+  conns=$(grep -o 'pid=[0-9]*' "$RUN/ss.out" | sort | uniq -c |
+    awk '{ printf "%s%s=%s", (NR > 1 ? " " : ""), substr($2, 5), $1 }' || true)
+  for i in "${!workers[@]}"; do wcpu+=("${workers[i]}=$(((w1[i] - w0[i]) / DURATION))%"); done
+  pb=$(grep -m1 '^PB' "$RUN/wrk.out") || { echo "wrk failed: $(cat "$RUN/wrk.out")" >&2; return 0; }
+  # other tenants + steal during the run, % of one CPU (what is not weir, origin, reader, wrk)
+  local wrkt foreign
+  wrkt=$(awk '{ print int(($1 + $2) * 100) }' "$RUN/wrk.time")
+  foreign=$(((b1 - b0) - (all1 - all0) - wrkt + (st1 - st0)))
+  awk -v F="$pb" -v sc="$sc" -v n="$n" -v r="$r" -v cpu=$((c1 - c0)) -v counts="$counts" \
+    -v conns="${conns:--}" -v wcpu="${wcpu[*]}" -v fg="$foreign" 'BEGIN {
+      split(F, f, "\t"); req = f[2]; secs = f[4] / 1e6
+      printf "%s\t%d\t%d\t%.0f\t%d\t%d\t%.1f\t%s\t%s\t%s\t%.0f\n", sc, n, r, req / secs, f[6],
+        f[8] + f[9], cpu * 1e4 / req, wcpu, counts, conns, (fg > 0 ? fg / secs : 0) }' | tee -a "$OUT/scale.tsv"
+}
+
+for sc in "${SCENARIOS[@]}"; do
+  [[ $sc =~ ^(ka|close)-64$ ]] || die "scale.sh runs ka-64 and close-64 only, not $sc"
+  echo "== scale: $sc"
+  for n in 1 2; do # warm-up, not recorded
+    timeout 30 taskset -c "$CPU_CLIENT" wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:${HTTP[$n]}/64" >/dev/null 2>&1 || true
+  done
+  for ((r = 1; r <= ROUNDS; r++)); do
+    if ((r % 2)); then order=(1 2); else order=(2 1); fi
+    for n in "${order[@]}"; do run "$sc" "$n" "$r"; done
+  done
+done
+
+python3 "$HERE/scale_summary.py" "$OUT/scale.tsv" | tee "$OUT/scale.txt"
