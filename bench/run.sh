@@ -6,7 +6,8 @@
 #      for direct, haproxy, nginx and weir in interleaved rounds;
 #   2. scale.sh: weir's CPU per request at nbproc 1 and 2, and the spread of
 #      connections over the workers;
-#   3. alloc.sh, when weir has a `count-alloc` feature: allocations per request.
+#   3. alloc.sh (weir built with its `count-alloc` feature, in target/count-alloc/):
+#      heap allocations per request.
 # Everything lands in bench/results/<stamp>/ (git-ignored); summary.txt holds
 # the tables and is printed at the end.
 #
@@ -51,11 +52,11 @@ export WEIR_BIN
 "$WEIR_BIN" -v | sed -n 1p >"$OUT/weir-version.txt" || true
 
 case $MODE in
-  full) PB=() SCALE=(--rounds 3 --duration 5) ;;
+  full) PB=() SCALE=(--rounds 3 --duration 5) ALLOC_ARGS=(--duration 5) ;;
   quick) PB=(--scenarios ka-64,close-64,tcp-ka-64,tcp-ka-256k --rounds 2 --duration 3 --mem 2000
-    --quiet-budget 60) SCALE=(--rounds 1 --duration 2) ;;
+    --quiet-budget 60) SCALE=(--rounds 1 --duration 2) ALLOC_ARGS=(--duration 2 --scenarios ka-64,close-64) ;;
   smoke) PB=(--scenarios ka-64 --targets haproxy --rounds 1 --duration 1 --warmup 1 --mem 0
-    --quiet-budget 0 --retries 0) SCALE=() ;;
+    --quiet-budget 0 --retries 0) SCALE=() ALLOC_ARGS=() ;;
 esac
 
 echo "== peerbench: weir, HAProxy, nginx and direct ($MODE) -> $OUT"
@@ -72,7 +73,7 @@ ALLOC=''
 if [[ $MODE != smoke ]]; then
   if grep -q '^count-alloc' "$ROOT/master/Cargo.toml" 2>/dev/null && [[ -x $HERE/alloc.sh ]]; then
     echo "== allocations per request (count-alloc)"
-    timeout 1800 "$HERE/alloc.sh" --out "$OUT/alloc" || true
+    timeout 1800 "$HERE/alloc.sh" "${ALLOC_ARGS[@]}" --out "$OUT/alloc" || true
     ALLOC=$OUT/alloc/alloc.txt
   else
     ALLOC=none
