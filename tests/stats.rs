@@ -5,6 +5,8 @@
 
 mod common;
 
+use nix::sys::signal::Signal;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -78,9 +80,17 @@ fn csv_sums_both_workers_in_haproxy_columns() {
         common::procfs::is_listening(port)
     });
     const N: usize = 30;
-    for i in 0..N {
-        let out = curl(port, &format!("/app/{i}"), &[]);
-        assert_eq!(out.status, 200, "request {i}: {}", out.stderr);
+    // Workers share one listening socket and the kernel picks who accepts:
+    // each worker takes half the requests while the other is paused
+    // (SIGTTOU to a worker pauses that worker only).
+    let workers = weir.wait_workers(2, DEADLINE);
+    for (half, &paused) in workers.iter().enumerate() {
+        toggle(&weir, paused, Signal::SIGTTOU, "paused");
+        for i in half * N / 2..(half + 1) * N / 2 {
+            let out = curl(port, &format!("/app/{i}"), &[]);
+            assert_eq!(out.status, 200, "request {i}: {}", out.stderr);
+        }
+        toggle(&weir, paused, Signal::SIGTTIN, "resumed");
     }
     let logs = weir.wait_httplogs(N, DEADLINE);
     let pids: BTreeSet<i32> = logs.iter().map(|l| l.pid).collect();
@@ -284,4 +294,20 @@ fn haproxy_exporter_reads_the_csv() {
         "{text}"
     );
     drop(weir);
+}
+
+/// Sends `sig` to worker `pid` and waits for its "Proxy www paused/resumed."
+/// line.
+fn toggle(weir: &Weir, pid: i32, sig: Signal, word: &str) {
+    let seen = |w: &Weir| {
+        w.logs()
+            .iter()
+            .filter(|l| l.pid == pid && l.message.contains(&format!("Proxy www {word}.")))
+            .count()
+    };
+    let before = seen(weir);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).unwrap();
+    wait_until(DEADLINE, &format!("worker {pid} {word}"), || {
+        seen(weir) > before
+    });
 }
