@@ -40,8 +40,7 @@ fn skip_reason() -> Option<String> {
         Ok("0") => return Some("WEIR_BENCH_SMOKE=0".into()),
         _ => {}
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nix::unistd::geteuid().is_root() {
         return Some("not root (the harness pins CPUs and raises fd limits)".into());
     }
     let missing: Vec<&str> = [
@@ -95,12 +94,12 @@ fn bench_harness_runs_and_writes_its_summary() {
         std::thread::sleep(Duration::from_millis(50));
     };
     if status.is_none() {
-        // The harness traps TERM and kills every server it started.
-        // SAFETY: kill(2) on the process group this test created.
-        unsafe { libc::kill(-(child.id() as i32), libc::SIGTERM) };
+        // The harness traps TERM and kills every server it started; the
+        // process group is the one this test created.
+        let group = nix::unistd::Pid::from_raw(child.id() as i32);
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM);
         std::thread::sleep(Duration::from_secs(3));
-        // SAFETY: as above.
-        unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
     }
     let output = child
         .wait_with_output()
