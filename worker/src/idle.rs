@@ -22,6 +22,16 @@ pub const IDLE_TTL: Duration = Duration::from_secs(5);
 /// Parked connections per server, at most.
 pub const MAX_PER_SERVER: usize = 64;
 
+/// Closes a server connection weir no longer wants: deregistered, then
+/// closed with a reset (SO_LINGER 0), as HAProxy does on the server side,
+/// so that no TIME_WAIT piles up on weir's ephemeral ports when many
+/// server connections come and go (a new connection per client connection
+/// under `http_reuse = "safe"` would otherwise exhaust them).
+pub fn discard(registry: &Registry, mut sock: TcpStream) {
+    let _ = registry.deregister(&mut sock);
+    let _ = socket2::SockRef::from(&sock).set_linger(Some(Duration::ZERO));
+}
+
 struct Parked {
     sock: TcpStream,
     key: (usize, usize),
@@ -47,7 +57,7 @@ impl IdlePool {
     ) -> bool {
         let list = self.by_server.entry((backend, server)).or_default();
         if list.len() >= MAX_PER_SERVER {
-            let _ = registry.deregister(&mut sock);
+            discard(registry, sock);
             return false;
         }
         let entry = self.conns.vacant_entry();
@@ -81,8 +91,8 @@ impl IdlePool {
     }
 
     fn close(&mut self, registry: &Registry, id: usize) {
-        if let Some(mut p) = self.conns.try_remove(id) {
-            let _ = registry.deregister(&mut p.sock);
+        if let Some(p) = self.conns.try_remove(id) {
+            discard(registry, p.sock);
             if let Some(list) = self.by_server.get_mut(&p.key) {
                 list.retain(|&x| x != id);
             }
@@ -104,8 +114,8 @@ impl IdlePool {
 
     /// Closes everything (stopping).
     pub fn clear(&mut self, registry: &Registry) {
-        for mut p in self.conns.drain() {
-            let _ = registry.deregister(&mut p.sock);
+        for p in self.conns.drain() {
+            discard(registry, p.sock);
         }
         self.by_server.clear();
     }

@@ -72,17 +72,17 @@ pub(super) fn take(
 /// Closes the kept connection if something arrived on it.
 pub(super) fn drop_if_dirty(s: &mut HttpSession, registry: &Registry) {
     if s.kept.as_ref().is_some_and(Kept::is_dirty) {
-        if let Some(mut k) = s.kept.take() {
-            let _ = registry.deregister(&mut k.conn.sock);
+        if let Some(k) = s.kept.take() {
+            crate::idle::discard(registry, k.conn.sock);
         }
     }
 }
 
 /// Hands a kept connection to the idle pool when it is clean, else closes
 /// it.
-pub fn park(mut k: Kept, idle: &mut IdlePool, registry: &Registry, now: Instant) {
+pub fn park(k: Kept, idle: &mut IdlePool, registry: &Registry, now: Instant) {
     if k.is_dirty() {
-        let _ = registry.deregister(&mut k.conn.sock);
+        crate::idle::discard(registry, k.conn.sock);
         return;
     }
     idle.put(

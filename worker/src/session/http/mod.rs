@@ -132,11 +132,11 @@ impl HttpSession {
         now: Instant,
         park: bool,
     ) {
-        if let Some(mut k) = self.kept.take() {
+        if let Some(k) = self.kept.take() {
             if park {
                 kept::park(k, idle, registry, now);
             } else {
-                let _ = registry.deregister(&mut k.conn.sock);
+                crate::idle::discard(registry, k.conn.sock);
             }
         }
     }

@@ -187,7 +187,7 @@ pub(super) fn release_server(st: &mut Stream, cx: &mut HttpCtx, park: bool) {
         cx.backends[st.backend].queue.forget(cx.key);
         st.queue.leave(cx.now);
     }
-    let Some(mut conn) = st.srv.take() else {
+    let Some(conn) = st.srv.take() else {
         return;
     };
     if let Some(i) = st.server {
@@ -197,7 +197,7 @@ pub(super) fn release_server(st: &mut Stream, cx: &mut HttpCtx, park: bool) {
             return;
         }
     }
-    let _ = cx.registry.deregister(&mut conn.sock);
+    crate::idle::discard(cx.registry, conn.sock);
 }
 
 /// The server side failed before a response reached the client: answer
