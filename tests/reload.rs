@@ -62,6 +62,103 @@ fn connect(port: u16) -> io::Result<BufReader<TcpStream>> {
     Ok(BufReader::new(s))
 }
 
+/// Clients hammering weir in the background: half on kept-alive
+/// connections, half with a new connection per request. Every failure
+/// (connect error, reset, early close, non-200) is recorded.
+struct Load {
+    stop: Arc<AtomicBool>,
+    ok: Arc<AtomicUsize>,
+    errors: Arc<Mutex<Vec<String>>>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(port: u16, clients: usize) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ok = Arc::new(AtomicUsize::new(0));
+        let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+        let threads = (0..clients)
+            .map(|i| {
+                let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
+                thread::spawn(move || client_loop(port, i % 2 == 0, &stop, &ok, &errors))
+            })
+            .collect();
+        let load = Load {
+            stop,
+            ok,
+            errors,
+            threads,
+        };
+        load.wait_more(50, "traffic flowing");
+        load
+    }
+
+    /// Waits until `n` more requests succeeded.
+    fn wait_more(&self, n: usize, what: &str) {
+        let before = self.ok.load(Ordering::Relaxed);
+        wait_until(DEADLINE, what, || {
+            self.ok.load(Ordering::Relaxed) > before + n
+        });
+    }
+
+    /// Stops the clients; panics with the failures, if any.
+    fn finish(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        let errors = self.errors.lock().unwrap();
+        assert!(
+            errors.is_empty(),
+            "{} failures out of {}: {:?}",
+            errors.len(),
+            self.ok.load(Ordering::Relaxed),
+            &errors[..errors.len().min(10)]
+        );
+    }
+}
+
+fn client_loop(
+    port: u16,
+    keep_alive: bool,
+    stop: &AtomicBool,
+    ok: &AtomicUsize,
+    errors: &Mutex<Vec<String>>,
+) {
+    let mut conn: Option<BufReader<TcpStream>> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match connect(port) {
+                Ok(c) => conn.insert(c),
+                Err(e) => {
+                    errors.lock().unwrap().push(format!("connect: {e}"));
+                    continue;
+                }
+            },
+        };
+        match get(c, !keep_alive) {
+            Ok((200, closing)) => {
+                ok.fetch_add(1, Ordering::Relaxed);
+                if closing || !keep_alive {
+                    conn = None;
+                }
+            }
+            Ok((status, _)) => {
+                errors.lock().unwrap().push(format!("status {status}"));
+                conn = None;
+            }
+            Err(e) => {
+                errors
+                    .lock()
+                    .unwrap()
+                    .push(format!("keep-alive={keep_alive}: {e}"));
+                conn = None;
+            }
+        }
+    }
+}
+
 #[test]
 fn reloads_under_load_lose_nothing() {
     let origin = HttpOrigin::start("o1");
@@ -69,72 +166,14 @@ fn reloads_under_load_lose_nothing() {
     let cfg = http_config(port, "", "", &backend("be", "", &[origin.addr]))
         .replace("nbproc = 1", "nbproc = 2\nhard_stop_after = \"5s\"");
     let weir = Weir::start(&cfg);
-    let stop = Arc::new(AtomicBool::new(false));
-    let ok = Arc::new(AtomicUsize::new(0));
-    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
-    let mut threads = Vec::new();
-    for i in 0..6 {
-        let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
-        let keep_alive = i % 2 == 0;
-        threads.push(thread::spawn(move || {
-            let mut conn: Option<BufReader<TcpStream>> = None;
-            while !stop.load(Ordering::Relaxed) {
-                let c = match conn.as_mut() {
-                    Some(c) => c,
-                    None => match connect(port) {
-                        Ok(c) => conn.insert(c),
-                        Err(e) => {
-                            errors.lock().unwrap().push(format!("connect: {e}"));
-                            continue;
-                        }
-                    },
-                };
-                match get(c, !keep_alive) {
-                    Ok((200, closing)) => {
-                        ok.fetch_add(1, Ordering::Relaxed);
-                        if closing || !keep_alive {
-                            conn = None;
-                        }
-                    }
-                    Ok((status, _)) => {
-                        errors.lock().unwrap().push(format!("status {status}"));
-                        conn = None;
-                    }
-                    Err(e) => {
-                        errors
-                            .lock()
-                            .unwrap()
-                            .push(format!("keep-alive={keep_alive}: {e}"));
-                        conn = None;
-                    }
-                }
-            }
-        }));
-    }
-    wait_until(DEADLINE, "traffic flowing", || {
-        ok.load(Ordering::Relaxed) > 50
-    });
+    let load = Load::start(port, 6);
     for n in 1..=10 {
         weir.signal(Signal::SIGUSR2);
         weir.wait_log(&format!("reload done (generation {n})"), DEADLINE);
         thread::sleep(Duration::from_millis(100));
     }
-    let before = ok.load(Ordering::Relaxed);
-    wait_until(DEADLINE, "traffic after the reloads", || {
-        ok.load(Ordering::Relaxed) > before + 50
-    });
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        t.join().unwrap();
-    }
-    let errors = errors.lock().unwrap();
-    assert!(
-        errors.is_empty(),
-        "{} failures out of {}: {:?}",
-        errors.len(),
-        ok.load(Ordering::Relaxed),
-        &errors[..errors.len().min(10)]
-    );
+    load.wait_more(50, "traffic after the reloads");
+    load.finish();
 }
 
 #[test]
@@ -296,52 +335,7 @@ fn pidfile_reloads_take_the_old_sockets_and_lose_nothing() {
         Ok(())
     });
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let ok = Arc::new(AtomicUsize::new(0));
-    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
-    let threads: Vec<_> = (0..4)
-        .map(|i| {
-            let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
-            let keep_alive = i % 2 == 0;
-            thread::spawn(move || {
-                let mut conn: Option<BufReader<TcpStream>> = None;
-                while !stop.load(Ordering::Relaxed) {
-                    let c = match conn.as_mut() {
-                        Some(c) => c,
-                        None => match connect(port) {
-                            Ok(c) => conn.insert(c),
-                            Err(e) => {
-                                errors.lock().unwrap().push(format!("connect: {e}"));
-                                continue;
-                            }
-                        },
-                    };
-                    match get(c, !keep_alive) {
-                        Ok((200, closing)) => {
-                            ok.fetch_add(1, Ordering::Relaxed);
-                            if closing || !keep_alive {
-                                conn = None;
-                            }
-                        }
-                        Ok((s, _)) => {
-                            errors.lock().unwrap().push(format!("status {s}"));
-                            conn = None;
-                        }
-                        Err(e) => {
-                            errors
-                                .lock()
-                                .unwrap()
-                                .push(format!("keep-alive={keep_alive}: {e}"));
-                            conn = None;
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    wait_until(DEADLINE, "traffic flowing", || {
-        ok.load(Ordering::Relaxed) > 50
-    });
+    let load = Load::start(port, 4);
     let mut previous = Vec::new();
     for n in 0..10 {
         let old_pid = current.pid().to_string();
@@ -354,21 +348,8 @@ fn pidfile_reloads_take_the_old_sockets_and_lose_nothing() {
         );
         previous.push(std::mem::replace(&mut current, new));
     }
-    let before = ok.load(Ordering::Relaxed);
-    wait_until(DEADLINE, "traffic after the takeovers", || {
-        ok.load(Ordering::Relaxed) > before + 50
-    });
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        t.join().unwrap();
-    }
-    let errors = errors.lock().unwrap();
-    assert!(
-        errors.is_empty(),
-        "{} failures: {:?}",
-        errors.len(),
-        &errors[..errors.len().min(10)]
-    );
+    load.wait_more(50, "traffic after the takeovers");
+    load.finish();
     download
         .join()
         .unwrap()
