@@ -137,6 +137,19 @@ pub enum Admit {
     Expired,
 }
 
+impl Admit {
+    /// The decision as the sessions use it: `Ok(Some(server))` to connect,
+    /// `Ok(None)` to wait, `Err(termination state)` to fail (`SC`, `sQ`).
+    pub fn server(self) -> Result<Option<usize>, [u8; 2]> {
+        match self {
+            Admit::Server(i) => Ok(Some(i)),
+            Admit::Wait => Ok(None),
+            Admit::NoServer => Err(*b"SC"),
+            Admit::Expired => Err(*b"sQ"),
+        }
+    }
+}
+
 /// Gets session `key` a server of `be`, or a place in its queue.
 /// `timeout` is the queue timeout; `avoid` the server that just failed.
 pub fn admit(

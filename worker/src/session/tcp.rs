@@ -16,7 +16,7 @@ use super::pump::pump;
 use super::{Conn, Session, Stage, Termination};
 use crate::backend::BackendState;
 use crate::balance::PickCtx;
-use crate::queue::{self, Admit};
+use crate::queue;
 use crate::tokens::{self, Side};
 use mio::{Interest, Registry};
 use std::time::{Duration, Instant};
@@ -200,21 +200,10 @@ fn start_connect(
             cx.now,
             timeout,
         );
-        let i = match admitted {
-            Admit::Server(i) => i,
-            Admit::Wait => {
-                s.server = None;
-                s.connect_deadline = None;
-                return Ok(());
-            }
-            Admit::NoServer => {
-                s.server = None;
-                return Err(*b"SC");
-            }
-            Admit::Expired => {
-                s.server = None;
-                return Err(*b"sQ");
-            }
+        s.server = None;
+        let Some(i) = admitted.server()? else {
+            s.connect_deadline = None;
+            return Ok(());
         };
         s.server = Some(i);
         s.connect_start.get_or_insert(cx.now);

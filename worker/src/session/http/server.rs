@@ -9,7 +9,7 @@ use super::process::*;
 use super::reply;
 use super::{HttpSession, Phase, Stream};
 use crate::balance::PickCtx;
-use crate::queue::{self, Admit};
+use crate::queue;
 use crate::session::connect::{connected, open_connection};
 use crate::session::Conn;
 use crate::tokens::{self, Side};
@@ -103,21 +103,10 @@ pub(super) fn start_connect(
             cx.now,
             timeout,
         );
-        let i = match admitted {
-            Admit::Server(i) => i,
-            Admit::Wait => {
-                st.server = None;
-                st.connect_deadline = None;
-                return Ok(());
-            }
-            Admit::NoServer => {
-                st.server = None;
-                return Err(*b"SC");
-            }
-            Admit::Expired => {
-                st.server = None;
-                return Err(*b"sQ");
-            }
+        st.server = None;
+        let Some(i) = admitted.server()? else {
+            st.connect_deadline = None;
+            return Ok(());
         };
         st.server = Some(i);
         let reuse = be.http_reuse == HttpReuse::Safe && !st.ctx.upgrade_requested;
