@@ -106,7 +106,7 @@ impl Worker {
             signals_ready: true,
             listeners,
             sessions: Slab::new(),
-            idle: IdlePool::default(),
+            idle: IdlePool::for_worker(),
             backends,
             feconn: vec![0; nfe],
             shared,

@@ -8,11 +8,13 @@
 //!
 //! While kept it counts on no server (like a parked one). Any event on it
 //! (the server closed it, or sent something unasked) makes it dirty: it is
-//! closed at the session's next run.
+//! closed at the session's next run. Kept and parked connections share the
+//! worker's budget of unused server connections ([`IdlePool::hold`]): over
+//! it, the connection is closed instead of kept.
 
 use super::process::HttpCtx;
 use super::{HttpSession, Stream};
-use crate::idle::IdlePool;
+use crate::idle::{HeldSlot, IdlePool};
 use crate::session::Conn;
 use mio::Registry;
 use std::time::Instant;
@@ -22,6 +24,8 @@ pub struct Kept {
     pub conn: Conn,
     backend: u32,
     server: u32,
+    /// Its place in the worker's budget, given back when it leaves.
+    _slot: HeldSlot,
 }
 
 impl Kept {
@@ -46,10 +50,15 @@ pub(super) fn keep(s: &mut HttpSession, st: &mut Stream, cx: &mut HttpCtx) {
     if let Some(old) = s.kept.take() {
         park(old, cx.idle, cx.registry, cx.now);
     }
+    let Some(slot) = cx.idle.hold() else {
+        crate::idle::discard(cx.registry, conn.sock);
+        return;
+    };
     s.kept = Some(Kept {
         conn,
         backend: st.backend as u32,
         server: i as u32,
+        _slot: slot,
     });
 }
 
@@ -81,15 +90,18 @@ pub(super) fn drop_if_dirty(s: &mut HttpSession, registry: &Registry) {
 /// Hands a kept connection to the idle pool when it is clean, else closes
 /// it.
 pub fn park(k: Kept, idle: &mut IdlePool, registry: &Registry, now: Instant) {
-    if k.is_dirty() {
-        crate::idle::discard(registry, k.conn.sock);
+    let dirty = k.is_dirty();
+    // Give the budget slot back first: parked, it counts in the pool.
+    let Kept {
+        conn,
+        backend,
+        server,
+        _slot,
+    } = k;
+    drop(_slot);
+    if dirty {
+        crate::idle::discard(registry, conn.sock);
         return;
     }
-    idle.put(
-        registry,
-        k.backend as usize,
-        k.server as usize,
-        k.conn.sock,
-        now,
-    );
+    idle.put(registry, backend as usize, server as usize, conn.sock, now);
 }
