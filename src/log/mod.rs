@@ -261,13 +261,13 @@ impl Logger {
         pri.push(b'>');
         let mut dropped = 0;
         for sink in sinks.iter_mut() {
-            let parts: [&[u8]; 5] = if sink.console() {
+            let parts: [&[u8]; 4] = if sink.console() {
                 if self.quiet_console {
                     continue;
                 }
-                [date, &self.console_tag, msg, b"\n", b""]
+                [date, &self.console_tag, msg, b"\n"]
             } else {
-                [pri, date, &self.syslog_tag, msg, b""]
+                [pri, date, &self.syslog_tag, msg]
             };
             let len: usize = parts.iter().map(|p| p.len()).sum();
             if !sink.queue.fits(len) {
@@ -329,3 +329,6 @@ impl Drop for Logger {
         self.flush_all(false);
     }
 }
+
+#[cfg(test)]
+mod tests;
