@@ -96,6 +96,56 @@ pub fn localtime(secs: i64) -> LocalTime {
     }
 }
 
+/// The most datagrams [`send_datagrams`] passes to one `sendmmsg(2)`.
+pub const SENDMMSG_MAX: usize = 64;
+
+/// Sends each of `datagrams` (at most [`SENDMMSG_MAX`]; the rest are left
+/// out) as one datagram to `to`, in order, with one `sendmmsg(2)`; returns
+/// how many the kernel took. As with `sendmmsg`, an error is returned only
+/// if the first one failed; the caller retries from the first one not sent
+/// to learn why it was not. The socket should be non-blocking.
+///
+/// (nix's `sendmmsg` cannot say how many were sent without reading address
+/// storage that only `recvmmsg` fills, hence this wrapper.)
+pub fn send_datagrams(
+    fd: std::os::fd::BorrowedFd<'_>,
+    to: &socket2::SockAddr,
+    datagrams: &[&[u8]],
+) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let n = datagrams.len().min(SENDMMSG_MAX);
+    if n == 0 {
+        return Ok(0);
+    }
+    let mut iov = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; SENDMMSG_MAX];
+    // SAFETY: an all-zero `mmsghdr` is a valid value (null pointers, zero
+    // lengths and flags).
+    let mut msgs: [libc::mmsghdr; SENDMMSG_MAX] = unsafe { std::mem::zeroed() };
+    for i in 0..n {
+        iov[i] = libc::iovec {
+            iov_base: datagrams[i].as_ptr() as *mut libc::c_void,
+            iov_len: datagrams[i].len(),
+        };
+        let h = &mut msgs[i].msg_hdr;
+        h.msg_name = to.as_ptr() as *mut libc::c_void;
+        h.msg_namelen = to.len();
+        h.msg_iov = &mut iov[i];
+        h.msg_iovlen = 1;
+    }
+    // SAFETY: `msgs[..n]` point to `n` iovecs and one address, all alive
+    // for the call; the kernel only reads through msg_name, msg_iov and the
+    // buffers (`sendmmsg` never writes to them), and writes only `msg_len`
+    // of each header. `n` is at most the arrays' length.
+    let sent = unsafe { libc::sendmmsg(fd.as_raw_fd(), msgs.as_mut_ptr(), n as libc::c_uint, 0) };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(sent as usize)
+}
+
 /// Maps `words` zeroed 64-bit atomics shared with every process forked
 /// afterwards (MAP_SHARED | MAP_ANONYMOUS). The mapping is never unmapped:
 /// it lives as long as the process, hence `'static`.

@@ -6,7 +6,8 @@
 //! 127.0.0.1:40112 [21/Nov/2026:16:00:00.123] fe be/s1 0/0/1/2/3 200 145 - - ---- 1/1/1/1/0 0/0 "GET / HTTP/1.1"
 //! ```
 
-use std::fmt::Write;
+use super::date::{write_accept_date, WallTime};
+use super::text::{push_addr, push_i64, push_quoted, push_u64};
 use std::net::SocketAddr;
 
 /// Everything one httplog line reports about a finished request.
@@ -14,7 +15,7 @@ use std::net::SocketAddr;
 pub struct HttpLog<'a> {
     pub client: SocketAddr,
     /// When the request's first byte arrived (`21/Nov/2026:16:00:00.123`).
-    pub request_date: &'a str,
+    pub request_date: WallTime,
     pub frontend: &'a str,
     /// The backend, or the frontend's name when none was chosen.
     pub backend: &'a str,
@@ -49,52 +50,53 @@ pub struct HttpLog<'a> {
 }
 
 impl HttpLog<'_> {
-    /// Renders the line (without a trailing newline).
-    pub fn render(&self) -> String {
-        let mut s = String::with_capacity(200);
-        let _ = match self.client {
-            SocketAddr::V4(a) => write!(s, "{}:{}", a.ip(), a.port()),
-            SocketAddr::V6(a) => write!(s, "{}:{}", a.ip(), a.port()),
-        };
-        let t = self.termination;
-        let _ = write!(
-            s,
-            " [{}] {} {}/{} {}/{}/{}/{}/{} {} {} - - {}{}{}{} {}/{}/{}/{}/{} {}/{} \"",
-            self.request_date,
-            self.frontend,
-            self.backend,
-            self.server.unwrap_or("<NOSRV>"),
-            self.tr_req,
-            self.tw,
-            self.tc,
-            self.tr_srv,
-            self.ta,
-            self.status,
-            self.bytes_out,
-            t[0] as char,
-            t[1] as char,
-            t[2] as char,
-            t[3] as char,
-            self.actconn,
-            self.feconn,
-            self.beconn,
-            self.srv_conn,
-            self.retries,
-            self.srv_queue,
-            self.backend_queue,
-        );
-        // HAProxy's %{+Q}r: quoted, with '"' and control bytes escaped.
-        for c in self.request_line.chars() {
-            match c {
-                '"' => s.push_str("#22"),
-                c if c.is_control() => {
-                    let _ = write!(s, "#{:02X}", c as u32 & 0xff);
-                }
-                c => s.push(c),
-            }
+    /// Appends the line (without a trailing newline) to `out`; allocates
+    /// nothing when `out` has room.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        push_addr(out, &self.client);
+        out.extend_from_slice(b" [");
+        write_accept_date(out, &self.request_date);
+        out.extend_from_slice(b"] ");
+        out.extend_from_slice(self.frontend.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(self.backend.as_bytes());
+        out.push(b'/');
+        out.extend_from_slice(self.server.unwrap_or("<NOSRV>").as_bytes());
+        for (i, t) in [self.tr_req, self.tw, self.tc, self.tr_srv, self.ta]
+            .into_iter()
+            .enumerate()
+        {
+            out.push(if i == 0 { b' ' } else { b'/' });
+            push_i64(out, t);
         }
-        s.push('"');
-        s
+        out.push(b' ');
+        push_i64(out, i64::from(self.status));
+        out.push(b' ');
+        push_u64(out, self.bytes_out);
+        out.extend_from_slice(b" - - ");
+        out.extend_from_slice(&self.termination);
+        let counts = [self.actconn, self.feconn, self.beconn, self.srv_conn];
+        for (i, c) in counts.into_iter().enumerate() {
+            out.push(if i == 0 { b' ' } else { b'/' });
+            push_u64(out, c as u64);
+        }
+        out.push(b'/');
+        push_u64(out, u64::from(self.retries));
+        out.push(b' ');
+        push_u64(out, self.srv_queue as u64);
+        out.push(b'/');
+        push_u64(out, self.backend_queue as u64);
+        out.push(b' ');
+        // HAProxy's %{+Q}r: quoted, with '"' and control bytes escaped.
+        push_quoted(out, self.request_line);
+    }
+
+    /// The line as a string (tests and tools; the traffic path uses
+    /// [`HttpLog::write_to`]).
+    pub fn render(&self) -> String {
+        let mut out = Vec::with_capacity(200);
+        self.write_to(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 
@@ -106,7 +108,7 @@ mod tests {
     fn haproxy_layout() {
         let l = HttpLog {
             client: "127.0.0.1:40112".parse().unwrap(),
-            request_date: "21/Nov/2026:16:00:00.123",
+            request_date: super::super::date::tests::date(),
             frontend: "fe",
             backend: "be",
             server: Some("s1"),
@@ -132,5 +134,40 @@ mod tests {
             "127.0.0.1:40112 [21/Nov/2026:16:00:00.123] fe be/s1 0/0/1/2/3 200 145 - - ---- \
              1/1/1/1/0 0/0 \"GET /index.html HTTP/1.1\""
         );
+    }
+
+    #[test]
+    fn unusual_values() {
+        let l = HttpLog {
+            client: "[2001:db8::7]:1".parse().unwrap(),
+            request_date: super::super::date::tests::date(),
+            frontend: "front",
+            backend: "front",
+            server: None,
+            tr_req: 12345,
+            tw: -1,
+            tc: -1,
+            tr_srv: -1,
+            ta: 99999,
+            status: -1,
+            bytes_out: 0,
+            termination: *b"CR--",
+            actconn: 10000,
+            feconn: 9999,
+            beconn: 0,
+            srv_conn: 0,
+            retries: 3,
+            srv_queue: 0,
+            backend_queue: 17,
+            request_line: "<BADREQ>",
+        };
+        assert_eq!(
+            l.render(),
+            "2001:db8::7:1 [21/Nov/2026:16:00:00.123] front front/<NOSRV> 12345/-1/-1/-1/99999 \
+             -1 0 - - CR-- 10000/9999/0/0/3 0/17 \"<BADREQ>\""
+        );
+        let mut out = b"kept ".to_vec();
+        l.write_to(&mut out);
+        assert!(out.starts_with(b"kept 2001:db8::7:1 ["));
     }
 }

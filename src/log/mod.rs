@@ -6,36 +6,92 @@
 //! pipelines read it; to syslog targets it is an RFC 3164 datagram
 //! (`<134>Nov 21 16:00:00 weir[1234]: message`), sent without blocking: a
 //! datagram that cannot be sent now is dropped and counted, never waited for.
+//!
+//! A line is rendered into the logger's reusable buffers (no allocation
+//! once they have grown) and queued per target ([`batch`]). A logger is
+//! immediate by default: each line leaves at once. A worker makes its logger
+//! batched ([`Logger::set_batched`]): the lines of one loop turn leave
+//! together, one `sendmmsg` or `write` per target, when the worker calls
+//! [`Logger::flush`] before it polls again (and at exit; dropping the logger
+//! flushes too).
 
+pub mod batch;
 pub mod date;
 pub mod httplog;
 pub mod tcplog;
+pub mod text;
 
 pub use date::{accept_date, syslog_date, Clock};
 
 use crate::config::model::{LogLevel, LogTarget};
-use std::cell::Cell;
-use std::io::{self, Write};
+use batch::Batch;
+use socket2::SockAddr;
+use std::cell::{Cell, RefCell};
+use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-enum Sink {
+enum Target {
     Stderr,
     Stdout,
-    Udp(UdpSocket, SocketAddr),
-    Unix(UnixDatagram, PathBuf),
+    Udp(UdpSocket, SockAddr),
+    Unix(UnixDatagram, SockAddr),
+}
+
+struct Sink {
+    target: Target,
+    queue: Batch,
+}
+
+impl Sink {
+    fn console(&self) -> bool {
+        matches!(self.target, Target::Stderr | Target::Stdout)
+    }
+
+    /// Sends or writes what is queued; returns the lines dropped. With
+    /// `retry_later`, datagrams a full receiver refused stay queued.
+    fn flush(&mut self, retry_later: bool) -> u64 {
+        if self.queue.is_empty() {
+            return 0;
+        }
+        match &self.target {
+            Target::Stderr => self.queue.write(io::stderr().as_fd()),
+            Target::Stdout => self.queue.write(io::stdout().as_fd()),
+            Target::Udp(sock, to) => self.queue.send(sock.as_fd(), to, retry_later),
+            Target::Unix(sock, to) => self.queue.send(sock.as_fd(), to, retry_later),
+        }
+    }
+}
+
+/// What rendering a line needs, reused from line to line.
+struct Lines {
+    sinks: Vec<Sink>,
+    /// The message being logged.
+    msg: Vec<u8>,
+    /// The second `date` shows (Unix time), and its syslog date.
+    date_secs: i64,
+    date: Vec<u8>,
+    /// `<PRI>`, rendered per line.
+    pri: Vec<u8>,
 }
 
 /// Writes log lines to every target; one per process.
 pub struct Logger {
-    sinks: Vec<Sink>,
+    lines: RefCell<Lines>,
     facility: u8,
     level: LogLevel,
     pid: u32,
     hostname: String,
+    /// ` HOST weir[PID]: ` (console lines) and ` weir[PID]: ` (datagrams).
+    console_tag: Vec<u8>,
+    syslog_tag: Vec<u8>,
     /// While set, nothing is written to stderr or stdout (`-q` at start-up).
     quiet_console: bool,
+    /// Lines wait for [`Logger::flush`] (a worker's loop) instead of leaving
+    /// at once.
+    batched: bool,
     clock: Clock,
     dropped: Cell<u64>,
 }
@@ -46,9 +102,9 @@ impl Logger {
     pub fn new(targets: &[LogTarget], facility: u8, level: LogLevel) -> io::Result<Logger> {
         let mut sinks = Vec::with_capacity(targets.len());
         for t in targets {
-            sinks.push(match t {
-                LogTarget::Stderr => Sink::Stderr,
-                LogTarget::Stdout => Sink::Stdout,
+            let target = match t {
+                LogTarget::Stderr => Target::Stderr,
+                LogTarget::Stdout => Target::Stdout,
                 LogTarget::Udp(addr) => {
                     let local: SocketAddr = if addr.is_ipv4() {
                         ([0, 0, 0, 0], 0).into()
@@ -57,48 +113,75 @@ impl Logger {
                     };
                     let s = UdpSocket::bind(local)?;
                     s.set_nonblocking(true)?;
-                    Sink::Udp(s, *addr)
+                    Target::Udp(s, SockAddr::from(*addr))
                 }
                 LogTarget::Unix(path) => {
                     let s = UnixDatagram::unbound()?;
                     s.set_nonblocking(true)?;
-                    Sink::Unix(s, path.clone())
+                    Target::Unix(s, SockAddr::unix(path)?)
                 }
+            };
+            sinks.push(Sink {
+                target,
+                queue: Batch::default(),
             });
         }
         let hostname = nix::unistd::gethostname()
             .ok()
             .and_then(|h| h.into_string().ok())
             .unwrap_or_else(|| "localhost".to_string());
-        Ok(Logger {
-            sinks,
+        let mut l = Logger::with_sinks(sinks, facility, level, hostname);
+        l.quiet_console = false;
+        Ok(l)
+    }
+
+    fn with_sinks(sinks: Vec<Sink>, facility: u8, level: LogLevel, hostname: String) -> Logger {
+        let mut l = Logger {
+            lines: RefCell::new(Lines {
+                sinks,
+                msg: Vec::with_capacity(256),
+                date_secs: i64::MIN,
+                date: Vec::with_capacity(date::SYSLOG_DATE_LEN),
+                pri: Vec::with_capacity(8),
+            }),
             facility,
             level,
             pid: std::process::id(),
             hostname,
-            quiet_console: false,
+            console_tag: Vec::new(),
+            syslog_tag: Vec::new(),
+            quiet_console: true,
+            batched: false,
             clock: Clock::default(),
             dropped: Cell::new(0),
-        })
+        };
+        l.set_pid(l.pid);
+        l
     }
 
     /// A logger that writes nowhere (a placeholder while another is moved).
     pub fn null() -> Logger {
-        Logger {
-            sinks: Vec::new(),
-            facility: 16,
-            level: LogLevel::Emerg,
-            pid: std::process::id(),
-            hostname: String::new(),
-            quiet_console: true,
-            clock: Clock::default(),
-            dropped: Cell::new(0),
-        }
+        Logger::with_sinks(Vec::new(), 16, LogLevel::Emerg, String::new())
     }
 
     /// Call in a new child process: lines then carry its pid.
     pub fn set_pid(&mut self, pid: u32) {
+        use std::io::Write;
         self.pid = pid;
+        self.console_tag.clear();
+        let _ = write!(self.console_tag, " {} weir[{pid}]: ", self.hostname);
+        self.syslog_tag.clear();
+        let _ = write!(self.syslog_tag, " weir[{pid}]: ");
+    }
+
+    /// Batched: lines wait for [`Logger::flush`], which the owner must call
+    /// (a worker, before each poll and at exit). Otherwise (the default)
+    /// each line leaves at once.
+    pub fn set_batched(&mut self, batched: bool) {
+        self.batched = batched;
+        if !batched {
+            self.flush_all(false);
+        }
     }
 
     /// Lowers or raises the threshold (`-d` sets Debug).
@@ -118,59 +201,110 @@ impl Logger {
 
     /// Makes sure stderr is among the targets (`-d`).
     pub fn ensure_stderr(&mut self) {
-        if !self.sinks.iter().any(|s| matches!(s, Sink::Stderr)) {
-            self.sinks.push(Sink::Stderr);
+        let sinks = &mut self.lines.get_mut().sinks;
+        if !sinks.iter().any(|s| matches!(s.target, Target::Stderr)) {
+            sinks.push(Sink {
+                target: Target::Stderr,
+                queue: Batch::default(),
+            });
         }
     }
 
     /// Drops console targets (after daemonizing, stdio is /dev/null).
     pub fn drop_console(&mut self) {
-        self.sinks
-            .retain(|s| !matches!(s, Sink::Stderr | Sink::Stdout));
+        self.lines.get_mut().sinks.retain(|s| !s.console());
     }
 
-    /// Datagrams dropped because a syslog socket could not take them.
+    /// Lines dropped because a syslog socket (or a non-blocking console)
+    /// could not take them.
     pub fn dropped(&self) -> u64 {
         self.dropped.get()
     }
 
     /// Writes one line at `level` to every target.
     pub fn log(&self, level: LogLevel, msg: &str) {
+        self.log_with(level, |out| out.extend_from_slice(msg.as_bytes()));
+    }
+
+    /// Writes one line at `level`, its message appended to `out` by
+    /// `render` (so a traffic log line is never a `String`). `render` runs
+    /// only if the level is enabled and some target would take the line.
+    pub fn log_with(&self, level: LogLevel, render: impl FnOnce(&mut Vec<u8>)) {
         if !self.enabled(level) {
             return;
         }
-        let now = self.clock.now();
-        let date = syslog_date(&now);
-        for sink in &self.sinks {
-            match sink {
-                Sink::Stderr | Sink::Stdout if self.quiet_console => {}
-                Sink::Stderr => {
-                    let line = format!("{date} {} weir[{}]: {msg}\n", self.hostname, self.pid);
-                    let _ = io::stderr().lock().write_all(line.as_bytes());
+        let mut lines = self.lines.borrow_mut();
+        let Lines {
+            sinks,
+            msg,
+            date_secs,
+            date,
+            pri,
+        } = &mut *lines;
+        if sinks.is_empty() || (self.quiet_console && sinks.iter().all(Sink::console)) {
+            return;
+        }
+        msg.clear();
+        render(msg);
+        let now = SystemTime::now();
+        let secs = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        if secs != *date_secs {
+            date.clear();
+            date::write_syslog_date(date, &self.clock.at(now));
+            *date_secs = secs;
+        }
+        pri.clear();
+        pri.push(b'<');
+        text::push_u64(pri, u64::from(self.facility) * 8 + level as u64);
+        pri.push(b'>');
+        let mut dropped = 0;
+        for sink in sinks.iter_mut() {
+            let parts: [&[u8]; 4] = if sink.console() {
+                if self.quiet_console {
+                    continue;
                 }
-                Sink::Stdout => {
-                    let line = format!("{date} {} weir[{}]: {msg}\n", self.hostname, self.pid);
-                    let _ = io::stdout().lock().write_all(line.as_bytes());
-                }
-                Sink::Udp(sock, addr) => {
-                    let dgram = self.datagram(level, &date, msg);
-                    if sock.send_to(dgram.as_bytes(), addr).is_err() {
-                        self.dropped.set(self.dropped.get() + 1);
-                    }
-                }
-                Sink::Unix(sock, path) => {
-                    let dgram = self.datagram(level, &date, msg);
-                    if sock.send_to(dgram.as_bytes(), path).is_err() {
-                        self.dropped.set(self.dropped.get() + 1);
-                    }
-                }
+                [date, &self.console_tag, msg, b"\n"]
+            } else {
+                [pri, date, &self.syslog_tag, msg]
+            };
+            let len: usize = parts.iter().map(|p| p.len()).sum();
+            if !sink.queue.fits(len) {
+                // Make room: what the target still refuses is dropped.
+                dropped += sink.flush(false);
+            }
+            sink.queue.push(&parts);
+            if !self.batched {
+                dropped += sink.flush(false);
+            } else if sink.queue.full() {
+                dropped += sink.flush(true);
             }
         }
+        self.count_dropped(dropped);
     }
 
-    fn datagram(&self, level: LogLevel, date: &str, msg: &str) -> String {
-        let pri = u32::from(self.facility) * 8 + level as u32;
-        format!("<{pri}>{date} weir[{}]: {msg}", self.pid)
+    /// Sends what the targets have queued (a batched logger's lines of this
+    /// loop turn). Cheap when nothing is queued. Datagrams a full receiver
+    /// (a unix socket's short queue) refuses now stay queued for the next
+    /// call, within the batch's bounds.
+    pub fn flush(&self) {
+        self.flush_all(true);
+    }
+
+    fn flush_all(&self, retry_later: bool) {
+        let mut lines = self.lines.borrow_mut();
+        let mut dropped = 0;
+        for sink in lines.sinks.iter_mut() {
+            dropped += sink.flush(retry_later);
+        }
+        self.count_dropped(dropped);
+    }
+
+    fn count_dropped(&self, n: u64) {
+        if n > 0 {
+            self.dropped.set(self.dropped.get() + n);
+        }
     }
 
     pub fn notice(&self, msg: &str) {
@@ -189,3 +323,12 @@ impl Logger {
         self.log(LogLevel::Debug, msg);
     }
 }
+
+impl Drop for Logger {
+    fn drop(&mut self) {
+        self.flush_all(false);
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -11,7 +11,7 @@ use socket2::SockRef;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use weir_core::config::model::{LogLevel, Mode};
-use weir_core::log::{accept_date, tcplog::TcpLog};
+use weir_core::log::tcplog::TcpLog;
 use weir_core::shm::Gl;
 
 /// A client connection of either mode.
@@ -191,7 +191,7 @@ impl Worker {
             let be = &self.backends[sess.backend];
             let line = TcpLog {
                 client: sess.client_addr,
-                accept_date: &accept_date(&sess.accept_date),
+                accept_date: sess.accept_date,
                 frontend: &self.config.frontends[sess.frontend].name,
                 backend: &self.config.backends[sess.backend].name,
                 server: sess.server.map(|i| be.servers[i].name.as_str()),
@@ -208,9 +208,9 @@ impl Worker {
                 redispatched: false,
                 srv_queue: 0,
                 backend_queue: sess.queue.ahead,
-            }
-            .render();
-            self.logger.info(&line);
+            };
+            self.logger
+                .log_with(LogLevel::Info, |out| line.write_to(out));
         }
         crate::session::count::tcp_session_ended(&self.shared, &sess, term);
         // Counts drop after the line: it reports them with this session in.

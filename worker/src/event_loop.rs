@@ -5,8 +5,9 @@
 //!    server the runtime API shut down: [`crate::shutdown`]);
 //! 3. run a bounded batch of runnable tasks;
 //! 4. leave when stopping and no job remains;
-//! 5. poll, sleeping until the next timer at most (not at all if work is
-//!    left over);
+//! 5. send the log lines of the turn (one batch per target), then poll,
+//!    sleeping until the next timer at most (not at all if work is left
+//!    over);
 //! 6. I/O callbacks: record readiness, wake tasks, accept connections.
 
 use crate::signals;
@@ -28,8 +29,10 @@ pub fn run_poll_loop(w: &mut Worker) {
         w.check_shutdowns(now);
         run_tasks(w, now);
         if w.stopping == Stopping::Hard || (w.stopping == Stopping::Soft && w.jobs() == 0) {
+            w.logger.flush();
             return;
         }
+        w.logger.flush();
         poll(w);
         process_io(w);
     }

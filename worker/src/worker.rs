@@ -69,10 +69,12 @@ impl Worker {
     pub fn new(
         id: usize,
         config: Config,
-        logger: Logger,
+        mut logger: Logger,
         inherited: Vec<InheritedListener>,
         shared: SharedState,
     ) -> io::Result<Worker> {
+        // The loop flushes the lines of each turn before it polls.
+        logger.set_batched(true);
         let poll = Poll::new()?;
         let signals = signals::open()?;
         poll.registry().register(

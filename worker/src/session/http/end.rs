@@ -7,7 +7,7 @@ use super::{HttpSession, Stream};
 use crate::session::tcp::Outcome;
 use std::time::Instant;
 use weir_core::config::model::{HttpReuse, LogLevel};
-use weir_core::log::{accept_date, httplog::HttpLog};
+use weir_core::log::httplog::HttpLog;
 
 /// The response is complete: log, park or close the server connection,
 /// and keep the client connection for the next request or close it.
@@ -78,7 +78,7 @@ pub(super) fn log_stream(s: &HttpSession, st: &Stream, cx: &HttpCtx) {
     let term = [st.term[0], st.term[1], b'-', b'-'];
     let line = HttpLog {
         client: s.client_addr,
-        request_date: &accept_date(&st.date),
+        request_date: st.date,
         frontend: &fe.name,
         backend: if st.counted {
             &cx.config.backends[st.backend].name
@@ -109,7 +109,6 @@ pub(super) fn log_stream(s: &HttpSession, st: &Stream, cx: &HttpCtx) {
         srv_queue: 0,
         backend_queue: st.queue.ahead,
         request_line: &st.request_line,
-    }
-    .render();
-    cx.logger.info(&line);
+    };
+    cx.logger.log_with(LogLevel::Info, |out| line.write_to(out));
 }
