@@ -296,3 +296,34 @@ pub fn pause(l: &BoundListener) -> io::Result<()> {
 pub fn resume(l: &BoundListener) -> io::Result<()> {
     l.sock.listen(l.backlog)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockets_are_matched_by_address_and_shard() {
+        let a = BindAddr::Inet("127.0.0.1:80".parse().unwrap());
+        let b = BindAddr::Inet("127.0.0.1:81".parse().unwrap());
+        // Same shards, other order: each to its own.
+        let have = [(&a, Some(1)), (&a, Some(0)), (&b, None)];
+        let want = [(&a, Some(0)), (&a, Some(1)), (&b, None)];
+        assert_eq!(assign(&have, &want), vec![Some(1), Some(0), Some(2)]);
+        // Shared -> by-worker: the shared socket is shard 0, shard 1 is new.
+        let have = [(&a, None)];
+        let want = [(&a, Some(0)), (&a, Some(1))];
+        assert_eq!(assign(&have, &want), vec![Some(0), None]);
+        // By-worker -> shared: shard 0 is the shared socket, shard 1 goes.
+        let have = [(&a, Some(0)), (&a, Some(1))];
+        assert_eq!(assign(&have, &[(&a, None)]), vec![Some(0)]);
+        // An exact match wins over the stand-in, each socket used once.
+        let have = [(&a, None), (&a, Some(0))];
+        let want = [(&a, Some(0)), (&a, None)];
+        assert_eq!(assign(&have, &want), vec![Some(1), Some(0)]);
+        // Another address never matches; a higher shard is never a stand-in.
+        assert_eq!(
+            assign(&[(&b, None), (&a, Some(1))], &[(&a, None)]),
+            vec![None]
+        );
+    }
+}
