@@ -2,7 +2,9 @@
 # scale.sh: does weir's cost per request grow with workers, and how do
 # connections spread over them? (issue 6, item 4)
 #
-# weir with nbproc = 1 and weir with nbproc = 2 run side by side, every worker
+# weir with nbproc = 1, weir with nbproc = 2 sharing one listening socket, and
+# weir with nbproc = 2 and shards = "by-worker" (one SO_REUSEPORT socket per
+# worker; "2s" in the tables) run side by side, every worker
 # pinned to the proxy CPU (the last one; wrk and the origin share CPU 0, as in
 # peerbench's split layout: this 2-core machine has no third core for a fair
 # 2-worker throughput run). The same wrk settings as peerbench (1 thread,
@@ -15,9 +17,10 @@
 #   accepted connection, so this is connections per worker too);
 #   keep-alive connections per worker: `ss -tnp` on the listener's port in the
 #   middle of the run.
-# Workers share the one listening socket the master bound (each worker's
-# event loop polls it; the kernel wakes one or more, whoever accepts first
-# wins), so the spread reported is what that gives, not SO_REUSEPORT's hash.
+# With nbproc = 2 the workers share the one listening socket the master
+# bound (each worker's event loop polls it; the kernel wakes one or more,
+# whoever accepts first wins); with 2s each accepts on its own shard and the
+# kernel picks the shard by a hash of the connection's 4-tuple.
 #
 #   bench/scale.sh [--rounds N] [--duration S] [--out DIR]
 # Needs root; WEIR_BIN or target/release/weir (built when missing).
@@ -103,8 +106,9 @@ ticks() { # ticks PID...: CPU ticks of these processes (user+sys, with reaped ch
     awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
 }
 
-read -r P_ORIGIN P1 P1T P2 P2T L1 L2 <<<"$(pick_ports 7)"
-[[ -n $L2 ]] || die "could not find free ports"
+VARIANTS=(1 2 2s) # nbproc 1; nbproc 2, one shared socket; nbproc 2, shards = "by-worker"
+read -r P_ORIGIN P1 P1T L1 P2 P2T L2 P3 P3T L3 <<<"$(pick_ports 10)"
+[[ -n $L3 ]] || die "could not find free ports"
 head -c 64 /dev/zero | tr '\0' x >"$RUN/www/64"
 cat >"$RUN/origin.conf" <<NGX
 worker_processes 1;
@@ -123,19 +127,21 @@ NGX
 start origin "$CPU_CLIENT" nginx -e "$RUN/origin.log" -c "$RUN/origin.conf"
 wait_port "$P_ORIGIN" || die "origin did not start: $(cat "$RUN/origin.log")"
 
-declare -A HTTP
-HTTP[1]=$P1 HTTP[2]=$P2
-TCPP=([1]=$P1T [2]=$P2T)
-LOGP=([1]=$L1 [2]=$L2)
-for n in 1 2; do
+declare -A HTTP TCPP LOGP
+HTTP=([1]=$P1 [2]=$P2 [2s]=$P3)
+TCPP=([1]=$P1T [2]=$P2T [2s]=$P3T)
+LOGP=([1]=$L1 [2]=$L2 [2s]=$L3)
+for n in "${VARIANTS[@]}"; do
+  listen=''
+  [[ $n == *s ]] && listen='shards = "by-worker"'
   mkdir -p "$RUN/w$n"
-  start "logcount$n" "$CPU_CLIENT" python3 "$HERE/logcount.py" --port "${LOGP[n]}" --deadline 3600
+  start "logcount$n" "$CPU_CLIENT" python3 "$HERE/logcount.py" --port "${LOGP[$n]}" --deadline 3600
   start "weir$n" "$CPU_PROXY" env PB_LISTEN_HTTP="127.0.0.1:${HTTP[$n]}" \
-    PB_LISTEN_TCP="127.0.0.1:${TCPP[n]}" PB_ORIGIN="127.0.0.1:$P_ORIGIN" PB_WORKERS=$n \
-    PB_RUNDIR="$RUN/w$n" PB_CPUS="$CPU_PROXY" WEIR_BENCH_LOG="udp://127.0.0.1:${LOGP[n]}" \
-    bash "$HERE/weir.sh"
+    PB_LISTEN_TCP="127.0.0.1:${TCPP[$n]}" PB_ORIGIN="127.0.0.1:$P_ORIGIN" PB_WORKERS="${n%s}" \
+    PB_RUNDIR="$RUN/w$n" PB_CPUS="$CPU_PROXY" WEIR_BENCH_LOG="udp://127.0.0.1:${LOGP[$n]}" \
+    WEIR_BENCH_LISTEN="$listen" bash "$HERE/weir.sh"
 done
-for n in 1 2; do
+for n in "${VARIANTS[@]}"; do
   wait_port "${HTTP[$n]}" || die "weir nbproc=$n did not start: $(tail -5 "$RUN/weir$n.log")"
   [[ $(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:${HTTP[$n]}/64") == 200 ]] ||
     die "weir nbproc=$n does not serve"
@@ -152,13 +158,13 @@ snapshot() { # snapshot N: log lines counted since the previous snapshot, weir n
   done
   grep '^counts' "$f" | tail -n 1 | cut -d' ' -f2-
 }
-for n in 1 2; do # the reader is up once it answers
+for n in "${VARIANTS[@]}"; do # the reader is up once it answers
   for ((i = 0; i < 50; i++)); do grep -q '^ready' "$RUN/logcount$n.log" && break; sleep 0.1; done
   snapshot "$n" >/dev/null
 done
 
 printf 'scenario\tnbproc\tround\trps\tp99_us\terrors\tcpu_us_per_req\tworker_cpu_pct\tlog_lines_per_pid\tconns_per_pid_midrun\tforeign_cpu_pct\n' >"$OUT/scale.tsv"
-run() { # run SCENARIO N ROUND: one wrk run against weir nbproc=N, a row of scale.tsv
+run() { # run SCENARIO N ROUND: one wrk run against weir variant N (1, 2, 2s), a row of scale.tsv
   local sc=$1 n=$2 r=$3 hdr=() port=${HTTP[$2]}
   [[ $sc == close-* ]] && hdr=(-H 'Connection: close')
   local pids workers master c0 c1 w0=() w1=() i all0 all1 b0 b1 st0 st1 TIMEFORMAT='%3U %3S'
@@ -197,18 +203,18 @@ run() { # run SCENARIO N ROUND: one wrk run against weir nbproc=N, a row of scal
   awk -v F="$pb" -v sc="$sc" -v n="$n" -v r="$r" -v cpu=$((c1 - c0)) -v counts="$counts" \
     -v conns="${conns:--}" -v wcpu="${wcpu[*]}" -v fg="$foreign" 'BEGIN {
       split(F, f, "\t"); req = f[2]; secs = f[4] / 1e6
-      printf "%s\t%d\t%d\t%.0f\t%d\t%d\t%.1f\t%s\t%s\t%s\t%.0f\n", sc, n, r, req / secs, f[6],
+      printf "%s\t%s\t%d\t%.0f\t%d\t%d\t%.1f\t%s\t%s\t%s\t%.0f\n", sc, n, r, req / secs, f[6],
         f[8] + f[9], cpu * 1e4 / req, wcpu, counts, conns, (fg > 0 ? fg / secs : 0) }' | tee -a "$OUT/scale.tsv"
 }
 
 for sc in "${SCENARIOS[@]}"; do
   [[ $sc =~ ^(ka|close)-64$ ]] || die "scale.sh runs ka-64 and close-64 only, not $sc"
   echo "== scale: $sc"
-  for n in 1 2; do # warm-up, not recorded
+  for n in "${VARIANTS[@]}"; do # warm-up, not recorded
     timeout 30 taskset -c "$CPU_CLIENT" wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:${HTTP[$n]}/64" >/dev/null 2>&1 || true
   done
   for ((r = 1; r <= ROUNDS; r++)); do
-    if ((r % 2)); then order=(1 2); else order=(2 1); fi
+    if ((r % 2)); then order=(1 2 2s); else order=(2s 2 1); fi
     for n in "${order[@]}"; do run "$sc" "$n" "$r"; done
   done
 done

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """scale_summary.py SCALE.TSV: the table of scale.sh (medians over the rounds).
 
+nbproc "2" is two workers sharing one listening socket, "2s" two workers with
+shards = "by-worker" (one SO_REUSEPORT socket each).
 us/req is the CPU time of every weir process (master and workers) per request;
-x us/req compares nbproc 2 with nbproc 1. "requests per worker" is each
+x us/req compares each with nbproc 1. "requests per worker" is each
 worker's share of weir's log lines in each round (close-64: one request per
 connection, so it is also the share of accepted connections); "conns mid-run"
 is the established client connections per worker (ss -tnp) in each round.
@@ -20,12 +22,13 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-    print("# scale: weir nbproc 1 vs 2, all workers on the proxy CPU, the same wrk load")
+    print("# scale: weir nbproc 1 vs 2 (shared socket) vs 2s (shards = \"by-worker\"), "
+          "all workers on the proxy CPU, the same wrk load")
     hdr = ("scenario", "nbproc", "req/s", "p99ms", "us/req", "x us/req",
            "requests per worker (per round)", "conns mid-run (per round)")
     out, base = [hdr], {}
     for sc in dict.fromkeys(r["scenario"] for r in rows):
-        for n in ("1", "2"):
+        for n in ("1", "2", "2s"):
             rs = [r for r in rows if r["scenario"] == sc and r["nbproc"] == n]
             if not rs:
                 continue

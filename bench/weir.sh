@@ -8,7 +8,8 @@
 #   logs (httplog/tcplog) as syslog datagrams to a UDP port nobody reads, so a
 #   log line costs what it costs with a remote syslog.
 # The binary: $WEIR_BIN, else target/release/weir (bench/run.sh builds it).
-# Extra TOML for [global] can be passed in $WEIR_BENCH_GLOBAL (scale.sh uses it).
+# Extra TOML for [global] can be passed in $WEIR_BENCH_GLOBAL, and for both
+# listen sections in $WEIR_BENCH_LISTEN (scale.sh: shards = "by-worker").
 set -euo pipefail
 : "${PB_LISTEN_HTTP:?} ${PB_LISTEN_TCP:?} ${PB_ORIGIN:?} ${PB_WORKERS:?} ${PB_RUNDIR:?}"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -59,10 +60,12 @@ http_reuse = "safe"
 mode = "http"
 bind = ["$PB_LISTEN_HTTP"]
 server = [{ name = "origin", address = "$PB_ORIGIN" }]
+${WEIR_BENCH_LISTEN:-}
 
 [listen.tcp_in]
 mode = "tcp"
 bind = ["$PB_LISTEN_TCP"]
 server = [{ name = "origin", address = "$PB_ORIGIN" }]
+${WEIR_BENCH_LISTEN:-}
 CFG
 exec "$WEIR" -q -f "$PB_RUNDIR/weir.toml"

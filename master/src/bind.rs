@@ -3,6 +3,10 @@
 //! use and old processes were named with `-sf`/`-st`, they are asked to
 //! pause (SIGTTOU) and the bind is retried every 10 ms, up to 200 times; on
 //! final failure they are told to resume (SIGTTIN) and weir exits.
+//!
+//! A frontend with `shards = "by-worker"` gets `nbproc` sockets per address,
+//! all in one `SO_REUSEPORT` group: shard `i` is worker slot `i + 1`'s only
+//! socket for that address (see [`Shard`]).
 
 use nix::sys::signal::{kill, Signal};
 use nix::sys::socket::{getsockopt, sockopt};
@@ -11,7 +15,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
-use weir_core::config::model::{Bind, BindAddr, Config};
+use weir_core::config::model::{Bind, BindAddr, Config, Frontend, Shards};
 use weir_core::sys;
 
 /// A bound, listening socket owned by the master for its whole life.
@@ -22,78 +26,175 @@ pub struct BoundListener {
     pub sock: Socket,
     pub backlog: i32,
     /// What it is bound to: a reload keeps the socket of an unchanged
-    /// address.
+    /// address (and shard).
     pub addr: BindAddr,
+    /// `None`: shared by every worker; `Some(i)`: worker slot `i + 1`'s own.
+    pub shard: Shard,
+}
+
+/// Which workers accept on a socket: `None` all of them, `Some(i)` worker
+/// slot `i + 1` only (0-based shard index).
+pub type Shard = Option<usize>;
+
+impl BoundListener {
+    /// Whether worker slot `id` (1-based; 0 is the control process, which
+    /// accepts nothing) accepts on this socket.
+    pub fn for_worker(&self, id: usize) -> bool {
+        id > 0 && self.shard.is_none_or(|s| s + 1 == id)
+    }
+}
+
+/// One socket a configuration asks for: frontend index, bind, shard.
+pub struct Wanted<'a> {
+    pub frontend: usize,
+    pub fe: &'a Frontend,
+    pub bind: &'a Bind,
+    pub shard: Shard,
+}
+
+impl Wanted<'_> {
+    pub fn backlog(&self) -> i32 {
+        self.bind
+            .backlog
+            .unwrap_or_else(|| self.fe.maxconn.min(65535) as i32)
+    }
+
+    /// How it is named in logs: the bind as written, and its shard.
+    pub fn name(&self) -> String {
+        name(&self.bind.addr, self.shard)
+    }
+}
+
+/// Every socket `config` needs, in order: each bind of each frontend, once,
+/// or `nbproc` times (shards 0..nbproc) when its frontend is sharded by
+/// worker (`fd@N` binds never are: validation refuses it).
+pub fn wanted(config: &Config) -> Vec<Wanted<'_>> {
+    let mut out = Vec::new();
+    for (fi, fe) in config.frontends.iter().enumerate() {
+        for b in &fe.binds {
+            let sharded = fe.shards == Shards::ByWorker && matches!(b.addr, BindAddr::Inet(_));
+            let shards: Vec<Shard> = if sharded {
+                (0..config.global.nbproc.max(1)).map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for shard in shards {
+                out.push(Wanted {
+                    frontend: fi,
+                    fe,
+                    bind: b,
+                    shard,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// For each socket `want`ed (address, shard), the index in `have` (the
+/// open sockets' addresses and shards) of the one that serves it, each used
+/// once: the same address and shard first; then the shared socket as shard
+/// 0, or shard 0 as the shared socket, so that turning `shards` on or off
+/// keeps one socket of the address open throughout (the kernel never
+/// refuses a connection). `None`: bind a new one.
+pub fn assign(have: &[(&BindAddr, Shard)], want: &[(&BindAddr, Shard)]) -> Vec<Option<usize>> {
+    let mut free = vec![true; have.len()];
+    let mut take = |pred: &dyn Fn(&(&BindAddr, Shard)) -> bool| {
+        let i = (0..have.len()).find(|&i| free[i] && pred(&have[i]))?;
+        free[i] = false;
+        Some(i)
+    };
+    let mut out: Vec<Option<usize>> = want
+        .iter()
+        .map(|&(a, s)| take(&|h: &(&BindAddr, Shard)| *h == (a, s)))
+        .collect();
+    for (slot, &(a, s)) in out.iter_mut().zip(want) {
+        let other = match s {
+            None => Some(0),
+            Some(0) => None,
+            Some(_) => continue,
+        };
+        if slot.is_none() {
+            *slot = take(&|h: &(&BindAddr, Shard)| *h == (a, other));
+        }
+    }
+    out
 }
 
 const BIND_RETRIES: u32 = 200;
 const BIND_RETRY_DELAY: Duration = Duration::from_millis(10);
 
-/// Binds every `bind` of every frontend. `Err` names the failing address.
-/// Sockets taken over from an old master are used for the addresses they
-/// are bound to (see `takeover`); the others are bound here.
+/// Binds every `bind` of every frontend (each shard of a sharded one).
+/// `Err` names the failing address. Sockets taken over from an old master
+/// are used for the addresses and shards they are bound to (see
+/// `takeover` and [`assign`]); the others are bound here.
 pub fn bind_all(
     config: &Config,
     old_pids: &[i32],
-    mut taken: Vec<(SocketAddr, Socket)>,
+    taken: Vec<(SocketAddr, Shard, Socket)>,
 ) -> Result<Vec<BoundListener>, String> {
     let mut out = Vec::new();
     let mut paused_old = false;
-    for (fi, fe) in config.frontends.iter().enumerate() {
-        for b in &fe.binds {
-            let backlog = b.backlog.unwrap_or_else(|| fe.maxconn.min(65535) as i32);
-            let name = describe(&b.addr);
-            let mut attempt = 0;
-            let handed = match b.addr {
-                BindAddr::Inet(a) => taken
-                    .iter()
-                    .position(|(t, _)| *t == a)
-                    .map(|i| taken.remove(i).1),
-                BindAddr::Fd(_) => None,
-            };
-            if let Some(sock) = handed {
-                if sock.set_nonblocking(true).is_ok() {
-                    out.push(BoundListener {
-                        frontend: fi,
-                        name,
-                        sock,
-                        backlog,
-                        addr: b.addr.clone(),
-                    });
-                    continue;
+    let taken_addrs: Vec<BindAddr> = taken.iter().map(|(a, _, _)| BindAddr::Inet(*a)).collect();
+    let have: Vec<(&BindAddr, Shard)> = taken_addrs
+        .iter()
+        .zip(&taken)
+        .map(|(a, (_, s, _))| (a, *s))
+        .collect();
+    let all = wanted(config);
+    let want: Vec<(&BindAddr, Shard)> = all.iter().map(|w| (&w.bind.addr, w.shard)).collect();
+    let from = assign(&have, &want);
+    let mut taken: Vec<Option<Socket>> = taken.into_iter().map(|(_, _, s)| Some(s)).collect();
+    for (w, from) in all.iter().zip(from) {
+        let (fi, fe, b) = (w.frontend, w.fe, w.bind);
+        let backlog = w.backlog();
+        let name = w.name();
+        let mut attempt = 0;
+        let handed = from.and_then(|i| taken[i].take());
+        if let Some(sock) = handed {
+            if sock.set_nonblocking(true).is_ok() {
+                out.push(BoundListener {
+                    frontend: fi,
+                    name,
+                    sock,
+                    backlog,
+                    addr: b.addr.clone(),
+                    shard: w.shard,
+                });
+                continue;
+            }
+        }
+        let sock = loop {
+            match bind_one(b, backlog, wildcard_v4_on_port(config, b)) {
+                Ok(s) => break s,
+                Err(e)
+                    if e.kind() == io::ErrorKind::AddrInUse
+                        && !old_pids.is_empty()
+                        && attempt < BIND_RETRIES =>
+                {
+                    if !paused_old {
+                        signal_all(old_pids, Signal::SIGTTOU);
+                        paused_old = true;
+                    }
+                    attempt += 1;
+                    std::thread::sleep(BIND_RETRY_DELAY);
+                }
+                Err(e) => {
+                    if paused_old {
+                        signal_all(old_pids, Signal::SIGTTIN);
+                    }
+                    return Err(format!("[{}] cannot bind {name}: {e}", fe.name));
                 }
             }
-            let sock = loop {
-                match bind_one(b, backlog, wildcard_v4_on_port(config, b)) {
-                    Ok(s) => break s,
-                    Err(e)
-                        if e.kind() == io::ErrorKind::AddrInUse
-                            && !old_pids.is_empty()
-                            && attempt < BIND_RETRIES =>
-                    {
-                        if !paused_old {
-                            signal_all(old_pids, Signal::SIGTTOU);
-                            paused_old = true;
-                        }
-                        attempt += 1;
-                        std::thread::sleep(BIND_RETRY_DELAY);
-                    }
-                    Err(e) => {
-                        if paused_old {
-                            signal_all(old_pids, Signal::SIGTTIN);
-                        }
-                        return Err(format!("[{}] cannot bind {name}: {e}", fe.name));
-                    }
-                }
-            };
-            out.push(BoundListener {
-                frontend: fi,
-                name,
-                sock,
-                backlog,
-                addr: b.addr.clone(),
-            });
-        }
+        };
+        out.push(BoundListener {
+            frontend: fi,
+            name,
+            sock,
+            backlog,
+            addr: b.addr.clone(),
+            shard: w.shard,
+        });
     }
     Ok(out)
 }
@@ -109,6 +210,15 @@ pub fn describe(addr: &BindAddr) -> String {
     match addr {
         BindAddr::Inet(a) => a.to_string(),
         BindAddr::Fd(n) => format!("fd@{n}"),
+    }
+}
+
+/// A socket's name in logs: `127.0.0.1:8080`, or `127.0.0.1:8080 shard 2`
+/// (1-based, as the worker that owns it).
+pub fn name(addr: &BindAddr, shard: Shard) -> String {
+    match shard {
+        None => describe(addr),
+        Some(s) => format!("{} shard {}", describe(addr), s + 1),
     }
 }
 
@@ -185,4 +295,35 @@ pub fn pause(l: &BoundListener) -> io::Result<()> {
 /// SIGTTIN: listen again on the same socket.
 pub fn resume(l: &BoundListener) -> io::Result<()> {
     l.sock.listen(l.backlog)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sockets_are_matched_by_address_and_shard() {
+        let a = BindAddr::Inet("127.0.0.1:80".parse().unwrap());
+        let b = BindAddr::Inet("127.0.0.1:81".parse().unwrap());
+        // Same shards, other order: each to its own.
+        let have = [(&a, Some(1)), (&a, Some(0)), (&b, None)];
+        let want = [(&a, Some(0)), (&a, Some(1)), (&b, None)];
+        assert_eq!(assign(&have, &want), vec![Some(1), Some(0), Some(2)]);
+        // Shared -> by-worker: the shared socket is shard 0, shard 1 is new.
+        let have = [(&a, None)];
+        let want = [(&a, Some(0)), (&a, Some(1))];
+        assert_eq!(assign(&have, &want), vec![Some(0), None]);
+        // By-worker -> shared: shard 0 is the shared socket, shard 1 goes.
+        let have = [(&a, Some(0)), (&a, Some(1))];
+        assert_eq!(assign(&have, &[(&a, None)]), vec![Some(0)]);
+        // An exact match wins over the stand-in, each socket used once.
+        let have = [(&a, None), (&a, Some(0))];
+        let want = [(&a, Some(0)), (&a, None)];
+        assert_eq!(assign(&have, &want), vec![Some(1), Some(0)]);
+        // Another address never matches; a higher shard is never a stand-in.
+        assert_eq!(
+            assign(&[(&b, None), (&a, Some(1))], &[(&a, None)]),
+            vec![None]
+        );
+    }
 }

@@ -6,6 +6,14 @@
 //! (matched by name), forks workers and a control process on the new
 //! configuration, and soft-stops the old ones: they finish what they hold
 //! and leave, bounded by `hard_stop_after`.
+//!
+//! Shards (`shards = "by-worker"`) are matched by address and shard index:
+//! the same number of workers keeps every socket; more workers bind the
+//! missing shards (they join the address's `SO_REUSEPORT` group); fewer
+//! drop the extra shards from the master, and each closes for good when
+//! the old worker that owns it closes its copy (soft stop, after `grace`).
+//! The shared socket serves as shard 0 and shard 0 as the shared socket,
+//! so turning sharding on or off keeps the address listening throughout.
 
 use crate::bind::{self, BoundListener};
 use crate::master::{Master, Slot};
@@ -56,13 +64,7 @@ impl Master {
         let mut old = std::mem::take(&mut self.listeners);
         let mut kept: Vec<Option<BoundListener>> = old.drain(..).map(Some).collect();
         let mut listeners = Vec::new();
-        let binds = config
-            .frontends
-            .iter()
-            .enumerate()
-            .flat_map(|(fi, fe)| fe.binds.iter().map(move |b| (fi, fe, b)));
-        for ((fi, fe, b), planned) in binds.zip(plan) {
-            let backlog = b.backlog.unwrap_or_else(|| fe.maxconn.min(65535) as i32);
+        for (w, planned) in bind::wanted(&config).into_iter().zip(plan) {
             let mut l = match planned {
                 Planned::Keep(i) => match kept[i].take() {
                     Some(l) => l,
@@ -70,19 +72,21 @@ impl Master {
                 },
                 Planned::New(sock) => {
                     self.logger
-                        .notice(&format!("reload: listening on {}", bind::describe(&b.addr)));
+                        .notice(&format!("reload: listening on {}", w.name()));
                     BoundListener {
-                        frontend: fi,
+                        frontend: w.frontend,
                         name: String::new(),
                         sock,
-                        backlog,
-                        addr: b.addr.clone(),
+                        backlog: 0,
+                        addr: w.bind.addr.clone(),
+                        shard: w.shard,
                     }
                 }
             };
-            l.frontend = fi;
-            l.name = bind::describe(&b.addr);
-            l.backlog = backlog;
+            l.frontend = w.frontend;
+            l.name = w.name();
+            l.backlog = w.backlog();
+            l.shard = w.shard;
             listeners.push(l);
         }
         for gone in kept.into_iter().flatten() {
@@ -119,34 +123,24 @@ impl Master {
             .alert(&format!("reload aborted: {why}; nothing changed"));
     }
 
-    /// Which current socket each bind of `config` keeps, binding the new
-    /// addresses now. Any failure drops what was bound and says why.
+    /// Which current socket each socket [`bind::wanted`] by `config` keeps
+    /// (same address and shard, see [`bind::assign`]), binding the
+    /// others now. Any failure drops what was bound and says why.
     fn plan_listeners(&self, config: &Config) -> Result<Vec<Planned>, String> {
         let mut plan = Vec::new();
-        let mut used = vec![false; self.listeners.len()];
-        for fe in &config.frontends {
-            for b in &fe.binds {
-                let same = self
-                    .listeners
-                    .iter()
-                    .enumerate()
-                    .position(|(i, l)| !used[i] && l.addr == b.addr);
-                if let Some(i) = same {
-                    used[i] = true;
-                    plan.push(Planned::Keep(i));
-                    continue;
-                }
-                let backlog = b.backlog.unwrap_or_else(|| fe.maxconn.min(65535) as i32);
-                match bind::bind_one(b, backlog, bind::wildcard_v4_on_port(config, b)) {
-                    Ok(sock) => plan.push(Planned::New(sock)),
-                    Err(e) => {
-                        return Err(format!(
-                            "[{}] cannot bind {}: {e}",
-                            fe.name,
-                            bind::describe(&b.addr)
-                        ))
-                    }
-                }
+        let have: Vec<_> = self.listeners.iter().map(|l| (&l.addr, l.shard)).collect();
+        let wanted = bind::wanted(config);
+        let want: Vec<_> = wanted.iter().map(|w| (&w.bind.addr, w.shard)).collect();
+        let slots = bind::assign(&have, &want);
+        for (w, slot) in wanted.iter().zip(slots) {
+            if let Some(i) = slot {
+                plan.push(Planned::Keep(i));
+                continue;
+            }
+            let b = w.bind;
+            match bind::bind_one(b, w.backlog(), bind::wildcard_v4_on_port(config, b)) {
+                Ok(sock) => plan.push(Planned::New(sock)),
+                Err(e) => return Err(format!("[{}] cannot bind {}: {e}", w.fe.name, w.name())),
             }
         }
         Ok(plan)

@@ -12,7 +12,9 @@ const RESERVE: u64 = 64;
 /// below what `maxconn` needs and `ulimit_n` was not forced, lowers
 /// `maxconn` so a worker never runs out of descriptors, and says so.
 pub fn raise(config: &mut Config, logger: &Logger) {
-    let nbind: u64 = config.frontends.iter().map(|f| f.binds.len() as u64).sum();
+    // Every listening socket the master holds (each shard of a sharded
+    // frontend), which every process inherits at fork.
+    let nbind = crate::bind::wanted(config).len() as u64;
     let maxconn = config.global.maxconn as u64;
     let wanted = config
         .global

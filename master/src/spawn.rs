@@ -1,6 +1,7 @@
 //! Forking one worker, and what the child does before it runs the loop:
 //! die with the master (PDEATHSIG), pin to its CPU, keep only the listening
-//! sockets, drop privileges (chroot, group, user), then run.
+//! sockets it accepts on (shared ones and its own shards), drop privileges
+//! (chroot, group, user), then run.
 
 use crate::master::Master;
 use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
@@ -99,8 +100,11 @@ impl Master {
         self.takeover = None;
         // Only the control process keeps the runtime API's socket.
         let stats_socket = self.stats_socket.take().map(|s| s.listener);
+        // A worker keeps the sockets every worker shares and its own shards;
+        // the others close in this process (the master keeps them).
         let listeners: Vec<InheritedListener> = std::mem::take(&mut self.listeners)
             .into_iter()
+            .filter(|l| l.for_worker(id))
             .map(|l| InheritedListener {
                 frontend: l.frontend,
                 name: l.name,

@@ -7,12 +7,14 @@
 //! user), the new master binds anew with SO_REUSEPORT as before.
 //!
 //! Protocol: the client sends `LISTENERS\n`; the old master answers with
-//! one message: a line per TCP listener, `ADDR\n` (as `SocketAddr` prints),
-//! and the sockets attached in the same order (at most [`MAX_FDS`], the
+//! one message: a line per TCP listener, `ADDR\n` (as `SocketAddr` prints)
+//! for a socket shared by every worker or `ADDR SHARD\n` for shard `SHARD`
+//! (0-based) of a `shards = "by-worker"` frontend, and the sockets attached
+//! in the same order (at most [`MAX_FDS`], the
 //! kernel's limit per message; beyond that the new master binds anew).
 //! Only a peer with the same uid (or root) is answered.
 
-use crate::bind::BoundListener;
+use crate::bind::{BoundListener, Shard};
 use nix::sys::socket::{
     getsockopt, recvmsg, sendmsg, sockopt::PeerCredentials, ControlMessage, ControlMessageOwned,
     MsgFlags,
@@ -88,7 +90,10 @@ fn answer(mut conn: UnixStream, listeners: &[BoundListener]) -> io::Result<usize
     let mut fds = Vec::new();
     for l in listeners.iter().take(MAX_FDS) {
         if let BindAddr::Inet(addr) = l.addr {
-            lines.push_str(&format!("{addr}\n"));
+            match l.shard {
+                None => lines.push_str(&format!("{addr}\n")),
+                Some(s) => lines.push_str(&format!("{addr} {s}\n")),
+            }
             fds.push(l.sock.as_raw_fd());
         }
     }
@@ -112,7 +117,7 @@ fn answer(mut conn: UnixStream, listeners: &[BoundListener]) -> io::Result<usize
 
 /// The new master's side: asks each old pid in turn; returns the sockets of
 /// the first that answers (empty when none does).
-pub fn take_from(pids: &[i32], logger: &Logger) -> Vec<(SocketAddr, Socket)> {
+pub fn take_from(pids: &[i32], logger: &Logger) -> Vec<(SocketAddr, Shard, Socket)> {
     for &pid in pids {
         match ask(pid) {
             Ok(list) => {
@@ -128,7 +133,7 @@ pub fn take_from(pids: &[i32], logger: &Logger) -> Vec<(SocketAddr, Socket)> {
     Vec::new()
 }
 
-fn ask(pid: i32) -> io::Result<Vec<(SocketAddr, Socket)>> {
+fn ask(pid: i32) -> io::Result<Vec<(SocketAddr, Shard, Socket)>> {
     let conn = UnixStream::connect_addr(&address(pid)?)?;
     conn.set_read_timeout(Some(IO_TIMEOUT))?;
     conn.set_write_timeout(Some(IO_TIMEOUT))?;
@@ -157,13 +162,42 @@ fn ask(pid: i32) -> io::Result<Vec<(SocketAddr, Socket)>> {
         ));
     }
     let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-    let addrs = text.lines().filter(|l| !l.is_empty()).map(|l| {
-        l.parse::<SocketAddr>()
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("bad address {l:?}")))
-    });
+    let addrs = text.lines().filter(|l| !l.is_empty()).map(parse_line);
     let mut out = Vec::new();
     for (addr, fd) in addrs.zip(fds) {
-        out.push((addr?, Socket::from(fd)));
+        let (addr, shard) = addr?;
+        out.push((addr, shard, Socket::from(fd)));
     }
     Ok(out)
+}
+
+/// One line of the answer: `ADDR` or `ADDR SHARD`.
+fn parse_line(l: &str) -> io::Result<(SocketAddr, Shard)> {
+    let bad = || io::Error::new(io::ErrorKind::InvalidData, format!("bad line {l:?}"));
+    let mut words = l.split(' ');
+    let addr = words.next().and_then(|a| a.parse::<SocketAddr>().ok());
+    let shard = match words.next() {
+        None => None,
+        Some(s) => Some(s.parse::<usize>().map_err(|_| bad())?),
+    };
+    match (addr, words.next()) {
+        (Some(a), None) => Ok((a, shard)),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_line;
+
+    #[test]
+    fn answer_lines() {
+        let (a, s) = parse_line("127.0.0.1:80").unwrap();
+        assert_eq!((a.to_string(), s), ("127.0.0.1:80".to_string(), None));
+        let (a, s) = parse_line("[::1]:8080 3").unwrap();
+        assert_eq!((a.to_string(), s), ("[::1]:8080".to_string(), Some(3)));
+        assert!(parse_line("127.0.0.1:80 x").is_err());
+        assert!(parse_line("127.0.0.1:80 1 2").is_err());
+        assert!(parse_line("nonsense").is_err());
+    }
 }

@@ -55,6 +55,7 @@ pub struct DefaultsFile {
     pub maxconn: S<i64>,
     pub balance: S<String>,
     pub http_reuse: S<String>,
+    pub shards: S<IntOrStr>,
 }
 
 /// `[frontend.NAME]`, `[backend.NAME]` and `[listen.NAME]` share this struct;
@@ -75,6 +76,7 @@ pub struct ProxyFile {
     pub use_backend: S<Vec<Spanned<UseBackendFile>>>,
     pub http_request: S<Vec<Spanned<HttpRuleFile>>>,
     pub http_response: S<Vec<Spanned<HttpRuleFile>>>,
+    pub shards: S<IntOrStr>,
     // Backend side.
     pub balance: S<String>,
     pub server: S<Vec<Spanned<ServerFile>>>,

@@ -138,6 +138,22 @@ pub struct Frontend {
     pub http_response: Vec<HttpRule>,
     /// Append `X-Forwarded-For` to requests (HTTP mode).
     pub forwardfor: bool,
+    /// One listening socket per address, or one per worker.
+    pub shards: Shards,
+}
+
+/// How many listening sockets a frontend's address gets (HAProxy's
+/// `shards` on a bind line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shards {
+    /// One socket, shared by every worker: the kernel wakes the waiting
+    /// workers and the first to accept wins.
+    #[default]
+    One,
+    /// One socket per worker slot, all in one `SO_REUSEPORT` group: the
+    /// kernel spreads connections by a hash of their addresses, and each
+    /// worker accepts on its own socket only.
+    ByWorker,
 }
 
 /// One `bind` entry.

@@ -7,7 +7,9 @@ use super::addr;
 use super::diag::Report;
 use super::file::{FileModel, Parsed, ProxyFile, ProxySection, TimeoutFile};
 use super::http::{self, Backends};
-use super::model::{self, Backend, Bind, Frontend, Global, LogFormat, Mode, Server, Timeouts};
+use super::model::{
+    self, Backend, Bind, BindAddr, Frontend, Global, LogFormat, Mode, Server, Shards, Timeouts,
+};
 use super::raw::{BindSpec, OneOrMany};
 use super::schema::Section;
 use super::validate::{self as v, Inherited};
@@ -258,6 +260,20 @@ fn frontend(
         && f.forwardfor
             .as_ref()
             .map_or(inh.forwardfor, |b| *b.get_ref());
+    let shards = v::shards(p, &f.shards, report).unwrap_or(inh.shards);
+    if shards == Shards::ByWorker && binds.iter().any(|b| matches!(b.addr, BindAddr::Fd(_))) {
+        let (key, whence) = match f.shards {
+            Some(_) => ("shards", ""),
+            None => ("bind", " (set in [defaults])"),
+        };
+        let msg = format!(
+            "shards = \"by-worker\"{whence} binds one socket per worker, but an fd@N bind is \
+             a socket weir inherits and cannot duplicate: use an address, or shards = 1 \
+             in this {}",
+            s.kind.word()
+        );
+        report.error(&p.key_loc(key), msg);
+    }
     let d = &inh.timeouts;
     let timeouts = Timeouts {
         client: own
@@ -283,6 +299,7 @@ fn frontend(
         http_request: rules.http_request,
         http_response: rules.http_response,
         forwardfor,
+        shards,
     })
 }
 

@@ -41,6 +41,7 @@ pub const DEFAULTS: &[&str] = &[
     "maxconn",
     "balance",
     "http_reuse",
+    "shards",
 ];
 
 /// `[frontend.NAME]`.
@@ -56,6 +57,7 @@ pub const FRONTEND: &[&str] = &[
     "use_backend",
     "http_request",
     "http_response",
+    "shards",
 ];
 
 /// `[backend.NAME]`.

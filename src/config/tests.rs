@@ -400,3 +400,33 @@ fn several_files_merge_and_duplicates_across_files_are_errors() {
         .starts_with(&format!("{}:1:1: error: cannot read", missing.display())));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn shards_one_or_by_worker_inherited_from_defaults() {
+    use super::model::Shards;
+    assert_eq!(ok(&fe("")).frontends[0].shards, Shards::One);
+    assert_eq!(
+        ok(&fe("shards = \"by-worker\"")).frontends[0].shards,
+        Shards::ByWorker
+    );
+    let c = ok(&format!("[defaults]\nshards = \"by-worker\"\n{}", fe("")));
+    assert_eq!(c.frontends[0].shards, Shards::ByWorker);
+    let c = ok(&format!(
+        "[defaults]\nshards = \"by-worker\"\n{}",
+        fe("shards = 1")
+    ));
+    assert_eq!(c.frontends[0].shards, Shards::One);
+    one(&fe("shards = 4"), "4:10", "shards = 4: expected 1");
+    one(
+        &fe("shards = \"by-thread\""),
+        "4:10",
+        "unknown shards \"by-thread\"",
+    );
+    let fd = "[frontend.web]\nbind = \"fd@3\"\ndefault_backend = \"app\"\nshards = \"by-worker\"\n";
+    one(&format!("{fd}{BACKEND}"), "4:1", "an fd@N bind");
+    one(
+        &format!("[backend.app]\nshards = 1\nserver = [{{ name = \"a\", address = \"127.0.0.1:8000\" }}]\n{}", fe("").replace(BACKEND, "")),
+        "2:1",
+        "shards",
+    );
+}

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::diag::{did_you_mean, Loc, Report};
 use super::file::{DefaultsFile, FileModel, Parsed, TimeoutFile};
-use super::model::{self, Balance, Config, HttpReuse, LogFormat, Mode, Timeouts};
+use super::model::{self, Balance, Config, HttpReuse, LogFormat, Mode, Shards, Timeouts};
 use super::schema::Section;
 use super::units;
 
@@ -33,6 +33,7 @@ pub(crate) struct Inherited {
     pub forwardfor: bool,
     /// Applied by HTTP-mode backends only.
     pub http_reuse: HttpReuse,
+    pub shards: Shards,
 }
 
 /// Builds the typed model, or returns `None` when any error was reported
@@ -87,6 +88,7 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited 
         log_format: None,
         forwardfor: false,
         http_reuse: HttpReuse::Safe,
+        shards: Shards::One,
     };
     let Some((p, f)) = d.and_then(|p| p.body.as_ref().map(|f| (p, f))) else {
         return out;
@@ -114,6 +116,9 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited 
     }
     if let Some(b) = balance(p, &f.balance, report) {
         out.balance = b;
+    }
+    if let Some(s) = shards(p, &f.shards, report) {
+        out.shards = s;
     }
     out.log_format = log_format(p, &f.log_format, report);
     out
@@ -300,6 +305,30 @@ pub(crate) fn log_format<T>(
 }
 
 /// `http_reuse`: "safe" or "never".
+/// `shards`: `1` (one socket shared by every worker) or `"by-worker"`.
+pub(crate) fn shards<T>(
+    p: &Parsed<T>,
+    v: &Option<Spanned<super::raw::IntOrStr>>,
+    report: &mut Report,
+) -> Option<Shards> {
+    use super::raw::IntOrStr;
+    let v = v.as_ref()?;
+    let msg = match v.get_ref() {
+        IntOrStr::Int(1) => return Some(Shards::One),
+        IntOrStr::Str(s) if s == "by-worker" => return Some(Shards::ByWorker),
+        IntOrStr::Int(n) => format!(
+            "shards = {n}: expected 1 (one socket shared by every worker) or \"by-worker\" \
+             (one socket per worker)"
+        ),
+        IntOrStr::Str(s) => format!(
+            "unknown shards \"{s}\": expected 1 or \"by-worker\"{}",
+            did_you_mean(s, ["by-worker", "by-thread", "by-group"])
+        ),
+    };
+    report.error(&p.at(v.span()), msg);
+    None
+}
+
 pub(crate) fn http_reuse<T>(
     p: &Parsed<T>,
     v: &Option<Spanned<String>>,

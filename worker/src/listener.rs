@@ -6,6 +6,11 @@
 //! resources (EMFILE…, retried shortly), or the worker is stopping (then it
 //! is closed). [`Listener::should_poll`] combines those reasons; the worker
 //! calls [`Listener::sync`] after anything that may change them.
+//!
+//! With `shards = "by-worker"` the master handed this worker only its own
+//! shard of each address (one socket of the address's `SO_REUSEPORT`
+//! group): polling it is the same as polling a shared socket, but the kernel
+//! wakes this worker only for the connections it hashed to it.
 
 use crate::tokens;
 use mio::net::TcpListener;
