@@ -5,15 +5,38 @@
 //! moment the channel is empty, so an idle connection holds no buffer.
 //! `shutr` means the producer has sent EOF; once the buffer drains, the
 //! session shuts the consumer's write side and sets `shutw`.
+//!
+//! A streaming direction (see `session::pump`) may instead move its bytes
+//! through a pipe borrowed from the pipe pool with `splice(2)`; bytes in
+//! the pipe count as buffered (`is_empty` is false), and the pipe goes
+//! back to the pool the moment it is empty. Only one of the two holds
+//! bytes at a time: a pipe is taken only when the buffer is empty, and the
+//! buffer is read into only when no pipe is held, so bytes keep their order.
 
+use crate::pipes::{Pipe, PipePool};
 use std::io::{self, IoSlice, Read, Write};
+use std::os::fd::AsFd;
 use weir_core::pool::{Buffer, BufferPool};
+
+/// The most one splice into a pipe asks for; the pipe's room bounds it.
+const SPLICE_MAX: usize = 1 << 20;
 
 #[derive(Default)]
 pub struct Channel {
     buf: Option<Buffer>,
     head: usize,
     tail: usize,
+    /// The pipe, while bytes are spliced through it.
+    pipe: Option<Pipe>,
+    /// Bytes in the pipe.
+    piped: usize,
+    /// The last splice into the pipe could not add to the bytes it holds
+    /// (full, or the socket empty: the kernel does not say which): no more
+    /// until it has drained.
+    pipe_full: bool,
+    /// A read filled the whole buffer: this direction streams, and goes
+    /// through a pipe once its buffer is empty.
+    pub streaming: bool,
     /// The producer has closed its side (read returned 0).
     pub shutr: bool,
     /// We have shut the consumer's write side.
@@ -23,8 +46,9 @@ pub struct Channel {
 }
 
 impl Channel {
+    /// Nothing buffered, in the buffer or in the pipe.
     pub fn is_empty(&self) -> bool {
-        self.head == self.tail
+        self.head == self.tail && self.piped == 0
     }
 
     /// Whether a read could store something now.
@@ -40,7 +64,7 @@ impl Channel {
         self.buf.is_some()
     }
 
-    /// Bytes buffered now.
+    /// Bytes in the buffer now (not counting the pipe's).
     pub fn len(&self) -> usize {
         self.tail - self.head
     }
@@ -141,6 +165,90 @@ impl Channel {
         res
     }
 
+    /// Whether the next read should go through a pipe: the direction
+    /// streams and its buffer is empty (or it holds a pipe already).
+    pub fn wants_pipe(&self) -> bool {
+        self.pipe.is_some() || (self.streaming && self.head == self.tail)
+    }
+
+    /// Whether the channel holds a pipe.
+    pub fn holds_pipe(&self) -> bool {
+        self.pipe.is_some()
+    }
+
+    /// Bytes in the pipe.
+    pub fn piped(&self) -> usize {
+        self.piped
+    }
+
+    /// Whether a splice into the pipe may add to it now.
+    pub fn pipe_has_room(&self) -> bool {
+        self.pipe.is_some() && !self.pipe_full
+    }
+
+    /// Takes a pipe if the channel has none (and its buffer is empty);
+    /// false when none could be had: the read goes to the buffer.
+    pub fn take_pipe(&mut self, pipes: &mut PipePool, conns: usize) -> bool {
+        if self.pipe.is_none() && self.head == self.tail {
+            self.pipe = pipes.get(conns);
+        }
+        self.pipe.is_some()
+    }
+
+    /// Splices once from `src` into the pipe. `Ok(0)` is EOF. On
+    /// `WouldBlock` with bytes in the pipe, the pipe counts as full until
+    /// it drains.
+    pub fn splice_from<S: AsFd>(&mut self, src: S) -> io::Result<usize> {
+        let Some(pipe) = &self.pipe else {
+            return Err(io::ErrorKind::WouldBlock.into());
+        };
+        let res = pipe.fill_from(src, SPLICE_MAX);
+        match &res {
+            Ok(n) => self.piped += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock && self.piped > 0 => {
+                self.pipe_full = true;
+            }
+            Err(_) => {}
+        }
+        res
+    }
+
+    /// Splices once from the pipe to `dst`; the pipe goes back to `pipes`
+    /// once it is empty.
+    pub fn splice_to<D: AsFd>(&mut self, dst: D, pipes: &mut PipePool) -> io::Result<usize> {
+        let Some(pipe) = &self.pipe else {
+            return Ok(0);
+        };
+        let res = pipe.drain_to(dst, self.piped);
+        if let Ok(n) = res {
+            let n = n.min(self.piped);
+            self.piped -= n;
+            self.total += n as u64;
+            pipes.count(n);
+        }
+        self.put_pipe_if_empty(pipes);
+        res
+    }
+
+    /// Gives the pipe back if it holds nothing.
+    pub fn put_pipe_if_empty(&mut self, pipes: &mut PipePool) {
+        if self.piped == 0 {
+            if let Some(p) = self.pipe.take() {
+                self.pipe_full = false;
+                pipes.put(p);
+            }
+        }
+    }
+
+    /// The session is closing: an empty pipe goes back to the pool, one
+    /// that still holds bytes is closed.
+    pub fn release_pipe(&mut self, pipes: &mut PipePool) {
+        self.put_pipe_if_empty(pipes);
+        self.pipe = None;
+        self.piped = 0;
+        self.pipe_full = false;
+    }
+
     fn keep_or_release(&mut self, buf: Buffer, pool: &mut BufferPool) {
         if self.head == self.tail {
             self.head = 0;
@@ -151,13 +259,17 @@ impl Channel {
         }
     }
 
-    /// Gives the buffer back whatever it holds (the session is closing).
+    /// Gives the buffer back whatever it holds (the session is closing);
+    /// a pipe still held is closed (see [`Channel::release_pipe`]).
     pub fn release(&mut self, pool: &mut BufferPool) {
         if let Some(b) = self.buf.take() {
             pool.put(b);
         }
         self.head = 0;
         self.tail = 0;
+        self.pipe = None;
+        self.piped = 0;
+        self.pipe_full = false;
     }
 }
 
