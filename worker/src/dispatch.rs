@@ -116,6 +116,7 @@ impl Worker {
             Some(AnySession::Http(sess)) => {
                 let mut cx = HttpCtx {
                     pool: &mut self.pool,
+                    pipes: &mut self.pipes,
                     backends: &mut self.backends,
                     idle: &mut self.idle,
                     registry: self.poll.registry(),
@@ -243,6 +244,7 @@ impl Worker {
             Some(AnySession::Http(sess)) => {
                 let mut cx = HttpCtx {
                     pool: &mut self.pool,
+                    pipes: &mut self.pipes,
                     backends: &mut self.backends,
                     idle: &mut self.idle,
                     registry: self.poll.registry(),

@@ -2,10 +2,10 @@
 //! to the other, propagate EOF as a write shutdown once the channel drains.
 //! TCP sessions and HTTP tunnels use it as is.
 //!
-//! **Splice, where it pays** (HAProxy's `splice-auto`). Given a pipe pool
-//! ([`Splicer`]), a direction starts on the buffer path and switches to
-//! `splice(2)` (socket → pipe → socket, no copy through user space) once
-//! it streams: a read filled the whole buffer. It switches only when the
+//! **Splice, where it pays** (HAProxy's `splice-auto`). A direction
+//! starts on the buffer path and switches to `splice(2)` (socket → pipe →
+//! socket, no copy through user space) once it streams: a read filled the
+//! whole buffer. It switches only when the
 //! buffer is empty, so bytes never change order, and stays switched for
 //! the rest of the session; the pipe itself is held only while it holds
 //! bytes. Small exchanges never leave the buffer path, where a short read
@@ -36,35 +36,23 @@ pub struct Progress {
     pub exhausted: bool,
 }
 
-/// The pipe pool, for a pump that may splice.
+/// The worker's pipe pool, as a pump needs it.
 pub struct Splicer<'a> {
     pub pipes: &'a mut PipePool,
     /// Connections open in the worker now (their descriptors come first).
     pub conns: usize,
 }
 
-/// Moves bytes `src` → `ch` → `dst` on the buffer path only; see
-/// [`pump_with`].
-pub fn pump(
-    src: &mut Conn,
-    ch: &mut Channel,
-    dst: Option<&mut Conn>,
-    pool: &mut BufferPool,
-    budget: usize,
-) -> Result<Progress, Side> {
-    pump_with(src, ch, dst, pool, None, budget)
-}
-
 /// Moves bytes `src` → `ch` → `dst` until nothing more can be done now or
 /// the budget is spent; propagates EOF as a write shutdown once `ch` is
-/// empty. `dst` is `None` while the server is not connected yet. With a
-/// [`Splicer`], a streaming direction moves its bytes through a pipe.
-pub fn pump_with(
+/// empty. `dst` is `None` while the server is not connected yet. A
+/// streaming direction moves its bytes through a pipe from `sp`.
+pub fn pump(
     src: &mut Conn,
     ch: &mut Channel,
     mut dst: Option<&mut Conn>,
     pool: &mut BufferPool,
-    mut splicer: Option<Splicer>,
+    sp: Splicer,
     budget: usize,
 ) -> Result<Progress, Side> {
     let mut p = Progress::default();
@@ -72,11 +60,7 @@ pub fn pump_with(
     loop {
         let mut progress = false;
         if !ch.shutr && src.readable {
-            let piping = match splicer.as_mut() {
-                Some(sp) if ch.wants_pipe() => ch.take_pipe(sp.pipes, sp.conns),
-                _ => false,
-            };
-            if piping {
+            if ch.wants_pipe() && ch.take_pipe(sp.pipes, sp.conns) {
                 if ch.pipe_has_room() {
                     match ch.splice_from(&src.sock) {
                         Ok(0) => {
@@ -106,7 +90,7 @@ pub fn pump_with(
                         p.read = true;
                         progress = true;
                         moved += n;
-                        if splicer.is_some() && ch.is_full() {
+                        if ch.is_full() {
                             ch.streaming = true;
                         }
                     }
@@ -128,20 +112,18 @@ pub fn pump_with(
                     Err(_) => return Err(Side::Server),
                 }
             } else if d.writable && ch.piped() > 0 {
-                if let Some(sp) = splicer.as_mut() {
-                    let offered = ch.piped();
-                    match ch.splice_to(&d.sock, sp.pipes) {
-                        Ok(n) => {
-                            p.wrote = true;
-                            progress |= n > 0;
-                            if n < offered {
-                                d.writable = false;
-                            }
+                let offered = ch.piped();
+                match ch.splice_to(&d.sock, sp.pipes) {
+                    Ok(n) => {
+                        p.wrote = true;
+                        progress |= n > 0;
+                        if n < offered {
+                            d.writable = false;
                         }
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => d.writable = false,
-                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                        Err(_) => return Err(Side::Server),
                     }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => d.writable = false,
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    Err(_) => return Err(Side::Server),
                 }
             }
             if ch.is_empty() && ch.shutr && !ch.shutw {
@@ -152,9 +134,7 @@ pub fn pump_with(
         }
         if !progress || moved >= budget {
             // An idle direction holds no pipe.
-            if let Some(sp) = splicer.as_mut() {
-                ch.put_pipe_if_empty(sp.pipes);
-            }
+            ch.put_pipe_if_empty(sp.pipes);
             if progress {
                 p.exhausted = (src.readable && !ch.shutr) || !ch.is_empty();
             }

@@ -12,7 +12,7 @@
 //!   session closes with `sQ`.
 
 use super::connect::{connected, open_connection};
-use super::pump::{pump_with, Splicer};
+use super::pump::{pump, Splicer};
 use super::{Conn, Session, Stage, Termination};
 use crate::backend::BackendState;
 use crate::balance::PickCtx;
@@ -74,7 +74,7 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
         pipes: cx.pipes,
         conns: cx.conns,
     };
-    match pump_with(&mut s.client, &mut s.req, srv, cx.pool, Some(sp), budget) {
+    match pump(&mut s.client, &mut s.req, srv, cx.pool, sp, budget) {
         Ok(p) => {
             exhausted |= p.exhausted;
             if p.read {
@@ -93,14 +93,7 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
                 pipes: cx.pipes,
                 conns: cx.conns,
             };
-            match pump_with(
-                srv,
-                &mut s.res,
-                Some(&mut s.client),
-                cx.pool,
-                Some(sp),
-                budget,
-            ) {
+            match pump(srv, &mut s.res, Some(&mut s.client), cx.pool, sp, budget) {
                 Ok(p) => {
                     exhausted |= p.exhausted;
                     if p.read {
