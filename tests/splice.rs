@@ -281,3 +281,33 @@ fn connect_tunnel_splices_bulk_both_ways() {
     c.closed_silently(Duration::from_secs(5))
         .expect("the tunnel closes after both sides are done");
 }
+
+#[test]
+fn stalled_reader_resumes_with_every_byte() {
+    // The origin sends 32 MiB at once; the client reads nothing at first,
+    // so the client's socket, weir's pipe and the origin's socket fill up
+    // (splice out returns short / EAGAIN, splice in finds the pipe full).
+    // Then it reads everything: each side must be woken again.
+    const LEN: usize = 32 * MIB;
+    let down_seed = seed();
+    let origin = Origin::spawn(move |mut s: TcpStream| {
+        let _ = send_stream(&mut s, down_seed, LEN);
+        let _ = s.shutdown(Shutdown::Write);
+        let _ = io::copy(&mut s, &mut io::sink());
+    });
+    let port = free_port();
+    let weir = Weir::start(&tcp_config(port, "", "", &one_server(origin.addr)));
+    let mut s = client::connect(port).expect("connect to weir");
+    let me = s.local_addr().unwrap();
+    // Let the buffers fill (pacing only: any stall length must work).
+    thread::sleep(Duration::from_millis(300));
+    s.set_read_timeout(Some(DEADLINE)).unwrap();
+    assert_eq!(check_stream(&mut s, down_seed), Ok(LEN), "server -> client");
+    s.shutdown(Shutdown::Write).unwrap();
+    let (_, log) = weir.wait_tcplog(me, DEADLINE);
+    assert_eq!(
+        (log.bytes, log.termination.as_str()),
+        (LEN as u64, "--"),
+        "{log:?}"
+    );
+}
