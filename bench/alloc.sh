@@ -84,7 +84,7 @@ wait_port() { # wait_port PORT: true once something listens on it (10 s at most)
 
 read -r P_ORIGIN P_HTTP P_TCP <<<"$(pick_ports 3)"
 [[ -n $P_TCP ]] || die "could not find free ports"
-for f in 64:64 4k:4096; do head -c "${f#*:}" /dev/zero | tr '\0' x >"$RUN/www/${f%%:*}"; done
+for f in 64:64 4k:4096 256k:262144; do head -c "${f#*:}" /dev/zero | tr '\0' x >"$RUN/www/${f%%:*}"; done
 cat >"$RUN/origin.conf" <<NGX
 worker_processes 1;
 daemon off;
@@ -123,7 +123,7 @@ quit_counts() { # SIGQUIT the worker; print its new "allocs reallocs frees"
 
 printf 'scenario\trequests\tallocs\treallocs\tfrees\tallocs_per_req\treallocs_per_req\tfrees_per_req\n' >"$OUT/alloc.tsv"
 for sc in "${SCENARIOS[@]}"; do
-  [[ $sc =~ ^(tcp-)?(ka|close)-(64|4k)$ ]] || die "bad scenario $sc"
+  [[ $sc =~ ^(tcp-)?(ka|close)-(64|4k|256k)$ ]] || die "bad scenario $sc"
   port=$P_HTTP hdr=()
   [[ -n ${BASH_REMATCH[1]} ]] && port=$P_TCP
   [[ ${BASH_REMATCH[2]} == close ]] && hdr=(-H 'Connection: close')

@@ -101,6 +101,8 @@ impl Worker {
             Some(AnySession::Tcp(sess)) => {
                 let mut cx = Ctx {
                     pool: &mut self.pool,
+                    pipes: &mut self.pipes,
+                    conns: self.actconn,
                     backend: &mut self.backends[sess.backend],
                     registry: self.poll.registry(),
                     fe: &self.config.frontends[sess.frontend],
@@ -114,6 +116,7 @@ impl Worker {
             Some(AnySession::Http(sess)) => {
                 let mut cx = HttpCtx {
                     pool: &mut self.pool,
+                    pipes: &mut self.pipes,
                     backends: &mut self.backends,
                     idle: &mut self.idle,
                     registry: self.poll.registry(),
@@ -185,6 +188,8 @@ impl Worker {
     fn close_tcp(&mut self, mut sess: Box<Session>, term: Termination, now: Instant) {
         let registry = self.poll.registry();
         let _ = registry.deregister(&mut sess.client.sock);
+        sess.req.release_pipe(&mut self.pipes);
+        sess.res.release_pipe(&mut self.pipes);
         sess.req.release(&mut self.pool);
         sess.res.release(&mut self.pool);
         if self.logger.enabled(LogLevel::Info) {
@@ -239,6 +244,7 @@ impl Worker {
             Some(AnySession::Http(sess)) => {
                 let mut cx = HttpCtx {
                     pool: &mut self.pool,
+                    pipes: &mut self.pipes,
                     backends: &mut self.backends,
                     idle: &mut self.idle,
                     registry: self.poll.registry(),

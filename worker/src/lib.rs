@@ -4,8 +4,8 @@
 //! - [`event_loop`]: the loop itself, in HAProxy's order;
 //! - [`worker`]: the state a worker owns and the operations on it;
 //! - [`scheduler`]: timers (wait queue) and runnable tasks (run queue);
-//! - [`listener`], [`session`], [`channel`]: connections and the bytes
-//!   between them;
+//! - [`listener`], [`session`], [`channel`], [`pipes`]: connections and
+//!   the bytes between them;
 //! - [`backend`], [`balance`], [`queue`]: servers, how one is picked, and
 //!   the wait for a free one (`maxconn`);
 //! - [`signals`], [`tokens`]: how signals and poller events reach owners;
@@ -21,6 +21,7 @@ pub mod event_loop;
 pub mod http;
 pub mod idle;
 pub mod listener;
+pub mod pipes;
 pub mod queue;
 pub mod rules;
 pub mod scheduler;

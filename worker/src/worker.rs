@@ -6,6 +6,7 @@ use crate::backend::BackendState;
 use crate::dispatch::AnySession;
 use crate::idle::IdlePool;
 use crate::listener::Listener;
+use crate::pipes::PipePool;
 use crate::scheduler::Scheduler;
 use crate::signals::{self, Command};
 use crate::tokens;
@@ -50,6 +51,8 @@ pub struct Worker {
     /// Parked server connections (HTTP reuse).
     pub idle: IdlePool,
     pub pool: BufferPool,
+    /// Pipes for splicing TCP sessions.
+    pub pipes: PipePool,
     pub backends: Vec<BackendState>,
     /// Current connections per frontend, and since start.
     pub feconn: Vec<usize>,
@@ -100,6 +103,7 @@ impl Worker {
             id,
             events: Events::with_capacity(config.global.maxpollevents.max(1)),
             pool: BufferPool::new(config.global.bufsize),
+            pipes: crate::pipes::for_worker(&config, listeners.len()),
             config,
             logger,
             poll,
@@ -204,6 +208,12 @@ impl Worker {
                 self.logger.notice(&format!(
                     "SIGQUIT: pool buffer ({} bytes): {} allocated, {} used, {} peak, {} misses; released {} bytes",
                     st.bufsize, st.allocated, st.used, st.peak_used, st.misses, freed
+                ));
+                let ps = self.pipes.stats();
+                let closed = self.pipes.release_unused();
+                self.logger.notice(&format!(
+                    "SIGQUIT: pool pipe ({} bytes): {} allocated, {} used, {} peak, {} max, {} refused, {} bytes spliced; released {} pipes",
+                    ps.size, ps.allocated, ps.used, ps.peak_used, ps.max, ps.refused, ps.spliced, closed
                 ));
                 if let Some(a) = weir_core::sys::alloc_counts() {
                     self.logger.notice(&format!(

@@ -12,10 +12,11 @@
 //!   session closes with `sQ`.
 
 use super::connect::{connected, open_connection};
-use super::pump::pump;
+use super::pump::{pump, Splicer};
 use super::{Conn, Session, Stage, Termination};
 use crate::backend::BackendState;
 use crate::balance::PickCtx;
+use crate::pipes::PipePool;
 use crate::queue;
 use crate::tokens::{self, Side};
 use mio::{Interest, Registry};
@@ -29,6 +30,10 @@ const BUDGET_BUFFERS: usize = 4;
 /// What the session's task needs besides the session itself.
 pub struct Ctx<'a> {
     pub pool: &'a mut BufferPool,
+    /// Pipes for the directions that stream (splice).
+    pub pipes: &'a mut PipePool,
+    /// Client connections open in the worker now.
+    pub conns: usize,
     pub backend: &'a mut BackendState,
     pub registry: &'a Registry,
     pub fe: &'a Frontend,
@@ -65,7 +70,11 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
     } else {
         None
     };
-    match pump(&mut s.client, &mut s.req, srv, cx.pool, budget) {
+    let sp = Splicer {
+        pipes: cx.pipes,
+        conns: cx.conns,
+    };
+    match pump(&mut s.client, &mut s.req, srv, cx.pool, sp, budget) {
         Ok(p) => {
             exhausted |= p.exhausted;
             if p.read {
@@ -80,7 +89,11 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
     }
     if s.stage == Stage::Data {
         if let Some(srv) = s.srv.as_mut() {
-            match pump(srv, &mut s.res, Some(&mut s.client), cx.pool, budget) {
+            let sp = Splicer {
+                pipes: cx.pipes,
+                conns: cx.conns,
+            };
+            match pump(srv, &mut s.res, Some(&mut s.client), cx.pool, sp, budget) {
                 Ok(p) => {
                     exhausted |= p.exhausted;
                     if p.read {

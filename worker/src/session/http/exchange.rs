@@ -8,7 +8,7 @@ use super::{end::*, process::*, request::*, server::*};
 use super::{HttpSession, Phase};
 use crate::http::rewrite::response_head_edited;
 use crate::http::{ConnectionHeader, Framing, HeadEdits, RewriteOptions, Version};
-use crate::session::pump::pump;
+use crate::session::pump::{pump, Splicer};
 use crate::tokens::Side;
 
 /// Analysers 5 to 8: request out, response in.
@@ -262,7 +262,8 @@ pub(super) fn parse_response(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
     }
 }
 
-/// A tunnel: both directions pumped as in TCP mode.
+/// A tunnel: both directions pumped as in TCP mode (splicing once they
+/// stream).
 pub(super) fn tunnel_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize) -> Step {
     let HttpSession {
         stream,
@@ -279,7 +280,11 @@ pub(super) fn tunnel_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize) 
         return Step::Continue(false);
     };
     let mut progress = false;
-    match pump(client, req, Some(srv), cx.pool, budget) {
+    let sp = Splicer {
+        pipes: cx.pipes,
+        conns: cx.actconn,
+    };
+    match pump(client, req, Some(srv), cx.pool, sp, budget) {
         Ok(p) => {
             if p.read || p.wrote {
                 progress = true;
@@ -291,7 +296,11 @@ pub(super) fn tunnel_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize) 
         Err(Side::Server) => st.term = *b"SD",
     }
     if st.term == *b"--" {
-        match pump(srv, res, Some(client), cx.pool, budget) {
+        let sp = Splicer {
+            pipes: cx.pipes,
+            conns: cx.actconn,
+        };
+        match pump(srv, res, Some(client), cx.pool, sp, budget) {
             Ok(p) => {
                 if p.read || p.wrote {
                     progress = true;

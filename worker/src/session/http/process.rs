@@ -9,6 +9,7 @@ use super::{HttpSession, Phase, Stream};
 use crate::backend::BackendState;
 use crate::http::{ResponseContext, ResponseParser, Version};
 use crate::idle::IdlePool;
+use crate::pipes::PipePool;
 use crate::session::tcp::Outcome;
 use mio::Registry;
 use std::time::Instant;
@@ -27,6 +28,8 @@ pub(super) const BUDGET_BUFFERS: usize = 4;
 /// What the session's task needs besides the session itself.
 pub struct HttpCtx<'a> {
     pub pool: &'a mut BufferPool,
+    /// Pipes for tunnels that stream (splice).
+    pub pipes: &'a mut PipePool,
     pub backends: &'a mut [BackendState],
     pub idle: &'a mut IdlePool,
     pub registry: &'a Registry,
