@@ -50,6 +50,8 @@ pub struct Worker {
     pub sessions: Slab<AnySession>,
     /// Parked server connections (HTTP reuse).
     pub idle: IdlePool,
+    /// Finished HTTP streams and a field list, reused (HTTP sessions).
+    pub http_spares: crate::session::http::Spares,
     pub pool: BufferPool,
     /// Pipes for splicing TCP sessions.
     pub pipes: PipePool,
@@ -113,6 +115,7 @@ impl Worker {
             listeners,
             sessions: Slab::new(),
             idle: IdlePool::for_worker(),
+            http_spares: Default::default(),
             backends,
             feconn: vec![0; nfe],
             shared,
@@ -205,6 +208,7 @@ impl Worker {
             Command::DumpPools => {
                 let st = self.pool.stats();
                 let freed = self.pool.release_unused();
+                self.http_spares.release();
                 self.logger.notice(&format!(
                     "SIGQUIT: pool buffer ({} bytes): {} allocated, {} used, {} peak, {} misses; released {} bytes",
                     st.bufsize, st.allocated, st.used, st.peak_used, st.misses, freed

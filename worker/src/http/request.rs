@@ -99,9 +99,21 @@ impl RequestParser {
     /// parser is ready for the next message (pass the bytes after
     /// `head_len` and the body).
     pub fn parse(&mut self, buf: &[u8]) -> Result<Option<RequestHead>, HeadError> {
+        self.parse_into(buf, &mut Vec::new())
+    }
+
+    /// [`RequestParser::parse`] with the field list taken from `fields`
+    /// (a spare list, cleared first): the head owns it on success (give it
+    /// back once done with the head); on error it stays in `fields`. With a
+    /// list of [`MAX_HEADERS`] capacity, parsing allocates nothing.
+    pub fn parse_into(
+        &mut self,
+        buf: &[u8],
+        fields: &mut Vec<Header>,
+    ) -> Result<Option<RequestHead>, HeadError> {
         let result = match self.scanner.scan(buf) {
             Ok(None) => return Ok(None),
-            Ok(Some(scanned)) => complete(buf, scanned).map(Some),
+            Ok(Some(scanned)) => complete(buf, scanned, fields).map(Some),
             Err(e) => Err(e),
         };
         self.scanner.reset();
@@ -110,7 +122,11 @@ impl RequestParser {
 }
 
 /// Parses a head known to be complete and lexically clean.
-fn complete(buf: &[u8], scanned: Scanned) -> Result<RequestHead, HeadError> {
+fn complete(
+    buf: &[u8],
+    scanned: Scanned,
+    headers: &mut Vec<Header>,
+) -> Result<RequestHead, HeadError> {
     let head = buf.get(..scanned.head_len).unwrap_or(buf);
     let line = request_line(head, scanned.start_line)?;
 
@@ -121,16 +137,13 @@ fn complete(buf: &[u8], scanned: Scanned) -> Result<RequestHead, HeadError> {
         Ok(_) => return Err(HeadError::ParserMismatch),
         Err(e) => return Err(map_httparse(e)),
     }
-    let headers: Vec<Header> = req
-        .headers
-        .iter()
-        .map(|h| Header {
-            name: Span::of(head, h.name.as_bytes()),
-            value: Span::of(head, h.value),
-        })
-        .collect();
+    headers.clear();
+    headers.extend(req.headers.iter().map(|h| Header {
+        name: Span::of(head, h.name.as_bytes()),
+        value: Span::of(head, h.value),
+    }));
 
-    let info = head::read_fields(head, &headers)?;
+    let info = head::read_fields(head, headers)?;
     match (info.host_count, line.version) {
         (0, Version::Http11) => return Err(HeadError::MissingHost),
         (0, Version::Http10) | (1, _) => {}
@@ -167,7 +180,7 @@ fn complete(buf: &[u8], scanned: Scanned) -> Result<RequestHead, HeadError> {
         query: line.query,
         version: line.version,
         start_line: scanned.start_line,
-        headers,
+        headers: std::mem::take(headers),
         host: info.host,
         head_len: scanned.head_len,
         framing,

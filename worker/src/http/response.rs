@@ -95,9 +95,20 @@ impl ResponseParser {
         buf: &[u8],
         ctx: ResponseContext,
     ) -> Result<Option<ResponseHead>, HeadError> {
+        self.parse_into(buf, ctx, &mut Vec::new())
+    }
+
+    /// [`ResponseParser::parse`] with the field list taken from `fields`,
+    /// as [`RequestParser::parse_into`](super::RequestParser::parse_into).
+    pub fn parse_into(
+        &mut self,
+        buf: &[u8],
+        ctx: ResponseContext,
+        fields: &mut Vec<Header>,
+    ) -> Result<Option<ResponseHead>, HeadError> {
         let result = match self.scanner.scan(buf) {
             Ok(None) => return Ok(None),
-            Ok(Some(scanned)) => complete(buf, scanned, ctx).map(Some),
+            Ok(Some(scanned)) => complete(buf, scanned, ctx, fields).map(Some),
             Err(e) => Err(e),
         };
         self.scanner.reset();
@@ -105,7 +116,12 @@ impl ResponseParser {
     }
 }
 
-fn complete(buf: &[u8], scanned: Scanned, ctx: ResponseContext) -> Result<ResponseHead, HeadError> {
+fn complete(
+    buf: &[u8],
+    scanned: Scanned,
+    ctx: ResponseContext,
+    headers: &mut Vec<Header>,
+) -> Result<ResponseHead, HeadError> {
     let head = buf.get(..scanned.head_len).unwrap_or(buf);
     let (version, status, reason) = status_line(head, scanned.start_line)?;
 
@@ -116,16 +132,13 @@ fn complete(buf: &[u8], scanned: Scanned, ctx: ResponseContext) -> Result<Respon
         Ok(_) => return Err(HeadError::ParserMismatch),
         Err(e) => return Err(map_httparse(e)),
     }
-    let headers: Vec<Header> = resp
-        .headers
-        .iter()
-        .map(|h| Header {
-            name: Span::of(head, h.name.as_bytes()),
-            value: Span::of(head, h.value),
-        })
-        .collect();
+    headers.clear();
+    headers.extend(resp.headers.iter().map(|h| Header {
+        name: Span::of(head, h.name.as_bytes()),
+        value: Span::of(head, h.value),
+    }));
 
-    let info = head::read_fields(head, &headers)?;
+    let info = head::read_fields(head, headers)?;
     if info.has_te {
         if info.content_length.is_some() {
             return Err(HeadError::ContentLengthAndTransferEncoding);
@@ -153,7 +166,7 @@ fn complete(buf: &[u8], scanned: Scanned, ctx: ResponseContext) -> Result<Respon
         status,
         reason,
         start_line: scanned.start_line,
-        headers,
+        headers: std::mem::take(headers),
         head_len: scanned.head_len,
         framing,
         content_length: info.content_length,

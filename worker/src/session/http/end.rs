@@ -37,6 +37,7 @@ pub(super) fn finish_stream(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
     if st.counted {
         cx.backends[st.backend].shm.leave(cx.worker);
     }
+    cx.spares.put_stream(st);
     s.res.release(cx.pool);
     s.res = Default::default();
     s.idle_since = cx.now;

@@ -190,7 +190,9 @@ pub(super) fn parse_response(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
         let Some(st) = stream.as_mut() else {
             return Step::Continue(progress);
         };
-        let parsed = st.res_parser.parse(res.data(), st.ctx);
+        let parsed = st
+            .res_parser
+            .parse_into(res.data(), st.ctx, cx.spares.headers());
         let head = match parsed {
             Ok(None) if res.is_full() => return server_error(s, cx, 502, *b"PH"),
             Ok(None) if res.shutr => return server_failed(s, cx),
@@ -207,6 +209,7 @@ pub(super) fn parse_response(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
         if head.interim {
             st.to_cli.push(&data[..head.head_len]);
             res.consume(head.head_len, cx.pool);
+            cx.spares.put_headers(head.headers);
             continue;
         }
         st.status = i32::from(head.status);
@@ -255,8 +258,9 @@ pub(super) fn parse_response(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
         st.srv_keep_alive =
             head.keep_alive && !matches!(head.framing, Framing::UntilClose | Framing::Tunnel);
         st.res_head_done = true;
-        st.to_srv.clear();
+        st.to_srv.reset();
         let head_len = head.head_len;
+        cx.spares.put_headers(head.headers);
         s.res.consume(head_len, cx.pool);
         return Step::Continue(true);
     }

@@ -44,10 +44,24 @@ impl Outbox {
         self.pos = 0;
     }
 
-    /// Forgets the content and its memory.
-    pub fn clear(&mut self) {
-        self.buf = Vec::new();
+    /// Forgets the content, keeping the memory for the next one.
+    pub fn reset(&mut self) {
+        self.buf.clear();
         self.pos = 0;
+    }
+
+    /// Forgets the content; frees the memory too if it is over `keep`
+    /// bytes (a stream going back to the spares).
+    pub fn trim(&mut self, keep: usize) {
+        if self.buf.capacity() > keep {
+            self.buf = Vec::new();
+        }
+        self.reset();
+    }
+
+    /// The memory held, in bytes.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     /// Writes as much as the connection takes. Returns the bytes written.

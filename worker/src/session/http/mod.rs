@@ -33,11 +33,13 @@ mod reply;
 mod request;
 mod sample;
 mod server;
+mod spare;
 mod stats_page;
 mod timers;
 
 pub use kept::Kept;
 pub use process::{drain, kill, process, HttpCtx};
+pub use spare::Spares;
 
 use crate::channel::Channel;
 use crate::http::{RequestParser, ResponseContext, ResponseParser, Version};

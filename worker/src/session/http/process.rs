@@ -32,6 +32,8 @@ pub struct HttpCtx<'a> {
     pub pipes: &'a mut PipePool,
     pub backends: &'a mut [BackendState],
     pub idle: &'a mut IdlePool,
+    /// Finished streams and a field list, reused request after request.
+    pub spares: &'a mut super::Spares,
     pub registry: &'a Registry,
     pub config: &'a Config,
     pub logger: &'a Logger,
@@ -183,6 +185,46 @@ impl Stream {
             counted: false,
             lb_key: None,
             queue: crate::queue::Wait::default(),
+        }
+    }
+}
+
+impl Stream {
+    /// Sets a spare stream up for a new request as [`Stream::new`] would,
+    /// keeping the memory of its outboxes and request line.
+    pub(super) fn renew(
+        &mut self,
+        backend: usize,
+        start: Instant,
+        date: WallTime,
+        now: Instant,
+        bufsize: usize,
+    ) {
+        let mut to_srv = std::mem::take(&mut self.to_srv);
+        let mut to_cli = std::mem::take(&mut self.to_cli);
+        let mut request_line = std::mem::take(&mut self.request_line);
+        to_srv.reset();
+        to_cli.reset();
+        request_line.clear();
+        *self = Stream {
+            to_srv,
+            to_cli,
+            request_line,
+            ..Stream::new(backend, start, date, now, bufsize)
+        };
+    }
+
+    /// Empties a finished stream for the spares: what it still holds is
+    /// dropped, and an outbox or request line over `keep` bytes of capacity
+    /// is freed rather than kept.
+    pub(super) fn recycle(&mut self, keep: usize) {
+        self.srv = None;
+        self.lb_key = None;
+        self.to_srv.trim(keep);
+        self.to_cli.trim(keep);
+        self.request_line.clear();
+        if self.request_line.capacity() > keep {
+            self.request_line = String::new();
         }
     }
 }

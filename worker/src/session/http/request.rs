@@ -3,11 +3,11 @@
 //! `default_backend`); or answer locally (error page, deny, return,
 //! redirect).
 
-use super::forward::{Body, Outbox};
+use super::forward::Body;
 use super::process::*;
 use super::reply;
 use super::sample::Sample;
-use super::{HttpSession, Phase, Stream};
+use super::{HttpSession, Phase};
 use crate::http::rewrite::request_head_edited;
 use crate::http::{
     ConnectionHeader, EditOp, Framing, HeadEdits, RequestHead, ResponseContext, RewriteOptions,
@@ -25,13 +25,13 @@ pub(super) fn wait_request(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
             Step::Continue(false)
         };
     }
-    match s.parser.parse(s.req.data()) {
+    match s.parser.parse_into(s.req.data(), cx.spares.headers()) {
         Ok(None) if s.req.is_full() => local_error(s, cx, 400, *b"PR", "<BADREQ>"),
         Ok(None) if s.req.shutr => {
             // The client left in the middle of a head.
             local_error(s, cx, 400, *b"CR", "<BADREQ>");
             if let Some(st) = s.stream.as_mut() {
-                st.to_cli = Outbox::default();
+                st.to_cli.reset();
             }
             Step::Continue(true)
         }
@@ -46,6 +46,7 @@ pub(super) fn wait_request(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
         }
         Ok(Some(head)) => {
             start_stream(s, cx, &head);
+            cx.spares.put_headers(head.headers);
             Step::Continue(true)
         }
     }
@@ -60,14 +61,11 @@ pub(super) fn local_error(
     line: &str,
 ) -> Step {
     let (start, date) = s.req_start.take().unwrap_or((cx.now, cx.date));
-    let mut st = Stream::new(
-        s.frontend_backend(cx),
-        start,
-        date,
-        cx.now,
-        cx.config.global.bufsize,
-    );
-    st.request_line = line.to_string();
+    let backend = s.frontend_backend(cx);
+    let mut st = cx
+        .spares
+        .stream(backend, start, date, cx.now, cx.config.global.bufsize);
+    st.request_line.push_str(line);
     st.phase = Phase::LocalReply;
     st.to_cli.push(&reply::error_page(status));
     st.status = i32::from(status);
@@ -80,7 +78,7 @@ pub(super) fn local_error(
     }
     s.req.consume(n, cx.pool);
     s.requests += 1;
-    s.stream = Some(Box::new(st));
+    s.stream = Some(st);
     Step::Continue(true)
 }
 
@@ -164,16 +162,11 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
         local = Some((reply::error_page(503), 503, *b"SC", true));
     }
 
-    let request_line = String::from_utf8_lossy(head.start_line.get(buf)).into_owned();
+    let bufsize = cx.config.global.bufsize;
     let mut st;
     if let Some((bytes, status, term, close)) = local {
-        st = Stream::new(
-            s.frontend_backend(cx),
-            start,
-            date,
-            cx.now,
-            cx.config.global.bufsize,
-        );
+        let backend = s.frontend_backend(cx);
+        st = cx.spares.stream(backend, start, date, cx.now, bufsize);
         st.phase = Phase::LocalReply;
         st.to_cli.push(&bytes);
         st.status = i32::from(status);
@@ -184,7 +177,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
         let be_i =
             crate::rules::select_backend(fe, &sample).unwrap_or_else(|| s.frontend_backend(cx));
         let be = &cx.config.backends[be_i];
-        st = Stream::new(be_i, start, date, cx.now, cx.config.global.bufsize);
+        st = cx.spares.stream(be_i, start, date, cx.now, bufsize);
         let connection = if head.upgrade {
             ConnectionHeader::Upgrade
         } else if be.http_reuse == HttpReuse::Never {
@@ -213,7 +206,9 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
         st.counted = true;
         cx.backends[be_i].shm.enter(cx.worker);
     }
-    st.request_line = request_line;
+    // The request line is checked to be visible ASCII: no replacement.
+    st.request_line
+        .push_str(&String::from_utf8_lossy(head.start_line.get(buf)));
     st.version = head.version;
     st.head_at = cx.now;
     s.req_mark = s.req.total.wrapping_sub(head.head_len as u64);
@@ -230,7 +225,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
         st.term = *b"PR";
         s.close_after = true;
     }
-    s.stream = Some(Box::new(st));
+    s.stream = Some(st);
 }
 
 pub(super) fn rule_applies(

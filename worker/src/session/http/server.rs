@@ -4,7 +4,6 @@
 //! server is at its `maxconn`, the request waits in the backend's queue
 //! ([`crate::queue`]) and gets a 503 (`sQ`) after `timeout.queue`.
 
-use super::forward::Outbox;
 use super::process::*;
 use super::reply;
 use super::{HttpSession, Phase, Stream};
@@ -202,7 +201,7 @@ pub(super) fn server_error(
     };
     release_server(st, cx, false);
     st.phase = Phase::LocalReply;
-    st.to_cli = Outbox::default();
+    st.to_cli.reset();
     st.to_cli.push(&reply::error_page(status));
     st.status = i32::from(status);
     st.term = term;
