@@ -14,10 +14,13 @@ use weir_core::config::model::{LogLevel, Mode};
 use weir_core::log::tcplog::TcpLog;
 use weir_core::shm::Gl;
 
-/// A client connection of either mode.
+/// A client connection of either mode, stored in the slab itself: both
+/// are a few hundred bytes, so a new connection takes a slab slot (memory
+/// the slab keeps, trimmed on SIGQUIT) rather than a heap allocation of
+/// its own.
 pub enum AnySession {
-    Tcp(Box<Session>),
-    Http(Box<HttpSession>),
+    Tcp(Session),
+    Http(HttpSession),
 }
 
 impl AnySession {
@@ -49,19 +52,12 @@ impl Worker {
                 let Some(be) = frontend.default_backend else {
                     return;
                 };
-                AnySession::Tcp(Box::new(Session::new(
-                    fe,
-                    be,
-                    stream,
-                    addr,
-                    now,
-                    self.clock.now(),
-                )))
+                AnySession::Tcp(Session::new(fe, be, stream, addr, now, self.clock.now()))
             }
             Mode::Http => {
                 let dst_port = stream.local_addr().map_or(0, |a| a.port());
                 let bufsize = self.config.global.bufsize;
-                let mut h = Box::new(HttpSession::new(fe, stream, addr, dst_port, bufsize, now));
+                let mut h = HttpSession::new(fe, stream, addr, dst_port, bufsize, now);
                 if self.stopping != Stopping::No {
                     http::drain(&mut h);
                 }
@@ -186,7 +182,7 @@ impl Worker {
         self.sync_listeners();
     }
 
-    fn close_tcp(&mut self, mut sess: Box<Session>, term: Termination, now: Instant) {
+    fn close_tcp(&mut self, mut sess: Session, term: Termination, now: Instant) {
         let registry = self.poll.registry();
         let _ = registry.deregister(&mut sess.client.sock);
         sess.req.release_pipe(&mut self.pipes);

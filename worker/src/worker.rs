@@ -209,6 +209,7 @@ impl Worker {
                 let st = self.pool.stats();
                 let freed = self.pool.release_unused();
                 self.http_spares.release();
+                self.sessions.shrink_to_fit();
                 self.logger.notice(&format!(
                     "SIGQUIT: pool buffer ({} bytes): {} allocated, {} used, {} peak, {} misses; released {} bytes",
                     st.bufsize, st.allocated, st.used, st.peak_used, st.misses, freed
