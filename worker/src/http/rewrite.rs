@@ -78,7 +78,7 @@ pub fn request_head_edited(
     head: &RequestHead,
     buf: &[u8],
     opts: &RewriteOptions,
-    edits: &HeadEdits,
+    edits: &HeadEdits<'_>,
     out: &mut Vec<u8>,
 ) {
     let fields = Fields {
@@ -94,24 +94,26 @@ pub fn request_head_edited(
 /// Header changes made by `http_request`/`http_response` rules, in rule
 /// order: a deletion removes the original fields of that name and the ones
 /// added before it; `path` replaces the request's path (the query stays).
+/// Names and values are borrowed from the rules (the configuration), not
+/// copied per request.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeadEdits {
+pub struct HeadEdits<'a> {
     /// Deletions and additions, in order.
-    pub ops: Vec<EditOp>,
+    pub ops: Vec<EditOp<'a>>,
     /// A new path for the request line.
-    pub path: Option<String>,
+    pub path: Option<&'a str>,
 }
 
 /// One header change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EditOp {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditOp<'a> {
     /// Delete every field of this name (any case).
-    Del(String),
+    Del(&'a str),
     /// Add this field.
-    Add(String, String),
+    Add(&'a str, &'a str),
 }
 
-impl HeadEdits {
+impl HeadEdits<'_> {
     /// Whether nothing changes.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty() && self.path.is_none()
@@ -135,7 +137,7 @@ pub fn response_head_edited(
     head: &ResponseHead,
     buf: &[u8],
     opts: &RewriteOptions,
-    edits: &HeadEdits,
+    edits: &HeadEdits<'_>,
     out: &mut Vec<u8>,
 ) {
     let fields = Fields {
@@ -160,7 +162,7 @@ struct Fields<'a> {
 fn write_head(
     f: &Fields<'_>,
     opts: &RewriteOptions,
-    edits: &HeadEdits,
+    edits: &HeadEdits<'_>,
     xff: Option<IpAddr>,
     out: &mut Vec<u8>,
 ) {
@@ -265,12 +267,12 @@ mod tests {
         let head = RequestParser::new(8192).parse(raw).unwrap().unwrap();
         let edits = HeadEdits {
             ops: vec![
-                EditOp::Add("X-A".into(), "1".into()),
-                EditOp::Del("x-drop".into()),
-                EditOp::Del("x-a".into()),
-                EditOp::Add("X-A".into(), "2".into()),
+                EditOp::Add("X-A", "1"),
+                EditOp::Del("x-drop"),
+                EditOp::Del("x-a"),
+                EditOp::Add("X-A", "2"),
             ],
-            path: Some("/new".into()),
+            path: Some("/new"),
         };
         let mut out = Vec::new();
         request_head_edited(&head, raw, &RewriteOptions::default(), &edits, &mut out);

@@ -109,24 +109,30 @@ pub fn select_backend(fe: &Frontend, s: &dyn Sample) -> Option<usize> {
 ///   (a prefix of `/` gives the path and query alone);
 /// - `scheme`: `SCHEME://HOST` then the path and query, HOST being the
 ///   request's `Host` header; without one, the path and query alone.
-pub fn redirect_location(target: &RedirectTarget, s: &dyn Sample) -> Vec<u8> {
+///
+/// Appended to `out` (the reply being written).
+pub fn redirect_location(target: &RedirectTarget, s: &dyn Sample, out: &mut Vec<u8>) {
     let rest = path_and_query(s.url());
     match target {
-        RedirectTarget::Location(l) => l.as_bytes().to_vec(),
+        RedirectTarget::Location(l) => out.extend_from_slice(l.as_bytes()),
         RedirectTarget::Prefix(p) => {
             let p = if p == "/" { "" } else { p.as_str() };
-            [p.as_bytes(), rest].concat()
+            out.extend_from_slice(p.as_bytes());
+            out.extend_from_slice(rest);
         }
         RedirectTarget::Scheme(scheme) => {
-            let mut host = Vec::new();
+            let mark = out.len();
+            out.extend_from_slice(scheme.as_bytes());
+            out.extend_from_slice(b"://");
+            let host_at = out.len();
             s.any_header_value("host", &mut |v| {
-                host.extend_from_slice(v);
+                out.extend_from_slice(v);
                 true
             });
-            if host.is_empty() {
-                return rest.to_vec();
+            if out.len() == host_at {
+                out.truncate(mark);
             }
-            [scheme.as_bytes(), b"://", &host, rest].concat()
+            out.extend_from_slice(rest);
         }
     }
 }

@@ -309,7 +309,11 @@ fn rules_in_order_until_a_terminal_one() {
 #[test]
 fn redirect_locations() {
     let r = req("GET", "/a/b?x=1").hdr("Host", "example.com:8080");
-    let loc = |t: RedirectTarget, r: &Req| String::from_utf8(redirect_location(&t, r)).unwrap();
+    let loc = |t: RedirectTarget, r: &Req| {
+        let mut out = b"HTTP".to_vec();
+        redirect_location(&t, r, &mut out);
+        String::from_utf8(out.split_off(4)).unwrap()
+    };
     assert_eq!(
         loc(RedirectTarget::Location("/elsewhere".into()), &r),
         "/elsewhere"

@@ -226,7 +226,10 @@ pub(super) fn parse_response(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
             s.client_addr.ip(),
             s.dst_port,
         );
-        let mut edits = HeadEdits::default();
+        let mut edits = HeadEdits {
+            ops: cx.spares.edit_ops(),
+            path: None,
+        };
         for rule in fe
             .http_response
             .iter()
@@ -254,6 +257,7 @@ pub(super) fn parse_response(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
             keep_upgrade: st.tunnel,
         };
         response_head_edited(&head, data, &opts, &edits, st.to_cli.vec());
+        cx.spares.put_edit_ops(edits.ops);
         st.res_body = Body::new(head.framing);
         st.srv_keep_alive =
             head.keep_alive && !matches!(head.framing, Framing::UntilClose | Framing::Tunnel);

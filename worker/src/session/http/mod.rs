@@ -203,10 +203,26 @@ pub struct Stream {
     /// The backend counted this stream (beconn).
     pub counted: bool,
     /// What `balance uri` or `balance hdr(NAME)` hashes, taken from the
-    /// request head before it was consumed.
-    pub lb_key: Option<Vec<u8>>,
+    /// request head before it was consumed ([`Stream::lb_key`]); its
+    /// memory is kept with the stream's.
+    lb_key: Vec<u8>,
+    lb_key_set: bool,
     /// Its wait for a server slot (every server at its `maxconn`).
     pub queue: crate::queue::Wait,
+}
+
+impl Stream {
+    /// The key `balance uri` or `balance hdr(NAME)` hashes, if any.
+    pub fn lb_key(&self) -> Option<&[u8]> {
+        self.lb_key_set.then_some(&self.lb_key[..])
+    }
+
+    /// Sets (or clears) the balancing key.
+    pub(super) fn set_lb_key(&mut self, key: Option<&[u8]>) {
+        self.lb_key.clear();
+        self.lb_key_set = key.is_some();
+        self.lb_key.extend_from_slice(key.unwrap_or_default());
+    }
 }
 
 #[cfg(test)]

@@ -183,7 +183,8 @@ impl Stream {
             srv_keep_alive: false,
             tunnel: false,
             counted: false,
-            lb_key: None,
+            lb_key: Vec::new(),
+            lb_key_set: false,
             queue: crate::queue::Wait::default(),
         }
     }
@@ -203,23 +204,29 @@ impl Stream {
         let mut to_srv = std::mem::take(&mut self.to_srv);
         let mut to_cli = std::mem::take(&mut self.to_cli);
         let mut request_line = std::mem::take(&mut self.request_line);
+        let mut lb_key = std::mem::take(&mut self.lb_key);
         to_srv.reset();
         to_cli.reset();
         request_line.clear();
+        lb_key.clear();
         *self = Stream {
             to_srv,
             to_cli,
             request_line,
+            lb_key,
             ..Stream::new(backend, start, date, now, bufsize)
         };
     }
 
     /// Empties a finished stream for the spares: what it still holds is
-    /// dropped, and an outbox or request line over `keep` bytes of capacity
-    /// is freed rather than kept.
+    /// dropped, and an outbox, request line or balancing key over `keep`
+    /// bytes of capacity is freed rather than kept.
     pub(super) fn recycle(&mut self, keep: usize) {
         self.srv = None;
-        self.lb_key = None;
+        self.set_lb_key(None);
+        if self.lb_key.capacity() > keep {
+            self.lb_key = Vec::new();
+        }
         self.to_srv.trim(keep);
         self.to_cli.trim(keep);
         self.request_line.clear();

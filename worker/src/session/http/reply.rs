@@ -2,7 +2,7 @@
 //! and `redirect`.
 
 use crate::http::{errors, Version};
-use std::fmt::Write;
+use std::io::Write;
 
 /// The reason phrase weir uses for a status.
 pub fn reason(status: u16) -> &'static str {
@@ -36,17 +36,18 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
-/// An error page (it closes the connection). HAProxy's own page where it
-/// has one, else a page of the same shape.
-pub fn error_page(status: u16) -> Vec<u8> {
+/// Appends an error page (it closes the connection) to `out`. HAProxy's
+/// own page where it has one (copied, not built), else a page of the same
+/// shape.
+pub fn error_page(status: u16, out: &mut Vec<u8>) {
     if let Some(p) = errors::page(status) {
-        return p.to_vec();
+        out.extend_from_slice(p);
+        return;
     }
     let body = format!(
         "<html><body><h1>{status} {}</h1>\nRequest denied.\n</body></html>\n",
         reason(status)
     );
-    let mut out = String::with_capacity(body.len() + 160);
     let _ = write!(
         out,
         "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\ncache-control: no-cache\r\n\
@@ -54,7 +55,6 @@ pub fn error_page(status: u16) -> Vec<u8> {
         reason(status),
         body.len()
     );
-    out.into_bytes()
 }
 
 /// The `Connection` field of a local reply.
@@ -66,15 +66,15 @@ fn connection(close: bool, version: Version) -> &'static str {
     }
 }
 
-/// `http_request return`.
+/// Appends the answer of `http_request return` to `out`.
 pub fn ret(
     status: u16,
     content_type: Option<&str>,
     body: &str,
     close: bool,
     version: Version,
-) -> Vec<u8> {
-    let mut out = String::with_capacity(body.len() + 128);
+    out: &mut Vec<u8>,
+) {
     let _ = write!(
         out,
         "HTTP/1.1 {status} {}\r\ncontent-length: {}\r\n",
@@ -84,22 +84,27 @@ pub fn ret(
     if let Some(ct) = content_type {
         let _ = write!(out, "content-type: {ct}\r\n");
     }
-    out.push_str(connection(close, version));
-    out.push_str("\r\n");
-    out.push_str(body);
-    out.into_bytes()
+    out.extend_from_slice(connection(close, version).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body.as_bytes());
 }
 
-/// `http_request redirect` to `location`.
-pub fn redirect(location: &[u8], code: u16, close: bool, version: Version) -> Vec<u8> {
-    let mut out = format!(
+/// Appends an `http_request redirect` to `out`; `location` appends the
+/// `Location` value.
+pub fn redirect(
+    code: u16,
+    close: bool,
+    version: Version,
+    out: &mut Vec<u8>,
+    location: impl FnOnce(&mut Vec<u8>),
+) {
+    let _ = write!(
+        out,
         "HTTP/1.1 {code} {}\r\ncontent-length: 0\r\nlocation: ",
         reason(code)
-    )
-    .into_bytes();
-    out.extend_from_slice(location);
+    );
+    location(out);
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(connection(close, version).as_bytes());
     out.extend_from_slice(b"\r\n");
-    out
 }

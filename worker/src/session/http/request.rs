@@ -67,7 +67,7 @@ pub(super) fn local_error(
         .stream(backend, start, date, cx.now, cx.config.global.bufsize);
     st.request_line.push_str(line);
     st.phase = Phase::LocalReply;
-    st.to_cli.push(&reply::error_page(status));
+    reply::error_page(status, st.to_cli.vec());
     st.status = i32::from(status);
     st.term = term;
     s.close_after = true;
@@ -103,11 +103,21 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
         s.close_after = true;
     }
     let has_body = !matches!(head.framing, Framing::None | Framing::ContentLength(0));
+    // The stream first, logged under the frontend's backend until one is
+    // chosen: a local reply is written straight into its outbox.
+    let bufsize = cx.config.global.bufsize;
+    let fe_backend = s.frontend_backend(cx);
+    let mut st = cx.spares.stream(fe_backend, start, date, cx.now, bufsize);
 
     // Analyser 2: http_request rules, each seeing the request as the
     // rules before it left it.
-    let mut edits = HeadEdits::default();
-    let mut local: Option<(Vec<u8>, u16, [u8; 2], bool)> = None;
+    let mut edits = HeadEdits {
+        ops: cx.spares.edit_ops(),
+        path: None,
+    };
+    // A local reply: status, termination state, close after it; its bytes
+    // are in `st.to_cli`.
+    let mut local: Option<(u16, [u8; 2], bool)> = None;
     for rule in &fe.http_request {
         let seen = Sample {
             edits: Some(&edits),
@@ -122,7 +132,8 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
                 if let Some(fe) = cx.shared.frontends.get(s.frontend) {
                     fe.add(Px::Dreq, 1);
                 }
-                local = Some((reply::error_page(*status), *status, *b"PR", true));
+                reply::error_page(*status, st.to_cli.vec());
+                local = Some((*status, *b"PR", true));
                 break;
             }
             HttpAction::Return {
@@ -130,17 +141,19 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
                 content_type,
                 body,
             } => {
-                let bytes = reply::ret(*status, content_type.as_deref(), body, close, head.version);
-                local = Some((bytes, *status, *b"LR", close));
+                let ct = content_type.as_deref();
+                reply::ret(*status, ct, body, close, head.version, st.to_cli.vec());
+                local = Some((*status, *b"LR", close));
                 break;
             }
             HttpAction::Redirect { target, code } => {
-                let location = crate::rules::redirect_location(target, &seen);
-                let bytes = reply::redirect(&location, *code, close, head.version);
-                local = Some((bytes, *code, *b"LR", close));
+                reply::redirect(*code, close, head.version, st.to_cli.vec(), |out| {
+                    crate::rules::redirect_location(target, &seen, out)
+                });
+                local = Some((*code, *b"LR", close));
                 break;
             }
-            HttpAction::SetPath { path } => edits.path = Some(path.clone()),
+            HttpAction::SetPath { path } => edits.path = Some(path),
             header_action => edit_headers(&mut edits, header_action),
         }
     }
@@ -149,7 +162,8 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
     if let (None, Some(page)) = (&local, fe.stats.as_ref()) {
         let close = s.close_after || has_body;
         if let Some(bytes) = super::stats_page::answer(page, head, buf, cx, close) {
-            local = Some((bytes, 200, *b"LR", close));
+            st.to_cli.push(&bytes);
+            local = Some((200, *b"LR", close));
         }
     }
     let sample = Sample {
@@ -159,25 +173,20 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
     // Analyser 3: use_backend, else default_backend; neither: 503.
     let chosen = crate::rules::select_backend(fe, &sample);
     if local.is_none() && chosen.is_none() {
-        local = Some((reply::error_page(503), 503, *b"SC", true));
+        reply::error_page(503, st.to_cli.vec());
+        local = Some((503, *b"SC", true));
     }
 
-    let bufsize = cx.config.global.bufsize;
-    let mut st;
-    if let Some((bytes, status, term, close)) = local {
-        let backend = s.frontend_backend(cx);
-        st = cx.spares.stream(backend, start, date, cx.now, bufsize);
+    if let Some((status, term, close)) = local {
         st.phase = Phase::LocalReply;
-        st.to_cli.push(&bytes);
         st.status = i32::from(status);
         st.term = term;
         s.close_after |= close;
     } else {
         // Analyser 3: use_backend, else default_backend.
-        let be_i =
-            crate::rules::select_backend(fe, &sample).unwrap_or_else(|| s.frontend_backend(cx));
+        let be_i = chosen.unwrap_or(fe_backend);
         let be = &cx.config.backends[be_i];
-        st = cx.spares.stream(be_i, start, date, cx.now, bufsize);
+        st.backend = be_i;
         let connection = if head.upgrade {
             ConnectionHeader::Upgrade
         } else if be.http_reuse == HttpReuse::Never {
@@ -194,11 +203,11 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
             keep_upgrade: head.upgrade,
         };
         request_head_edited(head, buf, &opts, &edits, st.to_srv.vec());
-        st.lb_key = match &be.balance {
-            Balance::Uri => Some(crate::rules::path_and_query(head.target.get(buf)).to_vec()),
-            Balance::Hdr(name) => head.values(buf, name).next().map(<[u8]>::to_vec),
+        st.set_lb_key(match &be.balance {
+            Balance::Uri => Some(crate::rules::path_and_query(head.target.get(buf))),
+            Balance::Hdr(name) => head.values(buf, name).next(),
             _ => None,
-        };
+        });
         st.req_body = Body::new(head.framing);
         st.req_has_body = has_body;
         st.ctx = ResponseContext::from(head);
@@ -209,6 +218,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
     // The request line is checked to be visible ASCII: no replacement.
     st.request_line
         .push_str(&String::from_utf8_lossy(head.start_line.get(buf)));
+    cx.spares.put_edit_ops(edits.ops);
     st.version = head.version;
     st.head_at = cx.now;
     s.req_mark = s.req.total.wrapping_sub(head.head_len as u64);
@@ -220,7 +230,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
         st.counted = false;
         st.backend = s.frontend_backend(cx);
         st.phase = Phase::LocalReply;
-        st.to_cli.push(&reply::error_page(400));
+        reply::error_page(400, st.to_cli.vec());
         st.status = 400;
         st.term = *b"PR";
         s.close_after = true;
@@ -238,16 +248,14 @@ pub(super) fn rule_applies(
 
 /// Records a header rule (`set_header`, `add_header`, `del_header`) in
 /// `edits`; other actions change nothing here.
-pub(super) fn edit_headers(edits: &mut HeadEdits, action: &HttpAction) {
+pub(super) fn edit_headers<'a>(edits: &mut HeadEdits<'a>, action: &'a HttpAction) {
     match action {
         HttpAction::SetHeader { name, value } => {
-            edits.ops.push(EditOp::Del(name.to_ascii_lowercase()));
-            edits.ops.push(EditOp::Add(name.clone(), value.clone()));
+            edits.ops.push(EditOp::Del(name));
+            edits.ops.push(EditOp::Add(name, value));
         }
-        HttpAction::AddHeader { name, value } => {
-            edits.ops.push(EditOp::Add(name.clone(), value.clone()))
-        }
-        HttpAction::DelHeader { name } => edits.ops.push(EditOp::Del(name.to_ascii_lowercase())),
+        HttpAction::AddHeader { name, value } => edits.ops.push(EditOp::Add(name, value)),
+        HttpAction::DelHeader { name } => edits.ops.push(EditOp::Del(name)),
         _ => {}
     }
 }

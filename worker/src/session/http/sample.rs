@@ -17,7 +17,7 @@ pub struct Sample<'a> {
     pub dst_port: u16,
     /// Changes made by the rules evaluated so far: later rules see the
     /// request as the earlier ones left it.
-    pub edits: Option<&'a HeadEdits>,
+    pub edits: Option<&'a HeadEdits<'a>>,
 }
 
 impl<'a> Sample<'a> {
@@ -74,7 +74,7 @@ impl crate::rules::Sample for Sample<'_> {
         self.url
     }
     fn path(&self) -> &[u8] {
-        match self.edits.and_then(|e| e.path.as_deref()) {
+        match self.edits.and_then(|e| e.path) {
             Some(p) => p.as_bytes(),
             None => self.path,
         }

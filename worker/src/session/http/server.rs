@@ -82,9 +82,11 @@ pub(super) fn start_connect(
     let be = &cx.config.backends[be_i];
     let token = tokens::session(cx.key, Side::Server);
     loop {
+        // The fields, not `lb_key()`: `st.queue` is borrowed below.
+        let key = st.lb_key_set.then_some(&st.lb_key[..]);
         let (uri, header) = match &be.balance {
-            Balance::Uri => (st.lb_key.as_deref(), None),
-            Balance::Hdr(_) => (None, st.lb_key.as_deref()),
+            Balance::Uri => (key, None),
+            Balance::Hdr(_) => (None, key),
             _ => (None, None),
         };
         let req = PickCtx {
@@ -202,7 +204,7 @@ pub(super) fn server_error(
     release_server(st, cx, false);
     st.phase = Phase::LocalReply;
     st.to_cli.reset();
-    st.to_cli.push(&reply::error_page(status));
+    reply::error_page(status, st.to_cli.vec());
     st.status = i32::from(status);
     st.term = term;
     s.close_after = true;

@@ -1,6 +1,7 @@
 //! What the worker's HTTP sessions reuse instead of allocating per request:
 //! finished [`Stream`]s (each keeps its outboxes' and request line's memory
-//! for the next request) and the list a head's fields are parsed into.
+//! for the next request), the list a head's fields are parsed into, and
+//! the list of header edits the `http_request`/`http_response` rules make.
 //!
 //! An idle keep-alive connection holds no stream, so the spares are the
 //! worker's, not the session's: a stream goes back here when its response
@@ -12,7 +13,7 @@
 //! it. SIGQUIT empties the spares with the buffer pool's free list.
 
 use super::Stream;
-use crate::http::{Header, MAX_HEADERS};
+use crate::http::{EditOp, Header, MAX_HEADERS};
 use std::time::Instant;
 use weir_core::log::date::WallTime;
 
@@ -23,6 +24,9 @@ pub const MAX_STREAMS: usize = 256;
 /// in its request line; a larger buffer is freed when the stream ends.
 pub const KEEP_BYTES: usize = 2048;
 
+/// Most header edits whose memory is kept between rule passes.
+pub const MAX_EDIT_OPS: usize = 64;
+
 /// The worker's spare streams and field list.
 #[derive(Default)]
 pub struct Spares {
@@ -31,6 +35,8 @@ pub struct Spares {
     #[allow(clippy::vec_box)]
     streams: Vec<Box<Stream>>,
     headers: Vec<Header>,
+    /// The memory of a rule pass's header edits (empty between uses).
+    edit_ops: Vec<EditOp<'static>>,
 }
 
 impl Spares {
@@ -79,6 +85,20 @@ impl Spares {
         }
     }
 
+    /// An empty list for a rule pass's header edits, with the memory the
+    /// last pass gave back ([`Spares::put_edit_ops`]).
+    pub fn edit_ops<'a>(&mut self) -> Vec<EditOp<'a>> {
+        relabel(std::mem::take(&mut self.edit_ops))
+    }
+
+    /// Takes back a rule pass's edit list (its memory, up to
+    /// [`MAX_EDIT_OPS`] entries).
+    pub fn put_edit_ops(&mut self, ops: Vec<EditOp<'_>>) {
+        if ops.capacity() <= MAX_EDIT_OPS {
+            self.edit_ops = relabel(ops);
+        }
+    }
+
     /// How many spare streams there are.
     pub fn spare_streams(&self) -> usize {
         self.streams.len()
@@ -89,8 +109,21 @@ impl Spares {
         let n = self.streams.len();
         self.streams = Vec::new();
         self.headers = Vec::new();
+        self.edit_ops = Vec::new();
         n
     }
+}
+
+/// An empty list of another lifetime on the same memory: the edits borrow
+/// the configuration for one rule pass, the spares keep the memory between
+/// passes. Collecting an emptied `Vec` into one of a type of the same size
+/// and alignment reuses its allocation (std's in-place collection; without
+/// it this would only allocate, never misbehave). The list is empty, so
+/// the closure never runs: it only names the new type.
+#[allow(clippy::unnecessary_filter_map)]
+fn relabel<'b>(mut list: Vec<EditOp<'_>>) -> Vec<EditOp<'b>> {
+    list.clear();
+    list.into_iter().filter_map(|_| None).collect()
 }
 
 #[cfg(test)]
@@ -170,5 +203,26 @@ mod tests {
         let bad = b"GET / HTTP/1.1\r\nHost: h\r\nHost: i\r\n\r\n";
         assert!(parser.parse_into(bad, sp.headers()).is_err());
         assert!(sp.headers().capacity() >= MAX_HEADERS);
+    }
+
+    /// The edit list's memory outlives the rules that borrowed it, and a
+    /// list grown past the bound is not kept.
+    #[test]
+    fn edit_list_memory_is_reused() {
+        let mut sp = Spares::default();
+        let name = String::from("x-a");
+        let mut ops = sp.edit_ops();
+        ops.push(EditOp::Del(&name));
+        ops.push(EditOp::Add(&name, "1"));
+        let (ptr, cap) = (ops.as_ptr() as usize, ops.capacity());
+        sp.put_edit_ops(ops);
+        drop(name);
+        let ops = sp.edit_ops();
+        assert!(ops.is_empty());
+        assert_eq!((ops.as_ptr() as usize, ops.capacity()), (ptr, cap));
+        let mut big = ops;
+        big.extend((0..=MAX_EDIT_OPS).map(|_| EditOp::Del("a")));
+        sp.put_edit_ops(big);
+        assert_eq!(sp.edit_ops().capacity(), 0);
     }
 }
