@@ -4,7 +4,8 @@
 #   1. peerbench.sh with weir in its --ours slot (bench/weir.sh writes the
 #      config): the memory per idle keep-alive connection, then every scenario
 #      for direct, haproxy, nginx and weir in interleaved rounds;
-#   2. scale.sh: weir's CPU per request at nbproc 1 and 2, and the spread of
+#   2. scale.sh: weir's CPU per request at nbproc 1, nbproc 2 on a shared socket and
+#      nbproc 2 with shards = "by-worker" (one SO_REUSEPORT socket each), and the spread of
 #      connections over the workers;
 #   3. alloc.sh (weir built with its `count-alloc` feature, in target/count-alloc/):
 #      heap allocations per request.
@@ -64,7 +65,7 @@ timeout 3600 "$HERE/peerbench.sh" --ours-name weir --ours "exec $(printf %q "$HE
   --out "$OUT" "${PB[@]}" "${EXTRA[@]}"
 
 if ((${#SCALE[@]})); then
-  echo "== scale: nbproc 1 and 2"
+  echo "== scale: nbproc 1, nbproc 2 (shared socket), nbproc 2 (shards by-worker)"
   timeout 1800 "$HERE/scale.sh" "${SCALE[@]}" --out "$OUT/scale" ||
     echo "scale.sh failed (see above)" >"$OUT/scale/scale.txt"
 fi

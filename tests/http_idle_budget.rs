@@ -6,7 +6,7 @@
 //! client connection stays open and served.
 //!
 //! The worker's limit comes from this test process (the master only ever
-//! raises it, and `maxconn = 200` needs less than the 512 set here): the
+//! raises it, and `maxconn = 170` needs less than the 512 set here): the
 //! test lowers its own soft limit while weir starts, then restores it (the
 //! origin, in this process, needs more). This file holds a single test, as
 //! the limit is the whole test binary's.
@@ -56,8 +56,8 @@ fn idle_server_connections_stay_within_a_quarter_of_the_fd_limit() {
         "",
         &backend("be", "http_reuse = \"safe\"", &[origin.addr]),
     );
-    config = config.replacen("[global]\n", "[global]\nmaxconn = 200\n", 1);
-    assert!(config.contains("maxconn = 200"), "{config}");
+    config = config.replacen("[global]\n", "[global]\nmaxconn = 170\n", 1);
+    assert!(config.contains("maxconn = 170"), "{config}");
     let weir = Weir::start(&config);
     setrlimit(Resource::RLIMIT_NOFILE, hard, hard).expect("restore the soft fd limit");
 
