@@ -7,13 +7,12 @@ mod common;
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use common::http::{backend, http_config};
 use common::http_origin::HttpOrigin;
+use common::load::{Load, Tally};
 use common::origin::echo_origin;
 use common::{free_port, one_server, procfs, tcp_config, wait_until, Weir, DEADLINE};
 use nix::sys::signal::Signal;
@@ -65,94 +64,38 @@ fn connect(port: u16) -> io::Result<BufReader<TcpStream>> {
 /// Clients hammering weir in the background: half on kept-alive
 /// connections, half with a new connection per request. Every failure
 /// (connect error, reset, early close, non-200) is recorded.
-struct Load {
-    stop: Arc<AtomicBool>,
-    ok: Arc<AtomicUsize>,
-    errors: Arc<Mutex<Vec<String>>>,
-    threads: Vec<thread::JoinHandle<()>>,
+fn http_load(port: u16, clients: usize) -> Load {
+    Load::start(clients, move |i, tally| {
+        client_loop(port, i % 2 == 0, tally)
+    })
 }
 
-impl Load {
-    fn start(port: u16, clients: usize) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ok = Arc::new(AtomicUsize::new(0));
-        let errors = Arc::new(Mutex::new(Vec::<String>::new()));
-        let threads = (0..clients)
-            .map(|i| {
-                let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
-                thread::spawn(move || client_loop(port, i % 2 == 0, &stop, &ok, &errors))
-            })
-            .collect();
-        let load = Load {
-            stop,
-            ok,
-            errors,
-            threads,
-        };
-        load.wait_more(50, "traffic flowing");
-        load
-    }
-
-    /// Waits until `n` more requests succeeded.
-    fn wait_more(&self, n: usize, what: &str) {
-        let before = self.ok.load(Ordering::Relaxed);
-        wait_until(DEADLINE, what, || {
-            self.ok.load(Ordering::Relaxed) > before + n
-        });
-    }
-
-    /// Stops the clients; panics with the failures, if any.
-    fn finish(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            t.join().unwrap();
-        }
-        let errors = self.errors.lock().unwrap();
-        assert!(
-            errors.is_empty(),
-            "{} failures out of {}: {:?}",
-            errors.len(),
-            self.ok.load(Ordering::Relaxed),
-            &errors[..errors.len().min(10)]
-        );
-    }
-}
-
-fn client_loop(
-    port: u16,
-    keep_alive: bool,
-    stop: &AtomicBool,
-    ok: &AtomicUsize,
-    errors: &Mutex<Vec<String>>,
-) {
+fn client_loop(port: u16, keep_alive: bool, tally: &Tally) {
     let mut conn: Option<BufReader<TcpStream>> = None;
-    while !stop.load(Ordering::Relaxed) {
+    while tally.running() {
         let c = match conn.as_mut() {
             Some(c) => c,
             None => match connect(port) {
                 Ok(c) => conn.insert(c),
                 Err(e) => {
-                    errors.lock().unwrap().push(format!("connect: {e}"));
+                    tally.fail(format!("connect: {e}"));
                     continue;
                 }
             },
         };
         match get(c, !keep_alive) {
             Ok((200, closing)) => {
-                ok.fetch_add(1, Ordering::Relaxed);
+                tally.ok();
                 if closing || !keep_alive {
                     conn = None;
                 }
             }
             Ok((status, _)) => {
-                errors.lock().unwrap().push(format!("status {status}"));
+                tally.fail(format!("status {status}"));
                 conn = None;
             }
             Err(e) => {
-                errors
-                    .lock()
-                    .unwrap()
-                    .push(format!("keep-alive={keep_alive}: {e}"));
+                tally.fail(format!("keep-alive={keep_alive}: {e}"));
                 conn = None;
             }
         }
@@ -166,7 +109,7 @@ fn reloads_under_load_lose_nothing() {
     let cfg = http_config(port, "", "", &backend("be", "", &[origin.addr]))
         .replace("nbproc = 1", "nbproc = 2\nhard_stop_after = \"5s\"");
     let weir = Weir::start(&cfg);
-    let load = Load::start(port, 6);
+    let load = http_load(port, 6);
     for n in 1..=10 {
         weir.signal(Signal::SIGUSR2);
         weir.wait_log(&format!("reload done (generation {n})"), DEADLINE);
@@ -335,7 +278,7 @@ fn pidfile_reloads_take_the_old_sockets_and_lose_nothing() {
         Ok(())
     });
 
-    let load = Load::start(port, 4);
+    let load = http_load(port, 4);
     let mut previous = Vec::new();
     for n in 0..10 {
         let old_pid = current.pid().to_string();

@@ -8,12 +8,11 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use common::client;
+use common::load::Load;
 use common::origin::echo_origin;
 use common::procfs::{self, TCP_LISTEN};
 use common::{free_port, one_server, tcp_config, wait_until, Weir, DEADLINE};
@@ -160,7 +159,7 @@ fn a_pidfile_reload_takes_over_every_shard() {
     let cfg = sharded_config(port, origin.addr, "\"by-worker\"");
     let old = Weir::start_with(&cfg, &["-p", "{dir}/weir.pid"]);
     let shards = listening_inodes(port);
-    let load = Load::start(port, 4);
+    let load = echo_load(port, 4);
     let old_pid = old.pid().to_string();
     let new = Weir::start_with(&cfg, &["-sf", &old_pid]);
     new.wait_log("took 2 listening sockets over", DEADLINE);
@@ -183,70 +182,20 @@ fn a_pidfile_reload_takes_over_every_shard() {
 
 /// New-connection echo clients in the background (about 50 requests a
 /// second each); every failure recorded.
-struct Load {
-    stop: Arc<AtomicBool>,
-    ok: Arc<AtomicUsize>,
-    errors: Arc<Mutex<Vec<String>>>,
-    threads: Vec<thread::JoinHandle<()>>,
-}
-
-impl Load {
-    fn start(port: u16, clients: usize) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ok = Arc::new(AtomicUsize::new(0));
-        let errors = Arc::new(Mutex::new(Vec::new()));
-        let threads = (0..clients)
-            .map(|c| {
-                let (stop, ok, errors) = (stop.clone(), ok.clone(), errors.clone());
-                thread::spawn(move || {
-                    let mut i = 0;
-                    while !stop.load(Ordering::Relaxed) {
-                        match echo(port, &format!("client {c} request {i}")) {
-                            Ok(()) => ok.fetch_add(1, Ordering::Relaxed),
-                            Err(e) => {
-                                errors.lock().unwrap().push(e);
-                                0
-                            }
-                        };
-                        i += 1;
-                        // Bounded: the test origin keeps every connection's
-                        // descriptor until it is dropped.
-                        thread::sleep(Duration::from_millis(20));
-                    }
-                })
-            })
-            .collect();
-        let load = Load {
-            stop,
-            ok,
-            errors,
-            threads,
-        };
-        load.wait_more(50, "traffic flowing");
-        load
-    }
-
-    fn wait_more(&self, n: usize, what: &str) {
-        let before = self.ok.load(Ordering::Relaxed);
-        wait_until(DEADLINE, what, || {
-            self.ok.load(Ordering::Relaxed) > before + n
-        });
-    }
-
-    fn finish(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads {
-            t.join().unwrap();
+fn echo_load(port: u16, clients: usize) -> Load {
+    Load::start(clients, move |c, tally| {
+        let mut i = 0;
+        while tally.running() {
+            match echo(port, &format!("client {c} request {i}")) {
+                Ok(()) => tally.ok(),
+                Err(e) => tally.fail(e),
+            }
+            i += 1;
+            // Bounded: the test origin keeps every connection's
+            // descriptor until it is dropped.
+            thread::sleep(Duration::from_millis(20));
         }
-        let errors = self.errors.lock().unwrap();
-        assert!(
-            errors.is_empty(),
-            "{} failures out of {}: {:?}",
-            errors.len(),
-            self.ok.load(Ordering::Relaxed),
-            &errors[..errors.len().min(10)]
-        );
-    }
+    })
 }
 
 #[test]
@@ -257,7 +206,7 @@ fn reloads_keep_the_shards_and_turning_sharding_on_loses_nothing() {
     let weir = Weir::start(&shared);
     let first = listening_inodes(port);
     assert_eq!(first.len(), 1);
-    let load = Load::start(port, 4);
+    let load = echo_load(port, 4);
 
     // Shared → by-worker: the shared socket serves as shard 1, shard 2 is
     // bound and joins the group.

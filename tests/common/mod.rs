@@ -14,6 +14,7 @@ pub mod client;
 pub mod http;
 pub mod http_origin;
 pub mod http_wire;
+pub mod load;
 pub mod logline;
 pub mod origin;
 pub mod procfs;
