@@ -150,42 +150,34 @@ pub fn bind_all(
         let backlog = w.backlog();
         let name = w.name();
         let mut attempt = 0;
-        let handed = from.and_then(|i| taken[i].take());
-        if let Some(sock) = handed {
-            if sock.set_nonblocking(true).is_ok() {
-                out.push(BoundListener {
-                    frontend: fi,
-                    name,
-                    sock,
-                    backlog,
-                    addr: b.addr.clone(),
-                    shard: w.shard,
-                });
-                continue;
-            }
-        }
-        let sock = loop {
-            match bind_one(b, backlog, wildcard_v4_on_port(config, b)) {
-                Ok(s) => break s,
-                Err(e)
-                    if e.kind() == io::ErrorKind::AddrInUse
-                        && !old_pids.is_empty()
-                        && attempt < BIND_RETRIES =>
-                {
-                    if !paused_old {
-                        signal_all(old_pids, Signal::SIGTTOU);
-                        paused_old = true;
+        let handed = from
+            .and_then(|i| taken[i].take())
+            .filter(|sock| sock.set_nonblocking(true).is_ok());
+        let sock = match handed {
+            Some(sock) => sock,
+            None => loop {
+                match bind_one(b, backlog, wildcard_v4_on_port(config, b)) {
+                    Ok(s) => break s,
+                    Err(e)
+                        if e.kind() == io::ErrorKind::AddrInUse
+                            && !old_pids.is_empty()
+                            && attempt < BIND_RETRIES =>
+                    {
+                        if !paused_old {
+                            signal_all(old_pids, Signal::SIGTTOU);
+                            paused_old = true;
+                        }
+                        attempt += 1;
+                        std::thread::sleep(BIND_RETRY_DELAY);
                     }
-                    attempt += 1;
-                    std::thread::sleep(BIND_RETRY_DELAY);
-                }
-                Err(e) => {
-                    if paused_old {
-                        signal_all(old_pids, Signal::SIGTTIN);
+                    Err(e) => {
+                        if paused_old {
+                            signal_all(old_pids, Signal::SIGTTIN);
+                        }
+                        return Err(format!("[{}] cannot bind {name}: {e}", fe.name));
                     }
-                    return Err(format!("[{}] cannot bind {name}: {e}", fe.name));
                 }
-            }
+            },
         };
         out.push(BoundListener {
             frontend: fi,
