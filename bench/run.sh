@@ -7,7 +7,9 @@
 #   2. scale.sh: weir's CPU per request at nbproc 1, nbproc 2 on a shared socket and
 #      nbproc 2 with shards = "by-worker" (one SO_REUSEPORT socket each), and the spread of
 #      connections over the workers;
-#   3. alloc.sh (weir built with its `count-alloc` feature, in target/count-alloc/):
+#   3. logging: ka-64 again with weir logging every request to UDP syslog
+#      (HAProxy without), to show what the log line costs;
+#   4. alloc.sh (weir built with its `count-alloc` feature, in target/count-alloc/):
 #      heap allocations per request.
 # Everything lands in bench/results/<stamp>/ (git-ignored); summary.txt holds
 # the tables and is printed at the end.
@@ -53,16 +55,28 @@ export WEIR_BIN
 "$WEIR_BIN" -v | sed -n 1p >"$OUT/weir-version.txt" || true
 
 case $MODE in
-  full) PB=() SCALE=(--rounds 3 --duration 5) ALLOC_ARGS=(--duration 5) ;;
+  full) PB=() SCALE=(--rounds 3 --duration 5) ALLOC_ARGS=(--duration 5) LOGGING=(--rounds 3 --duration 5) ;;
   quick) PB=(--scenarios ka-64,close-64,tcp-ka-64,tcp-ka-256k --rounds 2 --duration 3 --mem 2000
-    --quiet-budget 60) SCALE=(--rounds 1 --duration 2) ALLOC_ARGS=(--duration 2 --scenarios ka-64,close-64) ;;
+    --quiet-budget 60) SCALE=(--rounds 1 --duration 2) ALLOC_ARGS=(--duration 2 --scenarios ka-64,close-64)
+    LOGGING=(--rounds 2 --duration 3 --quiet-budget 60) ;;
   smoke) PB=(--scenarios ka-64 --targets haproxy --rounds 1 --duration 1 --warmup 1 --mem 0
-    --quiet-budget 0 --retries 0) SCALE=() ALLOC_ARGS=() ;;
+    --quiet-budget 0 --retries 0) SCALE=() ALLOC_ARGS=() LOGGING=() ;;
 esac
 
 echo "== peerbench: weir, HAProxy, nginx and direct ($MODE) -> $OUT"
 timeout 3600 "$HERE/peerbench.sh" --ours-name weir --ours "exec $(printf %q "$HERE/weir.sh")" \
   --out "$OUT" "${PB[@]}" "${EXTRA[@]}"
+
+if [[ $MODE != smoke ]]; then
+  # The same HTTP keep-alive load with weir logging every request (httplog as
+  # RFC 3164 datagrams to a UDP port nobody reads), HAProxy as before (no log):
+  # what weir's log line costs, with HAProxy as the yardstick in the same run.
+  echo "== logging: weir with httplog to UDP syslog, against HAProxy without"
+  timeout 1800 "$HERE/peerbench.sh" --ours-name weir-log \
+    --ours "WEIR_BENCH_LOG=udp://127.0.0.1:9 exec $(printf %q "$HERE/weir.sh")" \
+    --out "$OUT/logging" --targets haproxy --scenarios ka-64 --mem 0 "${LOGGING[@]}" ||
+    echo "logging run failed (see above)" >"$OUT/logging/failed"
+fi
 
 if ((${#SCALE[@]})); then
   echo "== scale: nbproc 1, nbproc 2 (shared socket), nbproc 2 (shards by-worker)"
@@ -88,6 +102,10 @@ fi
   grep -E '^(layout|rounds)' "$OUT/env.txt" | sed 's/^/# /'
   echo
   python3 "$HERE/summarize.py" --ours weir "$OUT"
+  if [[ -f $OUT/logging/results.tsv ]]; then
+    echo "# logging: weir logging every request to UDP syslog (weir-log), HAProxy not logging"
+    python3 "$HERE/summarize.py" --ours weir-log "$OUT/logging" | sed -n '/against HAProxy/,/^$/p'
+  fi
   if [[ -f $OUT/scale/scale.txt ]]; then cat "$OUT/scale/scale.txt"; echo; fi
   if [[ $ALLOC == none ]]; then
     echo "# allocations per request: not measured (weir has no count-alloc feature yet)"

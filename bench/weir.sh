@@ -5,8 +5,7 @@
 #   HTTP listener on $PB_LISTEN_HTTP, TCP listener on $PB_LISTEN_TCP, both to
 #   $PB_ORIGIN; nbproc = $PB_WORKERS; cpu_map = the CPUs peerbench pinned us to
 #   ($PB_CPUS, worker i on the i-th of them, wrapping); http_reuse = "safe";
-#   logs (httplog/tcplog) as syslog datagrams to a UDP port nobody reads, so a
-#   log line costs what it costs with a remote syslog.
+#   no traffic log unless $WEIR_BENCH_LOG names a target (see below).
 # The binary: $WEIR_BIN, else target/release/weir (bench/run.sh builds it).
 # Extra TOML for [global] can be passed in $WEIR_BENCH_GLOBAL, and for both
 # listen sections in $WEIR_BENCH_LISTEN (scale.sh: shards = "by-worker").
@@ -32,9 +31,11 @@ cpus() { # cpus LIST: expand a taskset CPU list ("1-3,5") into "1, 2, 3, 5"
   echo "${list[*]}"
 }
 if [[ -n ${PB_CPUS:-} ]]; then cpu_map="[$(cpus "$PB_CPUS")]"; else cpu_map='"none"'; fi
-# A UDP port nobody reads (the discard port, which nothing on a bench host serves),
-# unless the caller wants to read the log itself.
-log=${WEIR_BENCH_LOG:-udp://127.0.0.1:9}
+# Logging: none by default, as peerbench's HAProxy and nginx (same work for
+# all). WEIR_BENCH_LOG=TARGET logs every request (httplog) and TCP session
+# (tcplog) there; run.sh's "logging" step uses udp://127.0.0.1:9, a port
+# nobody reads, so a line costs what it costs with a remote syslog.
+if [[ -n ${WEIR_BENCH_LOG:-} ]]; then log="\"$WEIR_BENCH_LOG\""; else log='[]'; fi
 # maxconn 12000 wants 30,000+ descriptors (2 per connection, 2 per pipe of
 # maxconn/4); when the hard limit is lower (20,000 on the bench VM) weir
 # would lower maxconn to fit (7,974), and the
@@ -50,7 +51,7 @@ nbproc = $PB_WORKERS
 cpu_map = $cpu_map
 maxconn = 12000
 $ulimit_n
-log = "$log"
+log = $log
 ${WEIR_BENCH_GLOBAL:-}
 
 [defaults]
