@@ -77,6 +77,14 @@ impl HeadScanner {
         let end = buf.len().min(self.max_head);
         let mut i = self.pos;
         while i < end {
+            // Eight ordinary bytes at a time (the first byte of a line is
+            // never skipped: it may be an obs-fold).
+            if i > self.line_start {
+                i = skip_plain(buf, i, end);
+                if i >= end {
+                    break;
+                }
+            }
             let b = buf[i];
             match b {
                 b'\r' => {
@@ -148,6 +156,33 @@ impl HeadScanner {
     }
 }
 
+/// The index of the first byte from `i` the scanner must look at: a
+/// control byte (below 0x20: CR, LF, HTAB, NUL…) or DEL; or, if none, where
+/// the last whole 8-byte word before `end` ends. Bytes from 0x80 up
+/// (obs-text) are ordinary. SWAR, eight bytes a step: `haszero`/`hasless`
+/// of Bit Twiddling Hacks.
+fn skip_plain(buf: &[u8], mut i: usize, end: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= end {
+        let Ok(word) = <[u8; 8]>::try_from(&buf[i..i + 8]) else {
+            break;
+        };
+        let x = u64::from_le_bytes(word);
+        let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let del = x ^ (ONES * 0x7f);
+        let has_del = del.wrapping_sub(ONES) & !del & HIGH;
+        let special = below_space | has_del;
+        if special != 0 {
+            // The lowest flagged byte is exact (a borrow only ever flags
+            // bytes above a true one): the first special byte.
+            return i + (special.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +197,24 @@ mod tests {
         let s = scan_all(Kind::Request, 1000, buf).unwrap().unwrap();
         assert_eq!(s.head_len, buf.len() - 4);
         assert_eq!(s.start_line.get(buf), b"GET / HTTP/1.1");
+    }
+
+    #[test]
+    fn the_word_skip_stops_at_every_special_byte() {
+        for special in (0u8..0x20).chain([0x7f]) {
+            for at in 0..20 {
+                let mut buf = vec![b'a'; 24];
+                buf[at] = special;
+                let stop = skip_plain(&buf, 0, buf.len());
+                assert!(stop <= at, "byte {special:#x} at {at}: skipped to {stop}");
+                assert!(
+                    at - stop < 8,
+                    "byte {special:#x} at {at}: stopped early at {stop}"
+                );
+            }
+        }
+        let plain: Vec<u8> = (0x20u8..0x7f).chain(0x80..=0xff).collect();
+        assert_eq!(skip_plain(&plain, 0, plain.len()), plain.len() / 8 * 8);
     }
 
     #[test]
