@@ -172,6 +172,7 @@ fn write_head(
         .iter()
         .rposition(|h| h.is(buf, "x-forwarded-for") && !edits.deletes(b"x-forwarded-for", 0));
     let mut cl_written = false;
+    let named = ConnectionNames::of(buf, f.headers);
 
     match (&edits.path, f.path) {
         (Some(new), Some(p)) if p.start >= f.start_line.start && p.end <= f.start_line.end => {
@@ -184,27 +185,25 @@ fn write_head(
     out.extend_from_slice(b"\r\n");
     for (i, h) in f.headers.iter().enumerate() {
         let name = h.name.get(buf);
-        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
-        let keep = if is("connection") || is("keep-alive") || is("proxy-connection") || is("te") {
-            false
-        } else if is("transfer-encoding") || is("trailer") {
-            opts.keep_transfer_encoding
-        } else if is("upgrade") {
-            opts.keep_upgrade
-        } else if is("content-length") {
-            if let Some(n) = f.content_length {
-                if !cl_written {
-                    cl_written = true;
-                    out.extend_from_slice(name);
-                    let _ = write!(out, ": {n}\r\n");
+        let keep = match Field::of(name) {
+            Field::HopByHop => false,
+            Field::Framing => opts.keep_transfer_encoding,
+            Field::Upgrade => opts.keep_upgrade,
+            Field::ContentLength => {
+                if let Some(n) = f.content_length {
+                    if !cl_written {
+                        cl_written = true;
+                        out.extend_from_slice(name);
+                        out.extend_from_slice(b": ");
+                        out.extend_from_slice(decimal(n, &mut [0; 20]));
+                        out.extend_from_slice(b"\r\n");
+                    }
+                    continue;
                 }
-                continue;
+                true
             }
-            true
-        } else if is("host") {
-            true
-        } else {
-            !named_by_connection(buf, f.headers, name)
+            Field::Host => true,
+            Field::Other => !named.names(buf, f.headers, name),
         };
         if !keep || edits.deletes(name, 0) {
             continue;
@@ -241,6 +240,97 @@ fn write_head(
     out.extend_from_slice(b"\r\n");
 }
 
+/// What the rewrite does with a field, by its name.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Field {
+    /// `Connection`, `Keep-Alive`, `Proxy-Connection`, `TE`: removed.
+    HopByHop,
+    /// `Transfer-Encoding`, `Trailer`: kept only with a chunked body as-is.
+    Framing,
+    Upgrade,
+    ContentLength,
+    Host,
+    /// Anything else: kept unless `Connection` names it.
+    Other,
+}
+
+impl Field {
+    /// Classifies `name` (any case), looking at its length first so that
+    /// most fields cost one comparison at most.
+    fn of(name: &[u8]) -> Field {
+        let is = |n: &str| name.eq_ignore_ascii_case(n.as_bytes());
+        match name.len() {
+            2 if is("te") => Field::HopByHop,
+            4 if is("host") => Field::Host,
+            7 if is("trailer") => Field::Framing,
+            7 if is("upgrade") => Field::Upgrade,
+            10 if is("connection") || is("keep-alive") => Field::HopByHop,
+            14 if is("content-length") => Field::ContentLength,
+            16 if is("proxy-connection") => Field::HopByHop,
+            17 if is("transfer-encoding") => Field::Framing,
+            _ => Field::Other,
+        }
+    }
+}
+
+/// `n` in decimal, written at the end of `digits`.
+fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[at..];
+        }
+    }
+}
+
+/// The options the `Connection` fields list (other than `keep-alive`,
+/// whose field goes anyway), gathered once per head: most heads have none
+/// or `close`, and each field is then checked in a comparison or two.
+struct ConnectionNames<'a> {
+    names: [&'a [u8]; 8],
+    len: usize,
+    /// More than fit: check against the fields themselves.
+    overflow: bool,
+}
+
+impl<'a> ConnectionNames<'a> {
+    fn of(buf: &'a [u8], headers: &[Header]) -> ConnectionNames<'a> {
+        let mut c = ConnectionNames {
+            names: [&[]; 8],
+            len: 0,
+            overflow: false,
+        };
+        for h in headers.iter().filter(|h| h.is(buf, "connection")) {
+            for t in list_elements(h.value.get(buf)) {
+                if t.is_empty() || t.eq_ignore_ascii_case(b"keep-alive") {
+                    continue;
+                }
+                match c.names.get_mut(c.len) {
+                    Some(slot) => {
+                        *slot = t;
+                        c.len += 1;
+                    }
+                    None => c.overflow = true,
+                }
+            }
+        }
+        c
+    }
+
+    /// Whether a `Connection` field lists `name`.
+    fn names(&self, buf: &[u8], headers: &[Header], name: &[u8]) -> bool {
+        if self.overflow {
+            return named_by_connection(buf, headers, name);
+        }
+        self.names[..self.len]
+            .iter()
+            .any(|t| t.len() == name.len() && t.eq_ignore_ascii_case(name))
+    }
+}
+
 /// Whether a `Connection` field lists `name`.
 fn named_by_connection(buf: &[u8], headers: &[Header], name: &[u8]) -> bool {
     headers
@@ -251,6 +341,48 @@ fn named_by_connection(buf: &[u8], headers: &[Header], name: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fields_are_classified_by_name_in_any_case() {
+        use super::Field;
+        for (name, want) in [
+            ("TE", Field::HopByHop),
+            ("connection", Field::HopByHop),
+            ("Keep-Alive", Field::HopByHop),
+            ("proxy-connection", Field::HopByHop),
+            ("Transfer-Encoding", Field::Framing),
+            ("trailer", Field::Framing),
+            ("UPGRADE", Field::Upgrade),
+            ("content-length", Field::ContentLength),
+            ("Host", Field::Host),
+            ("Hosts", Field::Other),
+            ("x-te", Field::Other),
+            ("connectionx", Field::Other),
+        ] {
+            assert_eq!(Field::of(name.as_bytes()), want, "{name}");
+        }
+        for n in [0u64, 7, 10, 64, 1_000_000, u64::MAX] {
+            assert_eq!(super::decimal(n, &mut [0; 20]), n.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn connection_names_beyond_the_inline_ones_still_remove_fields() {
+        let names: Vec<String> = (0..12).map(|i| format!("x-h{i}")).collect();
+        let mut raw = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nConnection: close, {}\r\n",
+            names.join(", ")
+        );
+        for n in &names {
+            raw.push_str(&format!("{n}: v\r\n"));
+        }
+        raw.push_str("X-Kept: y\r\n\r\n");
+        let out = rewrite_req(raw.as_bytes(), RewriteOptions::default());
+        for n in &names {
+            assert!(!out.contains(&format!("{n}:")), "{n} in {out}");
+        }
+        assert!(out.contains("X-Kept: y\r\n"), "{out}");
+    }
+
     use super::*;
     use crate::http::{RequestParser, ResponseContext, ResponseParser};
 
