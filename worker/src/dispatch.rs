@@ -33,17 +33,17 @@ impl AnySession {
 }
 
 impl Worker {
-    /// Creates the session for a new client connection and wakes its task.
+    /// Creates the session for a new client connection (accepted on a
+    /// listener of port `dst_port`) and wakes its task.
     pub fn start_session(
         &mut self,
         fe: usize,
         stream: mio::net::TcpStream,
         addr: SocketAddr,
+        dst_port: u16,
         now: Instant,
     ) {
-        let sock = SockRef::from(&stream);
-        let _ = sock.set_tcp_nodelay(true);
-        let _ = sock.set_keepalive(true);
+        let _ = SockRef::from(&stream).set_tcp_nodelay(true);
         let frontend = &self.config.frontends[fe];
         let entry = self.sessions.vacant_entry();
         let key = entry.key();
@@ -55,7 +55,6 @@ impl Worker {
                 AnySession::Tcp(Session::new(fe, be, stream, addr, now, self.clock.now()))
             }
             Mode::Http => {
-                let dst_port = stream.local_addr().map_or(0, |a| a.port());
                 let bufsize = self.config.global.bufsize;
                 let mut h = HttpSession::new(fe, stream, addr, dst_port, bufsize, now);
                 if self.stopping != Stopping::No {
@@ -170,7 +169,8 @@ impl Worker {
                 let registry = self.poll.registry();
                 let park = self.stopping == Stopping::No;
                 s.release_kept(&mut self.idle, registry, now, park);
-                let _ = registry.deregister(&mut s.client.sock);
+                // Closing the client socket (when `s` drops) takes it out
+                // of the poller: no deregistering `epoll_ctl`.
                 s.req.release(&mut self.pool);
                 s.res.release(&mut self.pool);
             }
@@ -183,8 +183,6 @@ impl Worker {
     }
 
     fn close_tcp(&mut self, mut sess: Session, term: Termination, now: Instant) {
-        let registry = self.poll.registry();
-        let _ = registry.deregister(&mut sess.client.sock);
         sess.req.release_pipe(&mut self.pipes);
         sess.res.release_pipe(&mut self.pipes);
         sess.req.release(&mut self.pool);
@@ -216,8 +214,7 @@ impl Worker {
         }
         crate::session::count::tcp_session_ended(&self.shared, &sess, term);
         // Counts drop after the line: it reports them with this session in.
-        if let Some(mut srv) = sess.srv.take() {
-            let _ = self.poll.registry().deregister(&mut srv.sock);
+        if sess.srv.take().is_some() {
             if let Some(i) = sess.server {
                 let worker = self.index();
                 self.backends[sess.backend].release(i, worker);

@@ -94,7 +94,7 @@ fn process_io(w: &mut Worker) {
                 }
             }
             Owner::Session(key, side) => w.on_session_event(key, side, ev),
-            Owner::Idle(id) => w.idle.on_event(w.poll.registry(), id),
+            Owner::Idle(id) => w.idle.on_event(id),
         }
     }
     w.events = events;

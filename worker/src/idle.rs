@@ -34,13 +34,14 @@ pub const MAX_PER_SERVER: usize = 64;
 /// hold, in percent (HAProxy's `tune.pool-high-fd-ratio` default).
 pub const HIGH_FD_RATIO: u64 = 25;
 
-/// Closes a server connection weir no longer wants: deregistered, then
-/// closed with a reset (SO_LINGER 0), as HAProxy does on the server side,
-/// so that no TIME_WAIT piles up on weir's ephemeral ports when many
-/// server connections come and go (a new connection per client connection
-/// under `http_reuse = "safe"` would otherwise exhaust them).
-pub fn discard(registry: &Registry, mut sock: TcpStream) {
-    let _ = registry.deregister(&mut sock);
+/// Closes a server connection weir no longer wants with a reset
+/// (SO_LINGER 0), as HAProxy does on the server side, so that no TIME_WAIT
+/// piles up on weir's ephemeral ports when many server connections come
+/// and go (a new connection per client connection under
+/// `http_reuse = "safe"` would otherwise exhaust them). Closing the socket
+/// takes it out of the poller (it is this worker's only descriptor of it):
+/// no `epoll_ctl` is spent on deregistering.
+pub fn discard(sock: TcpStream) {
     let _ = socket2::SockRef::from(&sock).set_linger(Some(Duration::ZERO));
 }
 
@@ -127,7 +128,7 @@ impl IdlePool {
         let full = self.held() >= self.budget;
         let list = self.by_server.entry((backend, server)).or_default();
         if full || list.len() >= MAX_PER_SERVER {
-            discard(registry, sock);
+            discard(sock);
             return false;
         }
         let entry = self.conns.vacant_entry();
@@ -156,13 +157,13 @@ impl IdlePool {
     }
 
     /// Something happened on parked connection `id`: it is no longer clean.
-    pub fn on_event(&mut self, registry: &Registry, id: usize) {
-        self.close(registry, id);
+    pub fn on_event(&mut self, id: usize) {
+        self.close(id);
     }
 
-    fn close(&mut self, registry: &Registry, id: usize) {
+    fn close(&mut self, id: usize) {
         if let Some(p) = self.conns.try_remove(id) {
-            discard(registry, p.sock);
+            discard(p.sock);
             if let Some(list) = self.by_server.get_mut(&p.key) {
                 list.retain(|&x| x != id);
             }
@@ -170,7 +171,7 @@ impl IdlePool {
     }
 
     /// Closes connections parked for longer than [`IDLE_TTL`].
-    pub fn purge(&mut self, registry: &Registry, now: Instant) {
+    pub fn purge(&mut self, now: Instant) {
         let old: Vec<usize> = self
             .conns
             .iter()
@@ -178,14 +179,14 @@ impl IdlePool {
             .map(|(id, _)| id)
             .collect();
         for id in old {
-            self.close(registry, id);
+            self.close(id);
         }
     }
 
     /// Closes everything (stopping).
-    pub fn clear(&mut self, registry: &Registry) {
+    pub fn clear(&mut self) {
         for p in self.conns.drain() {
-            discard(registry, p.sock);
+            discard(p.sock);
         }
         self.by_server.clear();
     }

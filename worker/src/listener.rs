@@ -22,6 +22,9 @@ pub struct Listener {
     pub frontend: usize,
     /// How the address is shown in logs.
     pub name: String,
+    /// The port it listens on: every connection it accepts has it as its
+    /// local port (`dst_port`), with no `getsockname` per connection.
+    pub port: u16,
     /// `None` once closed (soft stop).
     pub sock: Option<TcpListener>,
     /// SIGTTOU.
@@ -40,6 +43,7 @@ impl Listener {
         Listener {
             frontend,
             name,
+            port: sock.local_addr().map_or(0, |a| a.port()),
             sock: Some(TcpListener::from_std(sock)),
             paused: false,
             starved: false,

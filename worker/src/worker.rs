@@ -169,7 +169,8 @@ impl Worker {
             match sock.accept() {
                 Ok((stream, addr)) => {
                     accepted += 1;
-                    self.start_session(fe, stream, addr, now);
+                    let port = self.listeners[i].port;
+                    self.start_session(fe, stream, addr, port, now);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e)
@@ -260,7 +261,7 @@ impl Worker {
         }
         self.stopping = Stopping::Soft;
         self.soft_stop_sessions();
-        self.idle.clear(self.poll.registry());
+        self.idle.clear();
         self.logger
             .notice(&format!("worker {} stopping (soft stop)", self.id));
         let g = &self.config.global;
@@ -296,7 +297,7 @@ impl Worker {
         for k in keys {
             self.kill_session(k, now);
         }
-        self.idle.clear(self.poll.registry());
+        self.idle.clear();
     }
 
     fn dump_servers(&self) {
@@ -317,7 +318,7 @@ impl Worker {
                 self.hard_stop(now);
             }
             tokens::TASK_IDLE => {
-                self.idle.purge(self.poll.registry(), now);
+                self.idle.purge(now);
                 if !self.idle.is_empty() {
                     self.sched
                         .set_expiry(tokens::TASK_IDLE, Some(now + Duration::from_secs(1)));

@@ -6,8 +6,9 @@ use socket2::{Domain, Socket, Type};
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
 
-/// A non-blocking socket with the options weir sets on every connection,
-/// its connect started.
+/// A non-blocking socket with the options weir sets on every connection
+/// (TCP_NODELAY; no SO_KEEPALIVE, as HAProxy without `option srvtcpka`:
+/// timeouts end dead connections), its connect started.
 pub fn open_connection(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
     let sock = Socket::new(
         Domain::for_address(addr),
@@ -15,7 +16,6 @@ pub fn open_connection(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
         None,
     )?;
     sock.set_tcp_nodelay(true)?;
-    sock.set_keepalive(true)?;
     match sock.connect(&addr.into()) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
@@ -24,9 +24,18 @@ pub fn open_connection(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
     Ok(sock.into())
 }
 
-/// Whether a non-blocking connect has completed (mio's recipe: a pending
-/// socket error means it failed; no peer address yet means not done).
+/// Whether a non-blocking connect has completed.
+///
+/// The poller reports a connecting socket writable only once the handshake
+/// is done (Linux's `tcp_poll` gives no EPOLLOUT in SYN-SENT), and a failed
+/// one with EPOLLERR/EPOLLHUP (`rdhup`): writable without either means
+/// connected, with no system call, as HAProxy trusts its poller. Anything
+/// else takes mio's recipe: a pending socket error means it failed; no
+/// peer address yet means not done.
 pub fn connected(conn: &mut Conn) -> io::Result<bool> {
+    if conn.writable && !conn.rdhup {
+        return Ok(true);
+    }
     if let Some(e) = conn.sock.take_error()? {
         return Err(e);
     }

@@ -172,8 +172,7 @@ fn retry(s: &mut Session, cx: &mut Ctx, timed_out: bool) -> Result<(), Terminati
 /// Releases the server connection and its count on the server (which
 /// wakes a session waiting for a slot, if any).
 pub fn drop_server_conn(s: &mut Session, cx: &mut Ctx) {
-    if let Some(mut conn) = s.srv.take() {
-        let _ = cx.registry.deregister(&mut conn.sock);
+    if s.srv.take().is_some() {
         if let Some(i) = s.server {
             cx.backend.release(i, cx.worker);
         }

@@ -51,7 +51,7 @@ pub(super) fn keep(s: &mut HttpSession, st: &mut Stream, cx: &mut HttpCtx) {
         park(old, cx.idle, cx.registry, cx.now);
     }
     let Some(slot) = cx.idle.hold() else {
-        crate::idle::discard(cx.registry, conn.sock);
+        crate::idle::discard(conn.sock);
         return;
     };
     s.kept = Some(Kept {
@@ -79,10 +79,10 @@ pub(super) fn take(
 }
 
 /// Closes the kept connection if something arrived on it.
-pub(super) fn drop_if_dirty(s: &mut HttpSession, registry: &Registry) {
+pub(super) fn drop_if_dirty(s: &mut HttpSession) {
     if s.kept.as_ref().is_some_and(Kept::is_dirty) {
         if let Some(k) = s.kept.take() {
-            crate::idle::discard(registry, k.conn.sock);
+            crate::idle::discard(k.conn.sock);
         }
     }
 }
@@ -100,7 +100,7 @@ pub fn park(k: Kept, idle: &mut IdlePool, registry: &Registry, now: Instant) {
     } = k;
     drop(_slot);
     if dirty {
-        crate::idle::discard(registry, conn.sock);
+        crate::idle::discard(conn.sock);
         return;
     }
     idle.put(registry, backend as usize, server as usize, conn.sock, now);

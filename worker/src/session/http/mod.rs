@@ -138,7 +138,7 @@ impl HttpSession {
             if park {
                 kept::park(k, idle, registry, now);
             } else {
-                crate::idle::discard(registry, k.conn.sock);
+                crate::idle::discard(k.conn.sock);
             }
         }
     }

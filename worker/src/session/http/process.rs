@@ -60,7 +60,7 @@ pub(super) enum Step {
 /// Runs the session's task once.
 pub fn process(s: &mut HttpSession, cx: &mut HttpCtx) -> Outcome {
     let budget = BUDGET_BUFFERS * cx.pool.stats().bufsize;
-    super::kept::drop_if_dirty(s, cx.registry);
+    super::kept::drop_if_dirty(s);
     let mut rounds = 0;
     loop {
         let mut progress = false;

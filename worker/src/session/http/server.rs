@@ -187,7 +187,7 @@ pub(super) fn release_server(st: &mut Stream, cx: &mut HttpCtx, park: bool) {
             return;
         }
     }
-    crate::idle::discard(cx.registry, conn.sock);
+    crate::idle::discard(conn.sock);
 }
 
 /// The server side failed before a response reached the client: answer
