@@ -5,7 +5,8 @@
 //! connections; a server that closes mid-body leaves a truncated body, a
 //! closed connection and `SD` in the log with the bytes the client got;
 //! the SIGQUIT pipe-pool line shows that pipes carried the bodies and
-//! that none stays held once the connection is idle.
+//! that none stays held once the connection is idle. Request bodies of
+//! known length splice the same way (client → pipe → server).
 
 mod common;
 
@@ -15,6 +16,7 @@ use std::net::{Shutdown, TcpStream};
 use common::client::Payload;
 use common::http::{simple_config, Client, HttpLogs, Req};
 use common::http_origin::HttpOrigin;
+use common::http_wire::hash_of;
 use common::origin::Origin;
 use common::{free_port, seed, Weir, DEADLINE};
 use nix::sys::signal::Signal;
@@ -221,4 +223,34 @@ fn small_bodies_stay_on_the_buffer_path() {
         "bodies under a buffer are copied: {pipes:?}"
     );
     drop(c);
+}
+
+#[test]
+fn large_request_bodies_end_exactly_too() {
+    let origin = HttpOrigin::start("o1");
+    let port = free_port();
+    let weir = Weir::start(&simple_config(port, origin.addr));
+    let mut c = Client::connect(port);
+    let mut w = c.conn.stream.try_clone().unwrap();
+    let body = Payload::bytes(seed(), 32 * MIB as usize + 5);
+    let want = hash_of(&body);
+    let len = body.len();
+    // Sent from a thread: weir forwards the body while the origin reads
+    // it, and answers only after its end.
+    let sender =
+        std::thread::spawn(move || w.write_all(&Req::new("PUT", "/put").body(&body).bytes()));
+    let r = c.read_response(false).expect("the response to the upload");
+    sender.join().unwrap().expect("send the upload");
+    assert_eq!(r.status, 200, "{r:?}");
+    let rep = r.report();
+    assert_eq!(rep.get("body_len"), len.to_string());
+    assert_eq!(rep.get("body_hash"), want, "the upload arrived intact");
+    // The next request on the connection starts right after the body.
+    assert_eq!(c.get("/next").report().get("target"), "/next");
+    let pipes = pipe_pool(&weir);
+    assert!(
+        pipes.spliced >= 31 * MIB,
+        "the upload went through a pipe: {pipes:?}"
+    );
+    assert_eq!(pipes.used, 0, "{pipes:?}");
 }

@@ -49,6 +49,15 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
                     Err(ForwardError::Write) => failed = true,
                     Err(ForwardError::Framing) => bad_body = true,
                 }
+                match splice_body_out(req, &mut st.req_body, srv, cx.pipes) {
+                    Ok(0) => {}
+                    Ok(_) => {
+                        progress = true;
+                        st.srv_active = cx.now;
+                        *cli_active = cx.now;
+                    }
+                    Err(_) => failed = true,
+                }
             }
         }
         if !failed && !bad_body {
@@ -175,6 +184,32 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
         Next::Finish => finish_stream(s, cx),
         Next::Close(term) => close_with(s, cx, term),
     }
+}
+
+/// Reads the request body's next bytes through a pipe when it streams
+/// (see `forward.rs`): the stream is exchanging, its head has gone, and
+/// the body has more than a buffer to come. `None`: the caller reads into
+/// the buffer.
+pub(super) fn splice_request(
+    s: &mut HttpSession,
+    cx: &mut HttpCtx,
+    budget: usize,
+) -> Option<std::io::Result<Fill>> {
+    let st = s.stream.as_ref()?;
+    if st.phase != Phase::Exchange || !st.to_srv.is_empty() {
+        return None;
+    }
+    if !st.req_body.wants_splice(&s.req, cx.pool.stats().bufsize) {
+        return None;
+    }
+    splice_body_in(
+        &mut s.client,
+        &mut s.req,
+        &st.req_body,
+        cx.pipes,
+        cx.actconn,
+        budget,
+    )
 }
 
 /// The response is complete. A spliced body was taken exactly, so the

@@ -9,8 +9,9 @@
 //! [`splice_body_out`]). A splice into the pipe asks for at most the
 //! body's bytes not yet in the pipe, so the next message's head is never
 //! taken: it arrives in the buffer, where it is parsed, once the body is
-//! done and the pipe given back. Small bodies (and chunked or
-//! close-delimited ones) stay on the buffer path.
+//! done and the pipe given back. Request bodies do the same (client →
+//! pipe → server). Small bodies (and chunked or close-delimited ones)
+//! stay on the buffer path.
 
 use crate::channel::Channel;
 use crate::http::{ChunkError, ChunkedDecoder, Framing};
