@@ -200,7 +200,7 @@ impl Body {
     /// streams), or one that already holds a pipe in `ch`.
     pub fn wants_splice(&self, ch: &Channel, bufsize: usize) -> bool {
         match self {
-            Body::Len(rem) => ch.holds_pipe() || (ch.len() == 0 && *rem > bufsize as u64),
+            Body::Len(rem) => ch.holds_pipe() || (ch.is_empty() && *rem > bufsize as u64),
             _ => false,
         }
     }
