@@ -232,10 +232,17 @@ impl Channel {
     /// `WouldBlock` with bytes in the pipe, the pipe counts as full until
     /// it drains.
     pub fn splice_from<S: AsFd>(&mut self, src: S) -> io::Result<usize> {
+        self.splice_from_max(src, SPLICE_MAX)
+    }
+
+    /// Splices once, at most `max` bytes (an HTTP body's remaining
+    /// length: never a byte of the next message), from `src` into the
+    /// pipe; otherwise as [`Channel::splice_from`].
+    pub fn splice_from_max<S: AsFd>(&mut self, src: S, max: usize) -> io::Result<usize> {
         let Some(Held::Pipe(pipe)) = &self.held else {
             return Err(io::ErrorKind::WouldBlock.into());
         };
-        let res = pipe.fill_from(src, SPLICE_MAX);
+        let res = pipe.fill_from(src, max.min(SPLICE_MAX));
         match &res {
             Ok(n) => self.piped += *n as u32,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock && self.piped > 0 => {

@@ -3,13 +3,16 @@
 //! then the body); and the tunnel after a 101 or a 2xx to CONNECT.
 
 use super::forward::{fill, flush_head_and_body, forward_body, Body, Fill, ForwardError};
+use super::forward::{splice_body_in, splice_body_out};
 use super::sample::Sample;
 use super::{end::*, process::*, request::*, server::*};
 use super::{HttpSession, Phase};
+use crate::channel::Channel;
 use crate::http::rewrite::response_head_edited;
 use crate::http::{ConnectionHeader, Framing, HeadEdits, RewriteOptions, Version};
 use crate::session::pump::{pump, Splicer};
 use crate::tokens::Side;
+use weir_core::pool::BufferPool;
 
 /// Analysers 5 to 8: request out, response in.
 pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize) -> Step {
@@ -46,10 +49,27 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
                     Err(ForwardError::Write) => failed = true,
                     Err(ForwardError::Framing) => bad_body = true,
                 }
+                match splice_body_out(req, &mut st.req_body, srv, cx.pipes) {
+                    Ok(0) => {}
+                    Ok(_) => {
+                        progress = true;
+                        st.srv_active = cx.now;
+                        *cli_active = cx.now;
+                    }
+                    Err(_) => failed = true,
+                }
             }
         }
         if !failed && !bad_body {
-            match fill(srv, res, cx.pool, budget) {
+            // A streaming Content-Length body is spliced, never past its
+            // end; everything else (heads included) is read into the buffer.
+            let bufsize = cx.pool.stats().bufsize;
+            let spliced = if st.res_head_done && st.res_body.wants_splice(res, bufsize) {
+                splice_body_in(srv, res, &st.res_body, cx.pipes, cx.actconn, budget)
+            } else {
+                None
+            };
+            match spliced.unwrap_or_else(|| fill(srv, res, cx.pool, budget)) {
                 Ok(Fill::Ok(0)) => {}
                 Ok(Fill::Ok(_)) => {
                     progress = true;
@@ -136,10 +156,21 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
                 Err(ForwardError::Write) => return Next::Close(*b"CD"),
                 Err(ForwardError::Framing) => return Next::Close(*b"SD"),
             }
+            match splice_body_out(res, &mut st.res_body, client, cx.pipes) {
+                Ok(0) => {}
+                Ok(n) => {
+                    progress = true;
+                    st.bytes_out += n as u64;
+                    *cli_active = cx.now;
+                    st.srv_active = cx.now;
+                }
+                Err(_) => return Next::Close(*b"CD"),
+            }
             if matches!(st.res_body, Body::UntilClose) && res.shutr && res.is_empty() {
                 st.res_body = Body::Done;
             }
             if st.res_body.is_done() {
+                settle_server(st, res, cx.pool);
                 Next::Finish
             } else if srv_failed || (res.shutr && res.is_empty()) {
                 Next::Close(*b"SD") // the server left in the middle of the body
@@ -152,6 +183,51 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
         Next::Go | Next::Wait => Step::Continue(progress),
         Next::Finish => finish_stream(s, cx),
         Next::Close(term) => close_with(s, cx, term),
+    }
+}
+
+/// Reads the request body's next bytes through a pipe when it streams
+/// (see `forward.rs`): the stream is exchanging, its head has gone, and
+/// the body has more than a buffer to come. `None`: the caller reads into
+/// the buffer.
+pub(super) fn splice_request(
+    s: &mut HttpSession,
+    cx: &mut HttpCtx,
+    budget: usize,
+) -> Option<std::io::Result<Fill>> {
+    let st = s.stream.as_ref()?;
+    if st.phase != Phase::Exchange || !st.to_srv.is_empty() {
+        return None;
+    }
+    if !st.req_body.wants_splice(&s.req, cx.pool.stats().bufsize) {
+        return None;
+    }
+    splice_body_in(
+        &mut s.client,
+        &mut s.req,
+        &st.req_body,
+        cx.pipes,
+        cx.actconn,
+        budget,
+    )
+}
+
+/// The response is complete. A spliced body was taken exactly, so the
+/// server's socket may still look readable (a splice that fills the body
+/// cannot tell an empty socket from a full pipe): one read settles it
+/// before the connection is kept, as the buffer path's last short read
+/// does. Bytes or an EOF there make the connection unclean (not parked);
+/// an error makes it not reusable.
+fn settle_server(st: &mut super::Stream, res: &mut Channel, pool: &mut BufferPool) {
+    let Some(srv) = st.srv.as_mut() else {
+        return;
+    };
+    if !st.srv_keep_alive || !srv.readable || !res.is_empty() || res.shutr {
+        return;
+    }
+    let bufsize = pool.stats().bufsize;
+    if fill(srv, res, pool, bufsize).is_err() {
+        st.srv_keep_alive = false;
     }
 }
 

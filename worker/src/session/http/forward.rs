@@ -1,9 +1,21 @@
 //! Moving HTTP bytes: the outbox that carries a rewritten head (or a local
 //! reply) to a connection, and the body state that says how many buffered
 //! bytes belong to the current message and may be forwarded as they are.
+//!
+//! **Splicing a body of known length.** A Content-Length body whose
+//! remaining length exceeds one buffer (HAProxy's `splice-auto`: the bytes
+//! stream) moves socket → pipe → socket with `splice(2)` once its head has
+//! gone and the channel's buffer is empty ([`splice_body_in`],
+//! [`splice_body_out`]). A splice into the pipe asks for at most the
+//! body's bytes not yet in the pipe, so the next message's head is never
+//! taken: it arrives in the buffer, where it is parsed, once the body is
+//! done and the pipe given back. Request bodies do the same (client →
+//! pipe → server). Small bodies (and chunked or close-delimited ones)
+//! stay on the buffer path.
 
 use crate::channel::Channel;
 use crate::http::{ChunkError, ChunkedDecoder, Framing};
+use crate::pipes::PipePool;
 use crate::session::Conn;
 use std::io::{self, ErrorKind, Write};
 use weir_core::pool::BufferPool;
@@ -182,6 +194,99 @@ impl Body {
     pub fn is_done(&self) -> bool {
         matches!(self, Body::Done)
     }
+
+    /// Whether this body goes through a pipe rather than the buffer: a
+    /// Content-Length body with more still to come than `bufsize` (it
+    /// streams), or one that already holds a pipe in `ch`.
+    pub fn wants_splice(&self, ch: &Channel, bufsize: usize) -> bool {
+        match self {
+            Body::Len(rem) => ch.holds_pipe() || (ch.is_empty() && *rem > bufsize as u64),
+            _ => false,
+        }
+    }
+
+    /// Body bytes not yet in `ch`'s pipe: the most a splice may take.
+    fn unspliced(&self, ch: &Channel) -> usize {
+        match self {
+            Body::Len(rem) => {
+                let rem = usize::try_from(*rem).unwrap_or(usize::MAX);
+                rem.saturating_sub(ch.piped())
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// Splices body bytes from `src` into `ch`'s pipe (taken from `pipes` when
+/// needed, `conns` connections open) while the socket has some, the pipe
+/// has room and `budget` lasts, never past the end of `body`. Returns
+/// `None` when no pipe could be had (the caller reads into the buffer).
+/// A `WouldBlock` clears `src.readable` only when the pipe is empty (it
+/// may be the pipe that is full).
+pub fn splice_body_in(
+    src: &mut Conn,
+    ch: &mut Channel,
+    body: &Body,
+    pipes: &mut PipePool,
+    conns: usize,
+    budget: usize,
+) -> Option<io::Result<Fill>> {
+    if !ch.take_pipe(pipes, conns) {
+        return None;
+    }
+    let mut total = 0;
+    while !ch.shutr && src.readable && ch.pipe_has_room() && total < budget {
+        let want = body.unspliced(ch);
+        if want == 0 {
+            break;
+        }
+        match ch.splice_from_max(&src.sock, want) {
+            Ok(0) => {
+                ch.shutr = true;
+                ch.put_pipe_if_empty(pipes);
+                return Some(Ok(Fill::Eof));
+            }
+            Ok(n) => total += n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock && ch.piped() > 0 => break,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => src.readable = false,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                ch.put_pipe_if_empty(pipes);
+                return Some(Err(e));
+            }
+        }
+    }
+    ch.put_pipe_if_empty(pipes);
+    Some(Ok(Fill::Ok(total)))
+}
+
+/// Splices the body bytes in `ch`'s pipe to `dst` while it takes them;
+/// the pipe goes back to `pipes` once empty.
+pub fn splice_body_out(
+    ch: &mut Channel,
+    body: &mut Body,
+    dst: &mut Conn,
+    pipes: &mut PipePool,
+) -> Result<usize, ForwardError> {
+    let mut total = 0;
+    while ch.piped() > 0 && dst.writable {
+        let offered = ch.piped();
+        match ch.splice_to(&dst.sock, pipes) {
+            Ok(0) => return Err(ForwardError::Write),
+            Ok(n) => {
+                body.forwarded(n);
+                total += n;
+                if n < offered {
+                    // The send buffer is full, as after a short write.
+                    dst.writable = false;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => dst.writable = false,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => return Err(ForwardError::Write),
+        }
+    }
+    Ok(total)
 }
 
 /// Why forwarding stopped short.

@@ -69,7 +69,11 @@ pub fn process(s: &mut HttpSession, cx: &mut HttpCtx) -> Outcome {
             None => !s.close_after,
         };
         if reading {
-            match fill(&mut s.client, &mut s.req, cx.pool, budget) {
+            let read = match splice_request(s, cx, budget) {
+                Some(r) => r,
+                None => fill(&mut s.client, &mut s.req, cx.pool, budget),
+            };
+            match read {
                 Ok(Fill::Ok(0)) => {}
                 Ok(Fill::Ok(_)) => {
                     progress = true;
