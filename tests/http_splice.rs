@@ -18,50 +18,10 @@ use common::http::{simple_config, Client, HttpLogs, Req};
 use common::http_origin::HttpOrigin;
 use common::http_wire::hash_of;
 use common::origin::Origin;
+use common::pipes::pipe_pool;
 use common::{free_port, seed, Weir, DEADLINE};
-use nix::sys::signal::Signal;
 
 const MIB: u64 = 1024 * 1024;
-
-/// The figures of a worker's `SIGQUIT: pool pipe` line that matter here.
-#[derive(Debug)]
-struct PipeLine {
-    used: u64,
-    peak: u64,
-    spliced: u64,
-}
-
-/// Sends SIGQUIT and returns the next pipe-pool line.
-fn pipe_pool(weir: &Weir) -> PipeLine {
-    let before = pipe_lines(weir).len();
-    weir.signal(Signal::SIGQUIT);
-    common::wait_for(DEADLINE, "a new SIGQUIT pipe-pool line", || {
-        pipe_lines(weir).into_iter().nth(before)
-    })
-}
-
-fn pipe_lines(weir: &Weir) -> Vec<PipeLine> {
-    weir.logs()
-        .into_iter()
-        .filter_map(|l| parse_pipe_line(&l.message))
-        .collect()
-}
-
-/// `SIGQUIT: pool pipe (S bytes): A allocated, U used, P peak, M max,
-/// R refused, B bytes spliced; released N pipes`
-fn parse_pipe_line(msg: &str) -> Option<PipeLine> {
-    let rest = msg.strip_prefix("SIGQUIT: pool pipe (")?;
-    let (_, rest) = rest.split_once("): ")?;
-    let num = |word: &str| -> Option<u64> {
-        let at = rest.find(&format!(" {word}"))?;
-        rest[..at].rsplit([' ', ',']).next()?.parse().ok()
-    };
-    Some(PipeLine {
-        used: num("used")?,
-        peak: num("peak")?,
-        spliced: num("bytes spliced")?,
-    })
-}
 
 /// GETs `/download` of `len` bytes on `c` and checks every byte; returns
 /// the response's wire length and its `X-Conn` (the origin's connection).

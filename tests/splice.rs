@@ -17,56 +17,10 @@ use common::client::{self, Payload};
 use common::http::{simple_config, Client};
 use common::http_origin::HttpOrigin;
 use common::origin::{echo_origin, Origin};
+use common::pipes::pipe_pool;
 use common::{free_port, one_server, seed, tcp_config, Weir, DEADLINE};
-use nix::sys::signal::Signal;
 
 const MIB: usize = 1024 * 1024;
-
-/// The figures of a worker's `SIGQUIT: pool pipe` line.
-#[derive(Debug)]
-struct PipeLine {
-    allocated: u64,
-    used: u64,
-    peak: u64,
-    max: u64,
-    refused: u64,
-    spliced: u64,
-}
-
-/// Sends SIGQUIT and returns the next pipe-pool line.
-fn pipe_pool(weir: &Weir) -> PipeLine {
-    let before = pipe_lines(weir).len();
-    weir.signal(Signal::SIGQUIT);
-    common::wait_for(DEADLINE, "a new SIGQUIT pipe-pool line", || {
-        pipe_lines(weir).into_iter().nth(before)
-    })
-}
-
-fn pipe_lines(weir: &Weir) -> Vec<PipeLine> {
-    weir.logs()
-        .into_iter()
-        .filter_map(|l| parse_pipe_line(&l.message))
-        .collect()
-}
-
-/// `SIGQUIT: pool pipe (S bytes): A allocated, U used, P peak, M max,
-/// R refused, B bytes spliced; released N pipes`
-fn parse_pipe_line(msg: &str) -> Option<PipeLine> {
-    let rest = msg.strip_prefix("SIGQUIT: pool pipe (")?;
-    let (_, rest) = rest.split_once("): ")?;
-    let num = |word: &str| -> Option<u64> {
-        let at = rest.find(&format!(" {word}"))?;
-        rest[..at].rsplit([' ', ',']).next()?.parse().ok()
-    };
-    Some(PipeLine {
-        allocated: num("allocated")?,
-        used: num("used")?,
-        peak: num("peak")?,
-        max: num("max")?,
-        refused: num("refused")?,
-        spliced: num("bytes spliced")?,
-    })
-}
 
 /// Writes `len` bytes of the stream `seed` to `w`.
 fn send_stream(w: &mut impl Write, seed: u64, len: usize) -> io::Result<()> {

@@ -17,6 +17,7 @@ pub mod http_wire;
 pub mod load;
 pub mod logline;
 pub mod origin;
+pub mod pipes;
 pub mod procfs;
 pub mod weir;
 
