@@ -64,28 +64,18 @@ pub fn pump(
     loop {
         let mut progress = false;
         if !ch.shutr && src.readable {
-            if ch.wants_pipe() && ch.take_pipe(sp.pipes, sp.conns) {
-                if ch.pipe_has_room() {
-                    match ch.splice_from(&src.sock) {
-                        Ok(0) => {
-                            ch.shutr = true;
-                            progress = true;
-                        }
-                        Ok(n) => {
-                            p.read = true;
-                            progress = true;
-                            moved += n;
-                        }
-                        // The pipe still holds bytes: it may be the one
-                        // that is full, so the socket stays readable.
-                        Err(e) if e.kind() == ErrorKind::WouldBlock && ch.piped() > 0 => {}
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => src.readable = false,
-                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                        Err(_) => return Err(Side::Client),
-                    }
-                }
-            } else if ch.has_room() {
-                match ch.read_from(src, pool) {
+            // (result, whether the pipe still holds bytes: then it may be
+            // the full side, and EAGAIN says nothing about the socket)
+            let read = if ch.wants_pipe() && ch.take_pipe(sp.pipes, sp.conns) {
+                ch.pipe_has_room().then(|| {
+                    let res = ch.splice_from(&src.sock);
+                    (res, ch.piped() > 0)
+                })
+            } else {
+                ch.has_room().then(|| (ch.read_from(src, pool), false))
+            };
+            if let Some((res, pipe_busy)) = read {
+                match res {
                     Ok(0) => {
                         ch.shutr = true;
                         progress = true;
@@ -98,30 +88,33 @@ pub fn pump(
                             ch.streaming = true;
                         }
                     }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => src.readable = false,
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                        if !pipe_busy {
+                            src.readable = false;
+                        }
+                    }
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
                     Err(_) => return Err(Side::Client),
                 }
             }
         }
         if let Some(d) = dst.as_deref_mut() {
-            if d.writable && !ch.data().is_empty() {
-                match ch.write_to(d, pool) {
-                    Ok(n) => {
-                        p.wrote = true;
-                        progress |= n > 0;
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => d.writable = false,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(_) => return Err(Side::Server),
-                }
+            // (result, the bytes a splice offered: a short splice means
+            // the socket is full, as a short write does inside write_to)
+            let write = if d.writable && !ch.data().is_empty() {
+                Some((ch.write_to(d, pool), None))
             } else if d.writable && ch.piped() > 0 {
                 let offered = ch.piped();
-                match ch.splice_to(&d.sock, sp.pipes) {
+                Some((ch.splice_to(&d.sock, sp.pipes), Some(offered)))
+            } else {
+                None
+            };
+            if let Some((res, offered)) = write {
+                match res {
                     Ok(n) => {
                         p.wrote = true;
                         progress |= n > 0;
-                        if n < offered {
+                        if offered.is_some_and(|o| n < o) {
                             d.writable = false;
                         }
                     }
