@@ -364,27 +364,23 @@ pub(super) fn tunnel_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize) 
         return Step::Continue(false);
     };
     let mut progress = false;
-    let sp = Splicer {
-        pipes: cx.pipes,
-        conns: cx.actconn,
-    };
-    match pump(client, req, Some(srv), cx.pool, sp, budget) {
-        Ok(p) => {
-            if p.read || p.wrote {
-                progress = true;
-                *cli_active = cx.now;
-                st.srv_active = cx.now;
-            }
+    // Client → server, then server → client unless that failed. `pump`
+    // names the failing side as source/destination: upstream the client is
+    // the source, downstream the server is.
+    for upstream in [true, false] {
+        if st.term != *b"--" {
+            break;
         }
-        Err(Side::Client) => st.term = *b"CD",
-        Err(Side::Server) => st.term = *b"SD",
-    }
-    if st.term == *b"--" {
+        let (from, ch, to) = if upstream {
+            (&mut *client, &mut *req, &mut *srv)
+        } else {
+            (&mut *srv, &mut *res, &mut *client)
+        };
         let sp = Splicer {
             pipes: cx.pipes,
             conns: cx.actconn,
         };
-        match pump(srv, res, Some(client), cx.pool, sp, budget) {
+        match pump(from, ch, Some(to), cx.pool, sp, budget) {
             Ok(p) => {
                 if p.read || p.wrote {
                     progress = true;
@@ -392,8 +388,13 @@ pub(super) fn tunnel_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize) 
                     st.srv_active = cx.now;
                 }
             }
-            Err(Side::Client) => st.term = *b"SD",
-            Err(Side::Server) => st.term = *b"CD",
+            Err(side) => {
+                st.term = if (side == Side::Client) == upstream {
+                    *b"CD"
+                } else {
+                    *b"SD"
+                };
+            }
         }
     }
     if st.term != *b"--" || (req.shutw && res.shutw) {
