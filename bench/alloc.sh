@@ -47,18 +47,11 @@ RUN=$(mktemp -d /dev/shm/weir-alloc.XXXXXX)
 chmod 755 "$RUN"
 mkdir -p "$RUN/www" "$RUN/w"
 declare -A SID
-start() { # start NAME CPUS CMD...: pinned, in its own session, output to RUN/NAME.log
-  local name=$1 cpus=$2
-  shift 2
-  setsid taskset -c "$cpus" "$@" >>"$RUN/$name.log" 2>&1 </dev/null &
-  SID[$name]=$!
-}
+# start, stop_sessions, pick_ports, wait_port
+source "$HERE/lib.sh"
 cleanup() { # every session we started, by saved PID; keep the SIGQUIT lines and configs
   trap - EXIT INT TERM
-  local s
-  for s in "${SID[@]}"; do kill -TERM -- "-$s" 2>/dev/null || true; done
-  sleep 1
-  for s in "${SID[@]}"; do kill -KILL -- "-$s" 2>/dev/null || true; done
+  stop_sessions
   grep -h 'SIGQUIT' "$RUN/weir.log" >"$OUT/sigquit.log" 2>/dev/null || true
   cp "$RUN/w/weir.toml" "$RUN/origin.log" "$OUT/" 2>/dev/null || true
   rm -rf "$RUN"
@@ -66,21 +59,6 @@ cleanup() { # every session we started, by saved PID; keep the SIGQUIT lines and
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "alloc.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
-pick_ports() { # pick_ports N: N free TCP ports below the ephemeral range
-  local p found=()
-  for ((p = 20000 + RANDOM % 9000; ${#found[@]} < $1 && p < 32000; p++)); do
-    [[ -z $(ss -Htln "sport = :$p") ]] && found+=("$p")
-  done
-  echo "${found[@]}"
-}
-wait_port() { # wait_port PORT: true once something listens on it (10 s at most)
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ -n $(ss -Htln "sport = :$1") ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 read -r P_ORIGIN P_HTTP P_TCP <<<"$(pick_ports 3)"
 [[ -n $P_TCP ]] || die "could not find free ports"

@@ -53,39 +53,17 @@ chmod 755 "$RUN"
 OUT=${OUT:-${TMPDIR:-/tmp}/weir-scale/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT" "$RUN/www"
 declare -A SID
-start() { # start NAME CPUS CMD...: pinned, in its own session, output to RUN/NAME.log
-  local name=$1 cpus=$2
-  shift 2
-  setsid taskset -c "$cpus" "$@" >>"$RUN/$name.log" 2>&1 </dev/null &
-  SID[$name]=$!
-}
+# start, stop_sessions, pick_ports, wait_port
+source "$HERE/lib.sh"
 cleanup() { # every session we started, by saved PID
   trap - EXIT INT TERM
-  local s
-  for s in "${SID[@]}"; do kill -TERM -- "-$s" 2>/dev/null || true; done
-  sleep 1
-  for s in "${SID[@]}"; do kill -KILL -- "-$s" 2>/dev/null || true; done
+  stop_sessions
   cp "$RUN"/*.log "$RUN"/*.toml "$OUT/" 2>/dev/null || true
   rm -rf "$RUN"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "scale.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
-pick_ports() { # pick_ports N: N ports free for TCP and UDP, below the ephemeral range
-  local p found=()
-  for ((p = 20000 + RANDOM % 9000; ${#found[@]} < $1 && p < 32000; p++)); do
-    [[ -z $(ss -Htuan "sport = :$p") ]] && found+=("$p")
-  done
-  echo "${found[@]}"
-}
-wait_port() { # wait_port PORT: true once something listens on it (10 s at most)
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [[ -n $(ss -Htln "sport = :$1") ]] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 busy_ticks() { # machine-wide busy and steal ticks: "busy steal" (100 ticks = 1 CPU-second)
   awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat
 }

@@ -1,0 +1,34 @@
+# lib.sh: helpers shared by weir's own bench scripts (alloc.sh, scale.sh),
+# sourced after they set RUN (their scratch directory) and `declare -A SID`.
+# (peerbench.sh keeps its own copies, as the shared harness has them.)
+
+start() { # start NAME CPUS CMD...: pinned, in its own session, output to RUN/NAME.log
+  local name=$1 cpus=$2
+  shift 2
+  setsid taskset -c "$cpus" "$@" >>"$RUN/$name.log" 2>&1 </dev/null &
+  SID[$name]=$!
+}
+
+stop_sessions() { # every session start() made, by saved PID: TERM, then KILL
+  local s
+  for s in "${SID[@]}"; do kill -TERM -- "-$s" 2>/dev/null || true; done
+  sleep 1
+  for s in "${SID[@]}"; do kill -KILL -- "-$s" 2>/dev/null || true; done
+}
+
+pick_ports() { # pick_ports N: N ports free for TCP and UDP, below the ephemeral range
+  local p found=()
+  for ((p = 20000 + RANDOM % 9000; ${#found[@]} < $1 && p < 32000; p++)); do
+    [[ -z $(ss -Htuan "sport = :$p") ]] && found+=("$p")
+  done
+  echo "${found[@]}"
+}
+
+wait_port() { # wait_port PORT: true once something listens on it (10 s at most)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -n $(ss -Htln "sport = :$1") ]] && return 0
+    sleep 0.1
+  done
+  return 1
+}
