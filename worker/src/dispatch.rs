@@ -1,12 +1,12 @@
 //! Sessions of both modes in one slab, and the worker's operations on them:
 //! start one at accept, run its task, record poller events, close it.
 
+use crate::conn::Conn;
 use crate::session::http::{self, HttpCtx, HttpSession};
 use crate::session::tcp::{self, Ctx, Outcome};
-use crate::session::{Conn, Session, Stage, Termination};
+use crate::session::{Session, Stage, Termination};
 use crate::tokens::{self, Side};
 use crate::worker::{Stopping, Worker};
-use mio::Interest;
 use socket2::SockRef;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -64,15 +64,11 @@ impl Worker {
             }
         };
         let client = match &mut sess {
-            AnySession::Tcp(s) => &mut s.client.sock,
-            AnySession::Http(s) => &mut s.client.sock,
+            AnySession::Tcp(s) => &mut s.client,
+            AnySession::Http(s) => &mut s.client,
         };
         let token = tokens::session(key, Side::Client);
-        if let Err(e) =
-            self.poll
-                .registry()
-                .register(client, token, Interest::READABLE | Interest::WRITABLE)
-        {
+        if let Err(e) = client.register(self.poll.registry(), token) {
             self.logger
                 .warning(&format!("cannot register a client connection: {e}"));
             return;
@@ -280,15 +276,7 @@ impl Worker {
             (Some(AnySession::Http(s)), Side::Server) => s.server_conn(),
         };
         if let Some(c) = conn {
-            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                c.readable = true;
-            }
-            if ev.is_read_closed() || ev.is_error() {
-                c.rdhup = true;
-            }
-            if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-                c.writable = true;
-            }
+            c.on_event(ev);
         }
         self.sched.wake(tokens::SESSION_TASKS + key);
     }

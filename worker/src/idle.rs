@@ -16,9 +16,9 @@
 //! rather than held, so 10,000 idle keep-alive clients cannot take 20,000
 //! file descriptors and starve `accept`.
 
+use crate::conn::Conn;
 use crate::tokens;
-use mio::net::TcpStream;
-use mio::{Interest, Registry};
+use mio::Registry;
 use slab::Slab;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -41,12 +41,12 @@ pub const HIGH_FD_RATIO: u64 = 25;
 /// `http_reuse = "safe"` would otherwise exhaust them). Closing the socket
 /// takes it out of the poller (it is this worker's only descriptor of it):
 /// no `epoll_ctl` is spent on deregistering.
-pub fn discard(sock: TcpStream) {
-    let _ = socket2::SockRef::from(&sock).set_linger(Some(Duration::ZERO));
+pub fn discard(conn: Conn) {
+    conn.discard();
 }
 
 struct Parked {
-    sock: TcpStream,
+    conn: Conn,
     key: (usize, usize),
     since: Instant,
 }
@@ -115,33 +115,30 @@ impl IdlePool {
         Some(HeldSlot(Rc::clone(&self.kept)))
     }
 
-    /// Parks `sock` for (backend, server). Returns false (and drops it) when
-    /// the server already has its share or registration fails.
+    /// Parks `conn` for (backend, server). Returns false (and closes it)
+    /// when the server already has its share or registration fails.
     pub fn put(
         &mut self,
         registry: &Registry,
         backend: usize,
         server: usize,
-        mut sock: TcpStream,
+        mut conn: Conn,
         now: Instant,
     ) -> bool {
         let full = self.held() >= self.budget;
         let list = self.by_server.entry((backend, server)).or_default();
         if full || list.len() >= MAX_PER_SERVER {
-            discard(sock);
+            discard(conn);
             return false;
         }
         let entry = self.conns.vacant_entry();
         let id = entry.key();
-        if registry
-            .reregister(&mut sock, tokens::idle(id), Interest::READABLE)
-            .is_err()
-        {
-            let _ = registry.deregister(&mut sock);
+        if conn.park(registry, tokens::idle(id)).is_err() {
+            let _ = conn.deregister(registry);
             return false;
         }
         entry.insert(Parked {
-            sock,
+            conn,
             key: (backend, server),
             since: now,
         });
@@ -151,9 +148,9 @@ impl IdlePool {
 
     /// Takes the most recently parked connection to (backend, server). The
     /// caller re-registers it under its own token.
-    pub fn take(&mut self, backend: usize, server: usize) -> Option<TcpStream> {
+    pub fn take(&mut self, backend: usize, server: usize) -> Option<Conn> {
         let id = self.by_server.get_mut(&(backend, server))?.pop()?;
-        Some(self.conns.remove(id).sock)
+        Some(self.conns.remove(id).conn)
     }
 
     /// Something happened on parked connection `id`: it is no longer clean.
@@ -163,7 +160,7 @@ impl IdlePool {
 
     fn close(&mut self, id: usize) {
         if let Some(p) = self.conns.try_remove(id) {
-            discard(p.sock);
+            discard(p.conn);
             if let Some(list) = self.by_server.get_mut(&p.key) {
                 list.retain(|&x| x != id);
             }
@@ -186,7 +183,7 @@ impl IdlePool {
     /// Closes everything (stopping).
     pub fn clear(&mut self) {
         for p in self.conns.drain() {
-            discard(p.sock);
+            discard(p.conn);
         }
         self.by_server.clear();
     }

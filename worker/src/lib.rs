@@ -15,6 +15,7 @@
 pub mod backend;
 pub mod balance;
 pub mod channel;
+pub mod conn;
 pub mod control;
 pub mod dispatch;
 pub mod event_loop;

@@ -14,91 +14,17 @@
 //!     └──(timeout.queue)─────────────────────▶ closed with sQ
 //! ```
 
-pub mod connect;
 pub mod count;
 pub mod http;
 pub mod pump;
 pub mod tcp;
 
 use crate::channel::Channel;
+use crate::conn::Conn;
 use mio::net::TcpStream;
-use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::time::Instant;
 use weir_core::log::date::WallTime;
-
-/// One socket and what the poller last told about it (edge-triggered: a
-/// flag stays set until a call returns `WouldBlock`, or comes back short).
-///
-/// Reading and writing through the `Conn` (its `Read` and `Write`) keeps
-/// the flags: a read that fills less than the buffer it was given has
-/// emptied the socket's receive queue, and a write that takes less than it
-/// was offered has filled the send buffer, so the flag drops without the
-/// extra call that would only return `EAGAIN` (HAProxy's `fd_cant_recv`
-/// after a short read). Linux's epoll queues a new edge for every segment
-/// that arrives and whenever send space frees after a short write, so no
-/// wake-up is lost. The exception is the peer's FIN: when it arrived with
-/// the data, its edge is the one being served, so once the poller has
-/// said the read side closed (`rdhup`) reads go on until they return 0.
-pub struct Conn {
-    pub sock: TcpStream,
-    pub readable: bool,
-    pub writable: bool,
-    /// The poller reported the peer's read side closed (or an error):
-    /// a short read no longer means the queue is empty of events.
-    pub rdhup: bool,
-}
-
-impl Conn {
-    pub fn new(sock: TcpStream) -> Conn {
-        Conn {
-            sock,
-            readable: false,
-            writable: false,
-            rdhup: false,
-        }
-    }
-}
-
-impl Read for Conn {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let res = self.sock.read(buf);
-        match &res {
-            Ok(n) if *n > 0 && *n < buf.len() && !self.rdhup => self.readable = false,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => self.readable = false,
-            _ => {}
-        }
-        res
-    }
-}
-
-impl Write for Conn {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let res = self.sock.write(buf);
-        self.after_write(&res, buf.len());
-        res
-    }
-
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let res = self.sock.write_vectored(bufs);
-        self.after_write(&res, bufs.iter().map(|b| b.len()).sum());
-        res
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.sock.flush()
-    }
-}
-
-impl Conn {
-    fn after_write(&mut self, res: &io::Result<usize>, offered: usize) {
-        match res {
-            Ok(n) if *n < offered => self.writable = false,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => self.writable = false,
-            _ => {}
-        }
-    }
-}
 
 /// Where the session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,7 +82,7 @@ impl Session {
             backend,
             server: None,
             client_addr,
-            client: Conn::new(client),
+            client: Conn::plain(client),
             srv: None,
             req: Channel::default(),
             res: Channel::default(),

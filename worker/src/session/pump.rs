@@ -23,12 +23,11 @@
 //! `EAGAIN`, clears `writable` (the send buffer is full, exactly as for a
 //! short `write`).
 
-use super::Conn;
 use crate::channel::Channel;
+use crate::conn::Conn;
 use crate::pipes::PipePool;
 use crate::tokens::Side;
 use std::io::ErrorKind;
-use std::net::Shutdown;
 use weir_core::pool::BufferPool;
 
 /// What one pump call did.
@@ -66,9 +65,13 @@ pub fn pump(
         if !ch.shutr && src.readable {
             // (result, whether the pipe still holds bytes: then it may be
             // the full side, and EAGAIN says nothing about the socket)
-            let read = if ch.wants_pipe() && ch.take_pipe(sp.pipes, sp.conns) {
+            let splice = src.splice_fd().is_some() && dst.as_ref().is_none_or(|d| d.can_splice());
+            let read = if splice && ch.wants_pipe() && ch.take_pipe(sp.pipes, sp.conns) {
                 ch.pipe_has_room().then(|| {
-                    let res = ch.splice_from(&src.sock);
+                    let res = match src.splice_fd() {
+                        Some(fd) => ch.splice_from(fd),
+                        None => Err(ErrorKind::Unsupported.into()),
+                    };
                     (res, ch.piped() > 0)
                 })
             } else {
@@ -105,7 +108,11 @@ pub fn pump(
                 Some((ch.write_to(d, pool), None))
             } else if d.writable && ch.piped() > 0 {
                 let offered = ch.piped();
-                Some((ch.splice_to(&d.sock, sp.pipes), Some(offered)))
+                let res = match d.splice_fd() {
+                    Some(fd) => ch.splice_to(fd, sp.pipes),
+                    None => Err(ErrorKind::Unsupported.into()),
+                };
+                Some((res, Some(offered)))
             } else {
                 None
             };
@@ -124,7 +131,7 @@ pub fn pump(
                 }
             }
             if ch.is_empty() && ch.shutr && !ch.shutw {
-                let _ = d.sock.shutdown(Shutdown::Write);
+                let _ = d.shutdown_write();
                 ch.shutw = true;
                 progress = true;
             }

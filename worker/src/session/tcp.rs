@@ -11,15 +11,15 @@
 //!   its `maxconn` (the connect timeout when unset, as HAProxy); then the
 //!   session closes with `sQ`.
 
-use super::connect::{connected, open_connection};
 use super::pump::{pump, Splicer};
-use super::{Conn, Session, Stage, Termination};
+use super::{Session, Stage, Termination};
 use crate::backend::BackendState;
 use crate::balance::PickCtx;
+use crate::conn::connect::{self, connected};
 use crate::pipes::PipePool;
 use crate::queue;
 use crate::tokens::{self, Side};
-use mio::{Interest, Registry};
+use mio::Registry;
 use std::time::{Duration, Instant};
 use weir_core::config::model::{defaults, Backend, Frontend};
 use weir_core::pool::BufferPool;
@@ -220,24 +220,13 @@ fn start_connect(
         s.server = Some(i);
         s.connect_start.get_or_insert(cx.now);
         let srv = &mut cx.backend.servers[i];
-        match open_connection(srv.addr) {
-            Ok(sock) => {
-                let mut sock = mio::net::TcpStream::from_std(sock);
-                let token = tokens::session(cx.key, Side::Server);
-                if cx
-                    .registry
-                    .register(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
-                    .is_ok()
-                {
-                    srv.shm.enter(cx.worker);
-                    s.srv = Some(Conn::new(sock));
-                    let timeout = cx.be.timeouts.connect.unwrap_or(defaults::TIMEOUT_CONNECT);
-                    s.connect_deadline = Some(cx.now + timeout);
-                    return Ok(());
-                }
-            }
-            Err(_) if s.retries < cx.be.retries => {}
-            Err(_) => return Err(*b"SC"),
+        let token = tokens::session(cx.key, Side::Server);
+        if let Ok(conn) = connect::open(srv.addr, cx.registry, token) {
+            srv.shm.enter(cx.worker);
+            s.srv = Some(conn);
+            let timeout = cx.be.timeouts.connect.unwrap_or(defaults::TIMEOUT_CONNECT);
+            s.connect_deadline = Some(cx.now + timeout);
+            return Ok(());
         }
         if s.retries >= cx.be.retries {
             return Err(*b"SC");

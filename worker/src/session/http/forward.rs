@@ -14,9 +14,9 @@
 //! stay on the buffer path.
 
 use crate::channel::Channel;
+use crate::conn::Conn;
 use crate::http::{ChunkError, ChunkedDecoder, Framing};
 use crate::pipes::PipePool;
-use crate::session::Conn;
 use std::io::{self, ErrorKind, Write};
 use weir_core::pool::BufferPool;
 
@@ -231,7 +231,7 @@ pub fn splice_body_in(
     conns: usize,
     budget: usize,
 ) -> Option<io::Result<Fill>> {
-    if !ch.take_pipe(pipes, conns) {
+    if !src.can_splice() || !ch.take_pipe(pipes, conns) {
         return None;
     }
     let mut total = 0;
@@ -240,7 +240,11 @@ pub fn splice_body_in(
         if want == 0 {
             break;
         }
-        match ch.splice_from_max(&src.sock, want) {
+        let res = match src.splice_fd() {
+            Some(fd) => ch.splice_from_max(fd, want),
+            None => Err(ErrorKind::Unsupported.into()),
+        };
+        match res {
             Ok(0) => {
                 ch.shutr = true;
                 ch.put_pipe_if_empty(pipes);
@@ -271,7 +275,11 @@ pub fn splice_body_out(
     let mut total = 0;
     while ch.piped() > 0 && dst.writable {
         let offered = ch.piped();
-        match ch.splice_to(&dst.sock, pipes) {
+        let res = match dst.splice_fd() {
+            Some(fd) => ch.splice_to(fd, pipes),
+            None => Err(ErrorKind::Unsupported.into()),
+        };
+        match res {
             Ok(0) => return Err(ForwardError::Write),
             Ok(n) => {
                 body.forwarded(n);

@@ -14,8 +14,8 @@
 
 use super::process::HttpCtx;
 use super::{HttpSession, Stream};
+use crate::conn::Conn;
 use crate::idle::{HeldSlot, IdlePool};
-use crate::session::Conn;
 use mio::Registry;
 use std::time::Instant;
 
@@ -51,7 +51,7 @@ pub(super) fn keep(s: &mut HttpSession, st: &mut Stream, cx: &mut HttpCtx) {
         park(old, cx.idle, cx.registry, cx.now);
     }
     let Some(slot) = cx.idle.hold() else {
-        crate::idle::discard(conn.sock);
+        crate::idle::discard(conn);
         return;
     };
     s.kept = Some(Kept {
@@ -82,7 +82,7 @@ pub(super) fn take(
 pub(super) fn drop_if_dirty(s: &mut HttpSession) {
     if s.kept.as_ref().is_some_and(Kept::is_dirty) {
         if let Some(k) = s.kept.take() {
-            crate::idle::discard(k.conn.sock);
+            crate::idle::discard(k.conn);
         }
     }
 }
@@ -100,8 +100,8 @@ pub fn park(k: Kept, idle: &mut IdlePool, registry: &Registry, now: Instant) {
     } = k;
     drop(_slot);
     if dirty {
-        crate::idle::discard(conn.sock);
+        crate::idle::discard(conn);
         return;
     }
-    idle.put(registry, backend as usize, server as usize, conn.sock, now);
+    idle.put(registry, backend as usize, server as usize, conn, now);
 }

@@ -42,8 +42,8 @@ pub use process::{drain, kill, process, HttpCtx};
 pub use spare::Spares;
 
 use crate::channel::Channel;
+use crate::conn::Conn;
 use crate::http::{RequestParser, ResponseContext, ResponseParser, Version};
-use crate::session::Conn;
 use forward::{Body, Outbox};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -97,7 +97,7 @@ impl HttpSession {
             frontend,
             client_addr,
             dst_port,
-            client: Conn::new(client),
+            client: Conn::plain(client),
             req: Channel::default(),
             res: Channel::default(),
             stream: None,
@@ -138,7 +138,7 @@ impl HttpSession {
             if park {
                 kept::park(k, idle, registry, now);
             } else {
-                crate::idle::discard(k.conn.sock);
+                crate::idle::discard(k.conn);
             }
         }
     }

@@ -8,11 +8,9 @@ use super::process::*;
 use super::reply;
 use super::{HttpSession, Phase, Stream};
 use crate::balance::PickCtx;
+use crate::conn::connect::{self, connected};
 use crate::queue;
-use crate::session::connect::{connected, open_connection};
-use crate::session::Conn;
 use crate::tokens::{self, Side};
-use mio::Interest;
 use weir_core::config::model::{defaults, Balance, HttpReuse};
 
 /// Analyser 4: a server connection, parked or new, with retries.
@@ -123,19 +121,13 @@ pub(super) fn start_connect(
         }
         let srv = &mut cx.backends[be_i].servers[i];
         if reuse && !first_request {
-            if let Some(mut sock) = cx.idle.take(be_i, i) {
-                if cx
-                    .registry
-                    .reregister(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
-                    .is_ok()
-                {
+            if let Some(mut conn) = cx.idle.take(be_i, i) {
+                if conn.reregister(cx.registry, token).is_ok() {
                     srv.shm.enter(cx.worker);
-                    st.srv = Some(Conn {
-                        sock,
-                        readable: true,
-                        writable: true,
-                        rdhup: false,
-                    });
+                    conn.readable = true;
+                    conn.writable = true;
+                    conn.rdhup = false;
+                    st.srv = Some(conn);
                     st.reused = true;
                     st.phase = Phase::Exchange;
                     st.srv_ready_at = Some(cx.now);
@@ -146,21 +138,14 @@ pub(super) fn start_connect(
             }
         }
         st.connect_start.get_or_insert(cx.now);
-        if let Ok(sock) = open_connection(srv.addr) {
-            let mut sock = mio::net::TcpStream::from_std(sock);
-            if cx
-                .registry
-                .register(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
-                .is_ok()
-            {
-                srv.shm.enter(cx.worker);
-                st.srv = Some(Conn::new(sock));
-                st.reused = false;
-                st.phase = Phase::Connect;
-                st.connect_deadline =
-                    Some(cx.now + be.timeouts.connect.unwrap_or(defaults::TIMEOUT_CONNECT));
-                return Ok(());
-            }
+        if let Ok(conn) = connect::open(srv.addr, cx.registry, token) {
+            srv.shm.enter(cx.worker);
+            st.srv = Some(conn);
+            st.reused = false;
+            st.phase = Phase::Connect;
+            st.connect_deadline =
+                Some(cx.now + be.timeouts.connect.unwrap_or(defaults::TIMEOUT_CONNECT));
+            return Ok(());
         }
         if st.retries >= be.retries {
             return Err(*b"SC");
@@ -183,11 +168,11 @@ pub(super) fn release_server(st: &mut Stream, cx: &mut HttpCtx, park: bool) {
     if let Some(i) = st.server {
         cx.backends[st.backend].release(i, cx.worker);
         if park {
-            cx.idle.put(cx.registry, st.backend, i, conn.sock, cx.now);
+            cx.idle.put(cx.registry, st.backend, i, conn, cx.now);
             return;
         }
     }
-    crate::idle::discard(conn.sock);
+    crate::idle::discard(conn);
 }
 
 /// The server side failed before a response reached the client: answer

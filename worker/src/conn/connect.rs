@@ -1,10 +1,21 @@
-//! Connecting to a server: a non-blocking socket with weir's options, and
-//! the check that tells when its connect has completed.
+//! Connecting to a server: a non-blocking socket with weir's options,
+//! registered with the poller, and the check that tells when its connect
+//! has completed.
 
 use super::Conn;
+use mio::{Registry, Token};
 use socket2::{Domain, Socket, Type};
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
+
+/// A new plain connection to `addr`, its connect started and the socket
+/// registered under `token`.
+pub fn open(addr: SocketAddr, registry: &Registry, token: Token) -> io::Result<Conn> {
+    let sock = mio::net::TcpStream::from_std(open_connection(addr)?);
+    let mut conn = Conn::plain(sock);
+    conn.register(registry, token)?;
+    Ok(conn)
+}
 
 /// A non-blocking socket with the options weir sets on every connection
 /// (TCP_NODELAY; no SO_KEEPALIVE, as HAProxy without `option srvtcpka`:
@@ -36,10 +47,10 @@ pub fn connected(conn: &mut Conn) -> io::Result<bool> {
     if conn.writable && !conn.rdhup {
         return Ok(true);
     }
-    if let Some(e) = conn.sock.take_error()? {
+    if let Some(e) = conn.transport().take_error()? {
         return Err(e);
     }
-    match conn.sock.peer_addr() {
+    match conn.transport().peer_addr() {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == ErrorKind::NotConnected => {
             conn.writable = false;
