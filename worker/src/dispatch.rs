@@ -4,7 +4,8 @@
 use crate::conn::Conn;
 use crate::session::http::{self, HttpCtx, HttpSession};
 use crate::session::tcp::{self, Ctx, Outcome};
-use crate::session::{Session, Stage, Termination};
+use crate::session::{At, Cause, Termination};
+use crate::session::{Session, Stage};
 use crate::tokens::{self, Side};
 use crate::worker::{Stopping, Worker};
 use socket2::SockRef;
@@ -195,7 +196,7 @@ impl Worker {
                 tc: sess.connect_ms.map_or(-1, |ms| ms as i64),
                 tt: now.saturating_duration_since(sess.accepted).as_millis() as i64,
                 bytes_out: sess.res.total,
-                termination: term,
+                termination: term.code(),
                 actconn: self.actconn,
                 feconn: self.feconn[sess.frontend],
                 beconn: be.shm.cur() as usize,
@@ -224,12 +225,12 @@ impl Worker {
         match self.sessions.get_mut(key) {
             None => {}
             Some(AnySession::Tcp(s)) => {
-                let phase = if s.stage == Stage::Connect {
-                    b'C'
+                let at = if s.stage == Stage::Connect {
+                    At::Connect
                 } else {
-                    b'D'
+                    At::Data
                 };
-                self.close_session(key, [b'K', phase], now);
+                self.close_session(key, Termination::new(Cause::Killed, at), now);
             }
             Some(AnySession::Http(sess)) => {
                 let mut cx = HttpCtx {
@@ -250,7 +251,7 @@ impl Worker {
                     feconn: self.feconn[sess.frontend],
                 };
                 http::kill(sess, &mut cx);
-                self.close_session(key, *b"K-", now);
+                self.close_session(key, Termination::new(Cause::Killed, At::None), now);
             }
         }
     }

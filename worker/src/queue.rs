@@ -28,6 +28,7 @@
 
 use crate::backend::{BackendState, Pick};
 use crate::balance::PickCtx;
+use crate::session::{At, Cause, Termination};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -140,12 +141,12 @@ pub enum Admit {
 impl Admit {
     /// The decision as the sessions use it: `Ok(Some(server))` to connect,
     /// `Ok(None)` to wait, `Err(termination state)` to fail (`SC`, `sQ`).
-    pub fn server(self) -> Result<Option<usize>, [u8; 2]> {
+    pub fn server(self) -> Result<Option<usize>, Termination> {
         match self {
             Admit::Server(i) => Ok(Some(i)),
             Admit::Wait => Ok(None),
-            Admit::NoServer => Err(*b"SC"),
-            Admit::Expired => Err(*b"sQ"),
+            Admit::NoServer => Err(Termination::server(At::Connect)),
+            Admit::Expired => Err(Termination::new(Cause::ServerTimeout, At::Queue)),
         }
     }
 }

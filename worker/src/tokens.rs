@@ -33,6 +33,16 @@ pub enum Side {
     Server,
 }
 
+impl Side {
+    /// The other side.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
+}
+
 /// What a token names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owner {

@@ -3,7 +3,8 @@
 //! errors its termination state tells (connection errors, retries,
 //! aborts). HTTP streams are counted by `http::count`.
 
-use super::{Session, Termination};
+use super::Session;
+use crate::session::Termination;
 use weir_core::shm::{Px, SharedState, Srv};
 
 /// Counts `sess`, which ended with `term`.
@@ -13,14 +14,14 @@ pub fn tcp_session_ended(shared: &SharedState, sess: &Session, term: Termination
         fe.add(Px::Bin, bin);
         fe.add(Px::Bout, bout);
     }
-    let econ = matches!(&term, b"SC" | b"sC");
+    let econ = term.is_connect_error();
     if let Some(be) = shared.backends.get(sess.backend) {
         be.add(Px::Bin, bin);
         be.add(Px::Bout, bout);
         be.add(Px::Wretr, u64::from(sess.retries));
         be.add(Px::Econ, u64::from(econ));
-        be.add(Px::CliAbrt, u64::from(term == *b"CD"));
-        be.add(Px::SrvAbrt, u64::from(term == *b"SD"));
+        be.add(Px::CliAbrt, u64::from(term.is_client_abort()));
+        be.add(Px::SrvAbrt, u64::from(term.is_server_abort()));
     }
     let srv = sess
         .server
@@ -29,7 +30,7 @@ pub fn tcp_session_ended(shared: &SharedState, sess: &Session, term: Termination
         srv.add(Srv::Bin, bin);
         srv.add(Srv::Bout, bout);
         srv.add(Srv::Econ, u64::from(econ));
-        srv.add(Srv::CliAbrt, u64::from(term == *b"CD"));
-        srv.add(Srv::SrvAbrt, u64::from(term == *b"SD"));
+        srv.add(Srv::CliAbrt, u64::from(term.is_client_abort()));
+        srv.add(Srv::SrvAbrt, u64::from(term.is_server_abort()));
     }
 }

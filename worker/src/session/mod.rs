@@ -18,6 +18,9 @@ pub mod count;
 pub mod http;
 pub mod pump;
 pub mod tcp;
+pub mod term;
+
+pub use term::{At, Cause, Termination};
 
 use crate::channel::Channel;
 use crate::conn::Conn;
@@ -34,9 +37,6 @@ pub enum Stage {
     /// Both connections up; bytes flow.
     Data,
 }
-
-/// Why a session ended: HAProxy's two-letter termination state.
-pub type Termination = [u8; 2];
 
 pub struct Session {
     pub frontend: usize,

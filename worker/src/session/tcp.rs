@@ -12,12 +12,13 @@
 //!   session closes with `sQ`.
 
 use super::pump::{pump, Splicer};
-use super::{Session, Stage, Termination};
+use super::{Session, Stage};
 use crate::backend::BackendState;
 use crate::balance::PickCtx;
 use crate::conn::connect::{self, connected};
 use crate::pipes::PipePool;
 use crate::queue;
+use crate::session::{At, Cause, Termination};
 use crate::tokens::{self, Side};
 use mio::Registry;
 use std::time::{Duration, Instant};
@@ -84,8 +85,7 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
                 s.srv_active = cx.now;
             }
         }
-        Err(Side::Client) => return Outcome::Close([b'C', phase(s)]),
-        Err(Side::Server) => return Outcome::Close([b'S', phase(s)]),
+        Err(side) => return Outcome::Close(Termination::failed(side, phase(s))),
     }
     if s.stage == Stage::Data {
         if let Some(srv) = s.srv.as_mut() {
@@ -104,12 +104,11 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
                     }
                 }
                 // Errors swap sides here: the source is the server.
-                Err(Side::Client) => return Outcome::Close([b'S', phase(s)]),
-                Err(Side::Server) => return Outcome::Close([b'C', phase(s)]),
+                Err(side) => return Outcome::Close(Termination::failed(side.other(), phase(s))),
             }
         }
         if s.req.shutw && s.res.shutw {
-            return Outcome::Close(*b"--");
+            return Outcome::Close(Termination::NORMAL);
         }
     }
     if let Some(term) = expired(s, cx) {
@@ -124,11 +123,11 @@ pub fn process(s: &mut Session, cx: &mut Ctx) -> Outcome {
 
 /// The second letter of a termination state: waiting in the queue (Q),
 /// connecting (C) or forwarding data (D).
-fn phase(s: &Session) -> u8 {
+fn phase(s: &Session) -> At {
     match s.stage {
-        Stage::Data => b'D',
-        Stage::Connect if s.queue.queued() => b'Q',
-        Stage::Connect => b'C',
+        Stage::Data => At::Data,
+        Stage::Connect if s.queue.queued() => At::Queue,
+        Stage::Connect => At::Connect,
     }
 }
 
@@ -163,7 +162,11 @@ fn retry(s: &mut Session, cx: &mut Ctx, timed_out: bool) -> Result<(), Terminati
     let failed = s.server;
     drop_server_conn(s, cx);
     if s.retries >= cx.be.retries {
-        return Err(if timed_out { *b"sC" } else { *b"SC" });
+        return Err(if timed_out {
+            Termination::new(Cause::ServerTimeout, At::Connect)
+        } else {
+            Termination::server(At::Connect)
+        });
     }
     s.retries += 1;
     start_connect(s, cx, failed)
@@ -229,7 +232,7 @@ fn start_connect(
             return Ok(());
         }
         if s.retries >= cx.be.retries {
-            return Err(*b"SC");
+            return Err(Termination::server(At::Connect));
         }
         s.retries += 1;
         avoid = Some(i);
@@ -279,10 +282,10 @@ fn server_deadline(s: &Session, cx: &Ctx) -> Option<Instant> {
 /// The termination state if a timeout has passed.
 fn expired(s: &Session, cx: &Ctx) -> Option<Termination> {
     if client_deadline(s, cx).is_some_and(|d| cx.now >= d) {
-        return Some([b'c', phase(s)]);
+        return Some(Termination::new(Cause::ClientTimeout, phase(s)));
     }
     if server_deadline(s, cx).is_some_and(|d| cx.now >= d) {
-        return Some([b's', phase(s)]);
+        return Some(Termination::new(Cause::ServerTimeout, phase(s)));
     }
     None
 }

@@ -27,8 +27,8 @@ pub(super) fn stream_ended(s: &mut HttpSession, st: &Stream, cx: &HttpCtx) {
         return;
     }
     let term = st.term;
-    let econ = matches!(&term, b"SC" | b"sC");
-    let eresp = matches!(term[0], b'S' | b's') && matches!(term[1], b'H' | b'D');
+    let econ = term.is_connect_error();
+    let eresp = term.is_response_error();
     if let Some(be) = cx.shared.backends.get(st.backend) {
         be.add(Px::Bin, bin);
         be.add(Px::Bout, bout);
@@ -39,8 +39,8 @@ pub(super) fn stream_ended(s: &mut HttpSession, st: &Stream, cx: &HttpCtx) {
         be.add(Px::Wretr, u64::from(st.retries));
         be.add(Px::Econ, u64::from(econ));
         be.add(Px::Eresp, u64::from(eresp));
-        be.add(Px::CliAbrt, u64::from(term == *b"CD"));
-        be.add(Px::SrvAbrt, u64::from(term == *b"SD"));
+        be.add(Px::CliAbrt, u64::from(term.is_client_abort()));
+        be.add(Px::SrvAbrt, u64::from(term.is_server_abort()));
     }
     let srv = st
         .server
@@ -55,7 +55,7 @@ pub(super) fn stream_ended(s: &mut HttpSession, st: &Stream, cx: &HttpCtx) {
         }
         srv.add(Srv::Econ, u64::from(econ));
         srv.add(Srv::Eresp, u64::from(eresp));
-        srv.add(Srv::CliAbrt, u64::from(term == *b"CD"));
-        srv.add(Srv::SrvAbrt, u64::from(term == *b"SD"));
+        srv.add(Srv::CliAbrt, u64::from(term.is_client_abort()));
+        srv.add(Srv::SrvAbrt, u64::from(term.is_server_abort()));
     }
 }

@@ -5,6 +5,7 @@
 use super::{process::*, server::*};
 use super::{HttpSession, Stream};
 use crate::session::tcp::Outcome;
+use crate::session::Termination;
 use std::time::Instant;
 use weir_core::config::model::{HttpReuse, LogLevel};
 use weir_core::log::httplog::HttpLog;
@@ -59,9 +60,9 @@ pub(super) fn close_stream(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
 
 /// Closes the session after an error on the client side, logging the
 /// stream in progress if any.
-pub(super) fn abort(s: &mut HttpSession, cx: &mut HttpCtx, term: [u8; 2]) -> Outcome {
+pub(super) fn abort(s: &mut HttpSession, cx: &mut HttpCtx, term: Termination) -> Outcome {
     if let Some(st) = s.stream.as_mut() {
-        if st.term == *b"--" {
+        if st.term.is_normal() {
             st.term = term;
         }
         close_stream(s, cx);
@@ -76,7 +77,8 @@ pub(super) fn log_stream(s: &HttpSession, st: &Stream, cx: &HttpCtx) {
     let ms = |a: Instant, b: Instant| b.saturating_duration_since(a).as_millis() as i64;
     let fe = &cx.config.frontends[s.frontend];
     let be = &cx.backends[st.backend];
-    let term = [st.term[0], st.term[1], b'-', b'-'];
+    let [cause, at] = st.term.code();
+    let term = [cause, at, b'-', b'-'];
     let line = HttpLog {
         client: s.client_addr,
         request_date: st.date,

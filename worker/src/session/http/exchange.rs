@@ -11,6 +11,7 @@ use crate::channel::Channel;
 use crate::http::rewrite::response_head_edited;
 use crate::http::{ConnectionHeader, Framing, HeadEdits, RewriteOptions, Version};
 use crate::session::pump::{pump, Splicer};
+use crate::session::{At, Cause, Termination};
 use crate::tokens::Side;
 use weir_core::pool::BufferPool;
 
@@ -86,9 +87,9 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
         // started, else the connection just closes.
         let head_done = s.stream.as_ref().is_some_and(|st| st.res_head_done);
         return if head_done {
-            close_with(s, cx, *b"PD")
+            close_with(s, cx, Termination::new(Cause::Proxy, At::Data))
         } else {
-            server_error(s, cx, 400, *b"PD")
+            server_error(s, cx, 400, Termination::new(Cause::Proxy, At::Data))
         };
     }
     let head_done = s.stream.as_ref().is_some_and(|st| st.res_head_done);
@@ -130,7 +131,7 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
                 }
                 Next::Go
             }
-            Err(_) => Next::Close(*b"CD"),
+            Err(_) => Next::Close(Termination::client(At::Data)),
         }
         .then(|| {
             if !st.res_head_done || !st.to_cli.is_empty() {
@@ -143,7 +144,7 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
                 return Next::Wait;
             }
             let Some(_) = st.srv.as_ref() else {
-                return Next::Close(*b"SD");
+                return Next::Close(Termination::server(At::Data));
             };
             match forward_body(res, &mut st.res_body, client, cx.pool) {
                 Ok(0) => {}
@@ -153,8 +154,8 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
                     *cli_active = cx.now;
                     st.srv_active = cx.now;
                 }
-                Err(ForwardError::Write) => return Next::Close(*b"CD"),
-                Err(ForwardError::Framing) => return Next::Close(*b"SD"),
+                Err(ForwardError::Write) => return Next::Close(Termination::client(At::Data)),
+                Err(ForwardError::Framing) => return Next::Close(Termination::server(At::Data)),
             }
             match splice_body_out(res, &mut st.res_body, client, cx.pipes) {
                 Ok(0) => {}
@@ -164,7 +165,7 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
                     *cli_active = cx.now;
                     st.srv_active = cx.now;
                 }
-                Err(_) => return Next::Close(*b"CD"),
+                Err(_) => return Next::Close(Termination::client(At::Data)),
             }
             if matches!(st.res_body, Body::UntilClose) && res.shutr && res.is_empty() {
                 st.res_body = Body::Done;
@@ -173,7 +174,7 @@ pub(super) fn exchange_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize
                 settle_server(st, res, cx.pool);
                 Next::Finish
             } else if srv_failed || (res.shutr && res.is_empty()) {
-                Next::Close(*b"SD") // the server left in the middle of the body
+                Next::Close(Termination::server(At::Data)) // the server left in the middle of the body
             } else {
                 Next::Wait
             }
@@ -236,7 +237,7 @@ pub(super) enum Next {
     Go,
     Wait,
     Finish,
-    Close([u8; 2]),
+    Close(Termination),
 }
 
 impl Next {
@@ -250,7 +251,7 @@ impl Next {
 }
 
 /// Ends the stream and the connection with termination state `term`.
-pub(super) fn close_with(s: &mut HttpSession, cx: &mut HttpCtx, term: [u8; 2]) -> Step {
+pub(super) fn close_with(s: &mut HttpSession, cx: &mut HttpCtx, term: Termination) -> Step {
     if let Some(st) = s.stream.as_mut() {
         st.term = term;
     }
@@ -270,13 +271,15 @@ pub(super) fn parse_response(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
             .res_parser
             .parse_into(res.data(), st.ctx, cx.spares.headers());
         let head = match parsed {
-            Ok(None) if res.is_full() => return server_error(s, cx, 502, *b"PH"),
+            Ok(None) if res.is_full() => {
+                return server_error(s, cx, 502, Termination::new(Cause::Proxy, At::Headers))
+            }
             Ok(None) if res.shutr => return server_failed(s, cx),
             Ok(None) => return Step::Continue(progress),
             Err(e) => {
                 cx.logger
                     .debug(&format!("invalid response: {}", e.as_str()));
-                return server_error(s, cx, 502, *b"PH");
+                return server_error(s, cx, 502, Termination::new(Cause::Proxy, At::Headers));
             }
             Ok(Some(h)) => h,
         };
@@ -368,7 +371,7 @@ pub(super) fn tunnel_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize) 
     // names the failing side as source/destination: upstream the client is
     // the source, downstream the server is.
     for upstream in [true, false] {
-        if st.term != *b"--" {
+        if !st.term.is_normal() {
             break;
         }
         let (from, ch, to) = if upstream {
@@ -390,14 +393,14 @@ pub(super) fn tunnel_step(s: &mut HttpSession, cx: &mut HttpCtx, budget: usize) 
             }
             Err(side) => {
                 st.term = if (side == Side::Client) == upstream {
-                    *b"CD"
+                    Termination::client(At::Data)
                 } else {
-                    *b"SD"
+                    Termination::server(At::Data)
                 };
             }
         }
     }
-    if st.term != *b"--" || (req.shutw && res.shutw) {
+    if !st.term.is_normal() || (req.shutw && res.shutw) {
         st.bytes_out += res.total;
         return close_stream(s, cx);
     }

@@ -44,6 +44,7 @@ pub use spare::Spares;
 use crate::channel::Channel;
 use crate::conn::Conn;
 use crate::http::{RequestParser, ResponseContext, ResponseParser, Version};
+use crate::session::Termination;
 use forward::{Body, Outbox};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -185,7 +186,7 @@ pub struct Stream {
     pub retries: u32,
     pub bytes_out: u64,
     /// Termination state (who, phase); `--` while all is well.
-    pub term: [u8; 2],
+    pub term: Termination,
     pub start: Instant,
     pub date: WallTime,
     pub head_at: Instant,

@@ -11,6 +11,7 @@ use crate::http::{ResponseContext, ResponseParser, Version};
 use crate::idle::IdlePool;
 use crate::pipes::PipePool;
 use crate::session::tcp::Outcome;
+use crate::session::{At, Cause, Termination};
 use mio::Registry;
 use std::time::Instant;
 use weir_core::config::model::Config;
@@ -83,19 +84,19 @@ pub fn process(s: &mut HttpSession, cx: &mut HttpCtx) -> Outcome {
                     }
                 }
                 Ok(Fill::Eof) => progress = true,
-                Err(_) => return abort(s, cx, *b"CD"),
+                Err(_) => return abort(s, cx, Termination::client(At::Data)),
             }
         }
         if s.stream.is_none() {
             match wait_request(s, cx) {
                 Step::Continue(p) => progress |= p,
-                Step::Close => return Outcome::Close(*b"--"),
+                Step::Close => return Outcome::Close(Termination::NORMAL),
             }
         }
         if s.stream.is_some() {
             match run_stream(s, cx, budget) {
                 Step::Continue(p) => progress |= p,
-                Step::Close => return Outcome::Close(*b"--"),
+                Step::Close => return Outcome::Close(Termination::NORMAL),
             }
         }
         rounds += 1;
@@ -140,7 +141,7 @@ pub(super) fn local_step(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
             Step::Continue(n > 0)
         }
         Err(_) => {
-            st.term = *b"CD";
+            st.term = Termination::client(At::Data);
             finish_stream(s, cx);
             Step::Close
         }
@@ -174,7 +175,7 @@ impl Stream {
             status: -1,
             retries: 0,
             bytes_out: 0,
-            term: *b"--",
+            term: Termination::NORMAL,
             start,
             date,
             head_at: now,
@@ -256,7 +257,12 @@ pub fn drain(s: &mut HttpSession) {
 /// Hard stop: logs the request in progress, if any, as killed.
 pub fn kill(s: &mut HttpSession, cx: &mut HttpCtx) {
     if let Some(st) = s.stream.as_mut() {
-        st.term = [b'K', if st.res_head_done { b'D' } else { b'H' }];
+        let at = if st.res_head_done {
+            At::Data
+        } else {
+            At::Headers
+        };
+        st.term = Termination::new(Cause::Killed, at);
         close_stream(s, cx);
     }
 }

@@ -13,6 +13,7 @@ use crate::http::{
     ConnectionHeader, EditOp, Framing, HeadEdits, RequestHead, ResponseContext, RewriteOptions,
     Version,
 };
+use crate::session::{At, Cause, Termination};
 use weir_core::config::model::{Balance, HttpAction, HttpReuse, HttpRule};
 use weir_core::shm::Px;
 
@@ -26,10 +27,16 @@ pub(super) fn wait_request(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
         };
     }
     match s.parser.parse_into(s.req.data(), cx.spares.headers()) {
-        Ok(None) if s.req.is_full() => local_error(s, cx, 400, *b"PR", "<BADREQ>"),
+        Ok(None) if s.req.is_full() => local_error(
+            s,
+            cx,
+            400,
+            Termination::new(Cause::Proxy, At::Request),
+            "<BADREQ>",
+        ),
         Ok(None) if s.req.shutr => {
             // The client left in the middle of a head.
-            local_error(s, cx, 400, *b"CR", "<BADREQ>");
+            local_error(s, cx, 400, Termination::client(At::Request), "<BADREQ>");
             if let Some(st) = s.stream.as_mut() {
                 st.to_cli.reset();
             }
@@ -42,7 +49,13 @@ pub(super) fn wait_request(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
                 s.client_addr,
                 e.as_str()
             ));
-            local_error(s, cx, 400, *b"PR", "<BADREQ>")
+            local_error(
+                s,
+                cx,
+                400,
+                Termination::new(Cause::Proxy, At::Request),
+                "<BADREQ>",
+            )
         }
         Ok(Some(head)) => {
             start_stream(s, cx, &head);
@@ -57,7 +70,7 @@ pub(super) fn local_error(
     s: &mut HttpSession,
     cx: &mut HttpCtx,
     status: u16,
-    term: [u8; 2],
+    term: Termination,
     line: &str,
 ) -> Step {
     let (start, date) = s.req_start.take().unwrap_or((cx.now, cx.date));
@@ -117,7 +130,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
     };
     // A local reply: status, termination state, close after it; its bytes
     // are in `st.to_cli`.
-    let mut local: Option<(u16, [u8; 2], bool)> = None;
+    let mut local: Option<(u16, Termination, bool)> = None;
     for rule in &fe.http_request {
         let seen = Sample {
             edits: Some(&edits),
@@ -133,7 +146,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
                     fe.add(Px::Dreq, 1);
                 }
                 reply::error_page(*status, st.to_cli.vec());
-                local = Some((*status, *b"PR", true));
+                local = Some((*status, Termination::new(Cause::Proxy, At::Request), true));
                 break;
             }
             HttpAction::Return {
@@ -143,14 +156,14 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
             } => {
                 let ct = content_type.as_deref();
                 reply::ret(*status, ct, body, close, head.version, st.to_cli.vec());
-                local = Some((*status, *b"LR", close));
+                local = Some((*status, Termination::new(Cause::Local, At::Request), close));
                 break;
             }
             HttpAction::Redirect { target, code } => {
                 reply::redirect(*code, close, head.version, st.to_cli.vec(), |out| {
                     crate::rules::redirect_location(target, &seen, out)
                 });
-                local = Some((*code, *b"LR", close));
+                local = Some((*code, Termination::new(Cause::Local, At::Request), close));
                 break;
             }
             HttpAction::SetPath { path } => edits.path = Some(path),
@@ -163,7 +176,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
         let close = s.close_after || has_body;
         if let Some(bytes) = super::stats_page::answer(page, head, buf, cx, close) {
             st.to_cli.push(&bytes);
-            local = Some((200, *b"LR", close));
+            local = Some((200, Termination::new(Cause::Local, At::Request), close));
         }
     }
     let sample = Sample {
@@ -174,7 +187,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
     let chosen = crate::rules::select_backend(fe, &sample);
     if local.is_none() && chosen.is_none() {
         reply::error_page(503, st.to_cli.vec());
-        local = Some((503, *b"SC", true));
+        local = Some((503, Termination::server(At::Connect), true));
     }
 
     if let Some((status, term, close)) = local {
@@ -232,7 +245,7 @@ pub(super) fn start_stream(s: &mut HttpSession, cx: &mut HttpCtx, head: &Request
         st.phase = Phase::LocalReply;
         reply::error_page(400, st.to_cli.vec());
         st.status = 400;
-        st.term = *b"PR";
+        st.term = Termination::new(Cause::Proxy, At::Request);
         s.close_after = true;
     }
     s.stream = Some(st);

@@ -10,6 +10,7 @@ use super::{HttpSession, Phase, Stream};
 use crate::balance::PickCtx;
 use crate::conn::connect::{self, connected};
 use crate::queue;
+use crate::session::{At, Cause, Termination};
 use crate::tokens::{self, Side};
 use weir_core::config::model::{defaults, Balance, HttpReuse};
 
@@ -53,7 +54,11 @@ pub(super) fn retry_connect(s: &mut HttpSession, cx: &mut HttpCtx, timed_out: bo
     let failed = st.server;
     release_server(st, cx, false);
     let retries = cx.config.backends[st.backend].retries;
-    let term = if timed_out { *b"sC" } else { *b"SC" };
+    let term = if timed_out {
+        Termination::new(Cause::ServerTimeout, At::Connect)
+    } else {
+        Termination::server(At::Connect)
+    };
     if st.retries >= retries {
         return server_error(s, cx, 503, term);
     }
@@ -71,10 +76,10 @@ pub(super) fn start_connect(
     s: &mut HttpSession,
     cx: &mut HttpCtx,
     mut avoid: Option<usize>,
-) -> Result<(), [u8; 2]> {
+) -> Result<(), Termination> {
     let first_request = s.requests <= 1;
     let Some(st) = s.stream.as_mut() else {
-        return Err(*b"SC");
+        return Err(Termination::server(At::Connect));
     };
     let be_i = st.backend;
     let be = &cx.config.backends[be_i];
@@ -148,7 +153,7 @@ pub(super) fn start_connect(
             return Ok(());
         }
         if st.retries >= be.retries {
-            return Err(*b"SC");
+            return Err(Termination::server(At::Connect));
         }
         st.retries += 1;
         avoid = Some(i);
@@ -181,7 +186,7 @@ pub(super) fn server_error(
     s: &mut HttpSession,
     cx: &mut HttpCtx,
     status: u16,
-    term: [u8; 2],
+    term: Termination,
 ) -> Step {
     let Some(st) = s.stream.as_mut() else {
         return Step::Continue(false);
@@ -215,7 +220,7 @@ pub(super) fn server_failed(s: &mut HttpSession, cx: &mut HttpCtx) -> Step {
             Err(t) => server_error(s, cx, 503, t),
         };
     }
-    server_error(s, cx, 502, *b"SH")
+    server_error(s, cx, 502, Termination::server(At::Headers))
 }
 
 /// A new connection to the same server (no parked one), for a replay.
@@ -223,7 +228,7 @@ pub(super) fn start_connect_fresh(
     s: &mut HttpSession,
     cx: &mut HttpCtx,
     server: Option<usize>,
-) -> Result<(), [u8; 2]> {
+) -> Result<(), Termination> {
     let requests = s.requests;
     s.requests = 1; // no parked connection for the replay
     let r = start_connect(s, cx, None);

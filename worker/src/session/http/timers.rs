@@ -4,6 +4,7 @@
 use super::{end::*, process::*, request::*, server::*};
 use super::{HttpSession, Phase};
 use crate::session::tcp::Outcome;
+use crate::session::{At, Cause, Termination};
 use std::time::{Duration, Instant};
 use weir_core::config::model::defaults;
 
@@ -107,27 +108,45 @@ pub(super) fn timeouts(s: &mut HttpSession, cx: &mut HttpCtx) -> Option<Outcome>
             let _ = retry_connect(s, cx, true);
             Some(Outcome::Yield)
         }
-        Expiry::KeepAlive => Some(Outcome::Close(*b"--")),
+        Expiry::KeepAlive => Some(Outcome::Close(Termination::NORMAL)),
         // The connect step retries the queue, or fails the request with sQ
         // when its timeout has passed: run it now.
         Expiry::Queue => Some(Outcome::Yield),
         Expiry::Request => {
-            local_error(s, cx, 408, *b"cR", "<BADREQ>");
+            local_error(
+                s,
+                cx,
+                408,
+                Termination::new(Cause::ClientTimeout, At::Request),
+                "<BADREQ>",
+            );
             Some(Outcome::Yield)
         }
         Expiry::Server => {
             let head_sent = s.stream.as_ref().is_some_and(|st| st.res_head_done);
             if head_sent {
                 if let Some(st) = s.stream.as_mut() {
-                    st.term = *b"sD";
+                    st.term = Termination::new(Cause::ServerTimeout, At::Data);
                 }
                 close_stream(s, cx);
-                Some(Outcome::Close(*b"sD"))
+                Some(Outcome::Close(Termination::new(
+                    Cause::ServerTimeout,
+                    At::Data,
+                )))
             } else {
-                server_error(s, cx, 504, *b"sH");
+                server_error(
+                    s,
+                    cx,
+                    504,
+                    Termination::new(Cause::ServerTimeout, At::Headers),
+                );
                 Some(Outcome::Yield)
             }
         }
-        Expiry::Client | Expiry::Tunnel => Some(abort(s, cx, *b"cD")),
+        Expiry::Client | Expiry::Tunnel => Some(abort(
+            s,
+            cx,
+            Termination::new(Cause::ClientTimeout, At::Data),
+        )),
     }
 }
