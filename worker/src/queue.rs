@@ -28,7 +28,7 @@
 
 use crate::backend::{BackendState, Pick};
 use crate::balance::PickCtx;
-use crate::session::{At, Cause, Termination};
+use crate::term::{At, Cause, Termination};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,6 @@
 //! kills the sessions it holds on a server whose generation moved: logged
 //! with a `K` termination state, as HAProxy's.
 
-use crate::dispatch::AnySession;
 use crate::worker::Worker;
 use std::time::{Duration, Instant};
 use weir_core::shm::Srv;
@@ -49,18 +48,14 @@ impl Worker {
         if moved.is_empty() {
             return;
         }
-        let on = |b: usize, s: Option<usize>, connected: bool| {
-            connected && s.is_some_and(|s| moved.contains(&(b, s)))
-        };
+        let streams = &self.streams;
         let victims: Vec<usize> = self
             .sessions
             .iter()
-            .filter(|(_, sess)| match sess {
-                AnySession::Tcp(t) => on(t.backend, t.server, t.srv.is_some()),
-                AnySession::Http(h) => h
-                    .stream
-                    .as_ref()
-                    .is_some_and(|st| on(st.backend, st.server, st.srv.is_some())),
+            .filter(|(_, sess)| {
+                moved
+                    .iter()
+                    .any(|&(b, s)| sess.get_ref().is_on(b, s, streams))
             })
             .map(|(k, _)| k)
             .collect();

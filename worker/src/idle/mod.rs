@@ -10,11 +10,15 @@
 //! [`MAX_PER_SERVER`] are kept per server.
 //!
 //! Server connections held while unused, parked here or kept by a client
-//! session between two requests ([`crate::session::http::Kept`]), share one
+//! connection between two requests ([`kept::Kept`]), share one
 //! budget per worker: a quarter of the worker's open-file limit (HAProxy's
 //! `tune.pool-high-fd-ratio`, 25 %). Above it a clean connection is closed
 //! rather than held, so 10,000 idle keep-alive clients cannot take 20,000
 //! file descriptors and starve `accept`.
+
+pub mod kept;
+
+pub use kept::Kept;
 
 use crate::conn::Conn;
 use crate::tokens;

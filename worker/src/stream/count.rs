@@ -3,12 +3,13 @@
 //! HTTP status classes, requests, and the errors its termination state
 //! tells (connection errors, response errors, retries, aborts).
 
-use super::process::HttpCtx;
-use super::{HttpSession, Stream};
+use super::client::ClientSide;
+use super::Stream;
+use crate::context::Cx;
 use weir_core::shm::{Gl, Px, Srv};
 
-/// Counts `st`, which just ended on `s`.
-pub(super) fn stream_ended(s: &mut HttpSession, st: &Stream, cx: &HttpCtx) {
+/// Counts `st`, which just ended on client connection `s`.
+pub fn stream_ended(s: &mut ClientSide, st: &Stream, cx: &Cx) {
     // Bytes from the client since the stream's head (see `req_mark`).
     let bin = s.req.total.wrapping_sub(s.req_mark).min(1 << 48);
     s.req_mark = s.req.total;
@@ -29,22 +30,23 @@ pub(super) fn stream_ended(s: &mut HttpSession, st: &Stream, cx: &HttpCtx) {
     let term = st.term;
     let econ = term.is_connect_error();
     let eresp = term.is_response_error();
-    if let Some(be) = cx.shared.backends.get(st.backend) {
+    if let Some(be) = cx.shared.backends.get(st.side.backend) {
         be.add(Px::Bin, bin);
         be.add(Px::Bout, bout);
         match status {
             Some(c) => be.count_status(c),
             None => be.add(Px::ReqTot, 1),
         }
-        be.add(Px::Wretr, u64::from(st.retries));
+        be.add(Px::Wretr, u64::from(st.side.retries));
         be.add(Px::Econ, u64::from(econ));
         be.add(Px::Eresp, u64::from(eresp));
         be.add(Px::CliAbrt, u64::from(term.is_client_abort()));
         be.add(Px::SrvAbrt, u64::from(term.is_server_abort()));
     }
     let srv = st
+        .side
         .server
-        .and_then(|i| cx.shared.servers.get(st.backend)?.get(i));
+        .and_then(|i| cx.shared.servers.get(st.side.backend)?.get(i));
     if let Some(srv) = srv {
         srv.add(Srv::Bin, bin);
         srv.add(Srv::Bout, bout);

@@ -5,7 +5,7 @@
 //! `prometheus`. Every figure comes from the shared state, so the answer
 //! is the same whichever worker gives it.
 
-use super::process::HttpCtx;
+use crate::context::Cx;
 use crate::http::{Method, RequestHead, Version};
 use crate::stats::{self, info::Info};
 use std::fmt::Write;
@@ -48,7 +48,7 @@ pub fn answer(
     page: &StatsPage,
     head: &RequestHead,
     buf: &[u8],
-    cx: &HttpCtx,
+    cx: &Cx,
     close: bool,
 ) -> Option<Vec<u8>> {
     let path = head.path.get(buf);
