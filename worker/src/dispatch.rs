@@ -4,12 +4,13 @@
 //! is driven through the [`Session`] contract; this file is the one place
 //! that acts on their outcomes.
 
+use crate::any_session::AnySession;
 use crate::conn::Conn;
 use crate::context::Cx;
 use crate::mux::h1::H1Mux;
 use crate::scheduler::Scheduler;
 use crate::session::tcp::TcpSession;
-use crate::session::{Outcome, Session};
+use crate::session::Outcome;
 use crate::stream::{self, StreamStep, Streams};
 use crate::term::Termination;
 use crate::tokens;
@@ -23,32 +24,6 @@ use weir_core::shm::Gl;
 /// Streams a session may start and end in one run of its task (pipelined
 /// requests) before it yields to others.
 const MAX_CHAIN: usize = 8;
-
-/// A client connection of either mode, stored in the slab itself: both
-/// are a few hundred bytes, so a new connection takes a slab slot (memory
-/// the slab keeps, trimmed on SIGQUIT) rather than a heap allocation of
-/// its own.
-pub enum AnySession {
-    Tcp(TcpSession),
-    Http(H1Mux),
-}
-
-impl AnySession {
-    /// The session behind the contract.
-    pub fn get(&mut self) -> &mut dyn Session {
-        match self {
-            AnySession::Tcp(s) => s,
-            AnySession::Http(s) => s,
-        }
-    }
-
-    pub fn get_ref(&self) -> &dyn Session {
-        match self {
-            AnySession::Tcp(s) => s,
-            AnySession::Http(s) => s,
-        }
-    }
-}
 
 /// The worker, split for one task run: the resources every task borrows,
 /// and the tables the worker acts on around it.
@@ -262,6 +237,29 @@ impl Worker {
         };
         let term = sess.get().kill(&mut p.cx, p.streams);
         self.close_session(key, term, now);
+    }
+
+    /// `shutdown sessions server`: kills the sessions on servers whose
+    /// generation moved ([`crate::shutdown`]).
+    pub fn check_shutdowns(&mut self, now: Instant) {
+        let moved = self.shutdowns.moved(&self.shared, now);
+        if moved.is_empty() {
+            return;
+        }
+        let streams = &self.streams;
+        let victims: Vec<usize> = self
+            .sessions
+            .iter()
+            .filter(|(_, sess)| {
+                moved
+                    .iter()
+                    .any(|&(b, s)| sess.get_ref().is_on(b, s, streams))
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for k in victims {
+            self.kill_session(k, now);
+        }
     }
 
     /// Soft stop: every HTTP connection answers its next response with

@@ -12,6 +12,7 @@
 //! - [`stats`]: the statistics (CSV, HTML, Prometheus) over the shared state.
 #![forbid(unsafe_code)]
 
+pub mod any_session;
 pub mod backend;
 pub mod balance;
 pub mod channel;

@@ -2,8 +2,8 @@
 //! loop performs on it (accept, run a session task, close a session, obey a
 //! signal).
 
+use crate::any_session::AnySession;
 use crate::backend::BackendState;
-use crate::dispatch::AnySession;
 use crate::idle::IdlePool;
 use crate::listener::Listener;
 use crate::pipes::PipePool;

@@ -6,8 +6,7 @@
 //! `timeout.queue`. A kept connection found dead is replayed here too.
 
 use super::client::ClientSide;
-use super::run::Transition;
-use super::{Phase, Stream};
+use super::{Phase, Stream, Transition};
 use crate::balance::PickCtx;
 use crate::context::Cx;
 use crate::server_side::{Attempt, Progress, Release, Reuse};

@@ -6,8 +6,7 @@
 use super::client::ClientSide;
 use super::forward::{fill, flush_head_and_body, forward_body, Body, Fill, ForwardError};
 use super::forward::{splice_body_in, splice_body_out};
-use super::run::Transition;
-use super::{response, Phase, Stream};
+use super::{response, Phase, Stream, Transition};
 use crate::channel::Channel;
 use crate::context::Cx;
 use crate::term::{At, Cause, Termination};

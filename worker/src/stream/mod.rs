@@ -10,7 +10,7 @@
 //! stream at a time (HTTP/1) or several.
 //!
 //! The analysers run in this order, for each request (HAProxy's order);
-//! each returns a [`run::Transition`] and [`run`] alone acts on it:
+//! each returns a [`Transition`] and [`run`] alone acts on it:
 //!
 //! ```text
 //!  request side                              response side
@@ -59,7 +59,7 @@ pub mod timers;
 pub mod tunnel;
 
 pub use client::ClientSide;
-pub use run::{run, StreamStep};
+pub use run::run;
 pub use spare::Spares;
 
 use crate::channel::Channel;
@@ -79,6 +79,40 @@ pub struct Streams {
     #[allow(clippy::vec_box)]
     pub live: Slab<Box<Stream>>,
     pub spares: Spares,
+}
+
+/// What an analyser decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Keep going; `true` if something moved.
+    Continue(bool),
+    /// Answer with an error page (status, termination state) instead of
+    /// a response from the server, then close the client connection.
+    Error(u16, Termination),
+    /// The server connection failed before the response head: replay the
+    /// request on a new connection if it was a kept one and the request
+    /// can be replayed, else answer 502.
+    ServerFailed,
+    /// The exchange is complete: end the stream.
+    Finish,
+    /// End the stream and its client connection with this state.
+    Close(Termination),
+    /// The same, keeping a state already set (the first failure is the
+    /// one logged).
+    Abort(Termination),
+}
+
+/// The result of a run, for the worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamStep {
+    /// Sleep until woken by I/O or until this date.
+    Wait(Option<Instant>),
+    /// More work is ready: run again on the next turn.
+    Yield,
+    /// The stream is over: logged, counted, its server connection kept,
+    /// parked or closed. The worker retires it and runs its mux, which
+    /// reads the next request or closes (`close_after`).
+    Ended,
 }
 
 /// Where a stream is.

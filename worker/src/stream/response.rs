@@ -5,9 +5,8 @@
 use super::client::ClientSide;
 use super::forward::Body;
 use super::request::{edit_headers, rule_applies};
-use super::run::Transition;
 use super::sample::Sample;
-use super::Stream;
+use super::{Stream, Transition};
 use crate::context::Cx;
 use crate::http::rewrite::response_head_edited;
 use crate::http::{ConnectionHeader, Framing, HeadEdits, RewriteOptions, Version};

@@ -5,53 +5,18 @@
 
 use super::client::ClientSide;
 use super::forward::{fill, splice_body_in, Fill};
-use super::{connect, end, exchange, reply, timers, tunnel, Phase, Stream};
+use super::{connect, end, exchange, reply, timers, tunnel, Phase, Stream, StreamStep, Transition};
 use crate::context::Cx;
 use crate::idle::kept;
 use crate::server_side::Release;
 use crate::term::{At, Termination};
 use crate::tokens;
-use std::time::Instant;
 
 /// Rounds of "read, analyse, forward" per run before yielding.
 pub const MAX_ROUNDS: usize = 8;
 
 /// Buffers' worth of bytes read per direction per round.
 pub const BUDGET_BUFFERS: usize = 4;
-
-/// What an analyser decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transition {
-    /// Keep going; `true` if something moved.
-    Continue(bool),
-    /// Answer with an error page (status, termination state) instead of
-    /// a response from the server, then close the client connection.
-    Error(u16, Termination),
-    /// The server connection failed before the response head: replay the
-    /// request on a new connection if it was a kept one and the request
-    /// can be replayed, else answer 502.
-    ServerFailed,
-    /// The exchange is complete: end the stream.
-    Finish,
-    /// End the stream and its client connection with this state.
-    Close(Termination),
-    /// The same, keeping a state already set (the first failure is the
-    /// one logged).
-    Abort(Termination),
-}
-
-/// The result of a run, for the worker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamStep {
-    /// Sleep until woken by I/O or until this date.
-    Wait(Option<Instant>),
-    /// More work is ready: run again on the next turn.
-    Yield,
-    /// The stream is over: logged, counted, its server connection kept,
-    /// parked or closed. The worker retires it and runs its mux, which
-    /// reads the next request or closes (`close_after`).
-    Ended,
-}
 
 /// Runs stream `key` once, with the client side its mux lends.
 pub fn run(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx, key: usize) -> StreamStep {

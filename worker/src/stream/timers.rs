@@ -4,8 +4,7 @@
 //! `http_keep_alive`, are its mux's.)
 
 use super::client::ClientSide;
-use super::run::Transition;
-use super::{Phase, Stream};
+use super::{Phase, Stream, Transition};
 use crate::context::Cx;
 use crate::term::{At, Cause, Termination};
 use crate::tokens;

@@ -3,8 +3,7 @@
 //! are shut or one side fails.
 
 use super::client::ClientSide;
-use super::run::Transition;
-use super::Stream;
+use super::{Stream, Transition};
 use crate::context::Cx;
 use crate::pump::{pump, Splicer};
 use crate::term::{At, Termination};
