@@ -146,10 +146,14 @@ impl Worker {
         let Some(st) = p.streams.live.get_mut(j) else {
             return StreamStep::Ended;
         };
-        let Some(AnySession::Http(m)) = p.sessions.get_mut(st.session) else {
+        let client = p.sessions.get_mut(st.session);
+        let Some(client) = client.and_then(|s| s.get().client_side(j)) else {
+            // Its session is gone (it cannot be: a closing session retires
+            // its streams first); let it go.
+            self.retire_stream(j, now);
             return StreamStep::Ended;
         };
-        let step = stream::run(st, &mut m.client, &mut p.cx, j);
+        let step = stream::run(st, client, &mut p.cx, j);
         let task = tokens::stream_task(j);
         match step {
             StreamStep::Wait(at) => p.sched.set_expiry(task, at),

@@ -19,7 +19,7 @@ pub mod tcp;
 
 use crate::conn::Conn;
 use crate::context::Cx;
-use crate::stream::Streams;
+use crate::stream::{ClientSide, Streams};
 use crate::term::Termination;
 use std::time::Instant;
 
@@ -74,6 +74,10 @@ pub trait Session {
     /// The streams it runs now (their keys), so the worker can retire
     /// them with it.
     fn streams(&self) -> &[usize];
+
+    /// The client side stream `stream` runs with (HTTP/1: the
+    /// connection itself; a multiplexing mux: the stream's own).
+    fn client_side(&mut self, stream: usize) -> Option<&mut ClientSide>;
 
     /// Stream `stream` of this session has ended and left the slab.
     fn retired(&mut self, stream: usize, now: Instant);

@@ -155,6 +155,10 @@ impl Session for H1Mux {
         self.stream.as_slice()
     }
 
+    fn client_side(&mut self, stream: usize) -> Option<&mut ClientSide> {
+        (self.stream == Some(stream)).then_some(&mut self.client)
+    }
+
     fn retired(&mut self, stream: usize, now: Instant) {
         if self.stream == Some(stream) {
             self.stream = None;

@@ -21,7 +21,7 @@ use crate::channel::Channel;
 use crate::conn::Conn;
 use crate::context::Cx;
 use crate::server_side::{Release, ServerSide};
-use crate::stream::Streams;
+use crate::stream::{ClientSide, Streams};
 use crate::term::{At, Cause, Termination};
 use crate::tokens;
 use std::net::SocketAddr;
@@ -148,6 +148,10 @@ impl Session for TcpSession {
 
     fn streams(&self) -> &[usize] {
         &[]
+    }
+
+    fn client_side(&mut self, _: usize) -> Option<&mut ClientSide> {
+        None
     }
 
     fn retired(&mut self, _: usize, _: Instant) {}
