@@ -1,7 +1,7 @@
 //! Sessions and streams, and the worker's operations on them: start a
 //! session at accept, run a session's or a stream's task, record poller
 //! events, retire a stream, close a session. Whatever the mode, a session
-//! is driven through the [`Session`] contract; this file is the one place
+//! is driven through the [`Session`](crate::session::Session) contract; this file is the one place
 //! that acts on their outcomes.
 
 use crate::any_session::AnySession;

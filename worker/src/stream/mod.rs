@@ -10,7 +10,7 @@
 //! stream at a time (HTTP/1) or several.
 //!
 //! The analysers run in this order, for each request (HAProxy's order);
-//! each returns a [`Transition`] and [`run`] alone acts on it:
+//! each returns a [`Transition`] and [`run()`] alone acts on it:
 //!
 //! ```text
 //!  request side                              response side

@@ -1,5 +1,5 @@
 //! The HTTP/1 client-side mux: one client connection carrying a sequence
-//! of requests, each one a [`Stream`] of its own.
+//! of requests, each one a [`Stream`](crate::stream::Stream) of its own.
 //!
 //! Between requests the mux reads from the connection and waits for a
 //! complete request head (analyser 1: `timeout http_request` → 408, a bad

@@ -2,7 +2,7 @@
 //! made for it, and the two channels between them. In TCP mode a session
 //! carries exactly one exchange, so it has no stream: it is its own.
 //!
-//! Its task ([`process`]) is woken by I/O on either side or by its timer
+//! Its task (`process.rs`) is woken by I/O on either side or by its timer
 //! and runs these stages:
 //!
 //! ```text
