@@ -2,7 +2,8 @@
 //! origins that live in the test process ([`origin`]), clients' helpers
 //! ([`client`]), readers of `/proc` ([`procfs`]) and of log lines
 //! ([`logline`]), an origin for health checks ([`check_origin`]), what a
-//! test does when this machine lacks something it needs ([`ci`]); for
+//! test does when this machine lacks something it needs ([`ci`]), the
+//! runtime API's counters ([`runtime`]); for
 //! HTTP mode, configs, clients and curl ([`http`]), an HTTP origin
 //! ([`http_origin`]) and the wire format both use ([`http_wire`]).
 //!
@@ -21,6 +22,7 @@ pub mod logline;
 pub mod origin;
 pub mod pipes;
 pub mod procfs;
+pub mod runtime;
 pub mod weir;
 
 use std::collections::BTreeSet;
