@@ -29,9 +29,18 @@ impl LogLine {
     }
 }
 
-/// Every weir log line in `text`.
+/// Every weir log line in `text` that is whole: a last line without its
+/// newline may still be being written, and is left for a later read.
 pub fn lines(text: &str) -> Vec<LogLine> {
-    text.lines().filter_map(LogLine::parse).collect()
+    whole_lines(text)
+        .lines()
+        .filter_map(LogLine::parse)
+        .collect()
+}
+
+/// `text` up to and including its last newline: the lines written whole.
+pub fn whole_lines(text: &str) -> &str {
+    text.rfind('\n').map_or("", |i| &text[..=i])
 }
 
 /// A `tcplog` message:
