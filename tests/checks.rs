@@ -231,14 +231,20 @@ fn two_workers_one_check_per_interval_and_both_avoid_a_down_server() {
     assert_eq!(weir.worker_pids().len(), 2);
     wait_until(Duration::from_secs(5), "first checks", || s1.checks() >= 1);
 
+    // Six more checks take six intervals for the service (give or take
+    // the one in progress); a checker per worker would do them in three,
+    // a checker at twice the interval in twelve or more.
+    const N: usize = 6;
     let (c0, t0) = (s1.checks(), Instant::now());
-    std::thread::sleep(6 * interval);
-    let n = s1.checks() - c0;
-    let periods = t0.elapsed().as_millis() / interval.as_millis();
+    wait_until(Duration::from_secs(5), "6 more checks", || {
+        s1.checks() >= c0 + N
+    });
+    let periods = (t0.elapsed().as_millis() / interval.as_millis()) as usize;
     assert!(
-        (periods as usize).abs_diff(n) <= 2,
-        "{n} checks in {periods} intervals (one per interval for the service, not one per worker)"
+        periods + 2 >= N,
+        "{N} checks in {periods} intervals (one per interval for the service, not one per worker)"
     );
+    assert!(periods < 2 * N, "{N} checks in {periods} intervals");
 
     s1.set_check_status(503);
     weir.wait_log("Server be/s1 is DOWN", Duration::from_secs(5));
