@@ -57,9 +57,10 @@ fuzz:
 	  echo "fuzz: skipped, no nightly toolchain (cargo-fuzz needs one)"; exit 0; \
 	fi; \
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked -q || { echo "fuzz: skipped, cargo-fuzz did not install"; exit 0; }; \
-	cd fuzz && for t in request_head response_head; do \
+	cd fuzz && for t in request_head response_head ticket_keys; do \
+	  dict=""; case $$t in *_head) dict="-dict=http.dict";; esac; \
 	  mkdir -p corpus/$$t && \
-	  cargo +nightly fuzz run $$t corpus/$$t seeds/$$t -- -dict=http.dict -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	  cargo +nightly fuzz run $$t corpus/$$t seeds/$$t -- $$dict -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
 ## Packages (packaging/README.md). The cargo subcommands that build them
