@@ -99,7 +99,23 @@ pub fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, FileError> {
 
 /// Loads one PEM file and its key; checks that they match.
 pub fn load_file(path: &Path) -> Result<LoadedCert, FileError> {
-    let mut contents = pem::load(path)?;
+    build(path, pem::load(path)?, true)
+}
+
+/// A certificate from PEM text that holds the chain and the key (the
+/// runtime API's `set ssl cert FILE` payload); `path` is the file it
+/// replaces, for [`super::CertStore::replace`] and messages.
+pub fn from_pem(path: &Path, text: &[u8]) -> Result<LoadedCert, FileError> {
+    build(path, pem::parse(path, text)?, false)
+}
+
+/// Checks PEM contents: one certificate chain, one key (from beside the
+/// file when `key_beside` and there is none), matching.
+fn build(
+    path: &Path,
+    mut contents: pem::PemContents,
+    key_beside: bool,
+) -> Result<LoadedCert, FileError> {
     if contents.certs.is_empty() {
         return Err(FileError::new(path, "no certificate in it"));
     }
@@ -111,7 +127,8 @@ pub fn load_file(path: &Path) -> Result<LoadedCert, FileError> {
     }
     let (key, key_path) = match contents.keys.pop() {
         Some(key) => (key, None),
-        None => separate_key(path)?,
+        None if key_beside => separate_key(path)?,
+        None => return Err(FileError::new(path, "no private key in it")),
     };
     let key_file = key_path.as_deref().unwrap_or(path);
     let signing = super::provider()
@@ -266,6 +283,16 @@ mod tests {
         let got = load_all(&[empty]);
         assert!(got.errors[0].why.contains("holds no certificate file"));
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_pem_payload_replaces_a_file() {
+        let a = testcerts::leaf(&["a.test"]);
+        let p = Path::new("/etc/weir/site.pem");
+        let got = from_pem(p, a.combined().as_bytes()).unwrap();
+        assert_eq!((got.path.as_path(), got.key_path.as_deref()), (p, None));
+        let e = from_pem(p, a.cert_pem.as_bytes()).unwrap_err();
+        assert_eq!(e.why, "no private key in it");
     }
 
     #[test]
