@@ -7,7 +7,7 @@
 //! to every process since the previous rotation) starts encrypting, and a
 //! ticket stays readable for one to two rotation periods.
 //!
-//! - [`file`] reads HAProxy's `tls-ticket-keys` file (`tls_ticket_keys`);
+//! - [`file`](mod@file) reads HAProxy's `tls-ticket-keys` file (`tls_ticket_keys`);
 //! - [`TicketKeys::generate`] makes a ring from the OS random generator
 //!   when there is no file (the master's job);
 //! - [`TicketKeys::to_bytes`]/[`TicketKeys::from_bytes`]: a fixed-size byte
