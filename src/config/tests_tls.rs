@@ -206,6 +206,11 @@ fn bind_errors_at_their_column() {
     );
     let e = one_error(&t(", handshake_timeout = \"0s\""));
     assert!(e.contains("`handshake_timeout` must be above zero"), "{e}");
+    let e = one_error(&t(&format!(", default_crt = \"{}\"", f.0.display())));
+    assert!(
+        e.contains("is a directory: name one certificate file"),
+        "{e}"
+    );
     let e = one_error(&fe("{ address = \":443\", tls = { alpn = [] } }", ""));
     assert!(e.starts_with("2:28: a bind's `tls` needs `crt`"), "{e}");
 }

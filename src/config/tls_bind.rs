@@ -33,7 +33,13 @@ pub(crate) fn build(
     let mut certs = certificates(p, &key("crt"), &t.crt, report);
     let default_crt = t.default_crt.as_ref().map(|d| {
         let path = PathBuf::from(d.get_ref());
-        if !certs.iter().any(|c| c.path == path) {
+        if path.is_dir() {
+            let msg = format!(
+                "`default_crt` \"{}\" is a directory: name one certificate file",
+                path.display()
+            );
+            report.error(&p.at(d.span()), msg);
+        } else if !certs.iter().any(|c| c.path == path) {
             let mut more = crt::Loaded::default();
             crt::load_entry(&path, &mut more);
             file_findings(p, &key("default_crt"), &more, report);

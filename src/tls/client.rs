@@ -57,16 +57,29 @@ impl Connector {
     }
 
     /// The name for one connection: SNI and verification. `host` is the
-    /// request's Host header (without port), used with `sni = "host"`;
-    /// `addr` the server's address, used when there is no name.
+    /// request's Host header as received (a port is dropped), used with
+    /// `sni = "host"`; `addr` the server's address, used when there is no
+    /// usable name.
     pub fn server_name(&self, host: Option<&str>, addr: IpAddr) -> ServerName<'static> {
         let name = match &self.sni {
             ServerSni::Name(n) => Some(n.as_str()),
-            ServerSni::RequestHost { fallback } => host.or(fallback.as_deref()),
+            ServerSni::RequestHost { fallback } => host.map(without_port).or(fallback.as_deref()),
             ServerSni::Address(ip) => return ServerName::IpAddress((*ip).into()),
         };
-        name.and_then(|n| ServerName::try_from(n.to_string()).ok())
+        name.and_then(|n| ServerName::try_from(n.to_ascii_lowercase()).ok())
             .unwrap_or(ServerName::IpAddress(addr.into()))
+    }
+}
+
+/// A Host header's host: `example.com:8080` → `example.com`,
+/// `[::1]:8080` → `::1`.
+fn without_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if !h.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
     }
 }
 
@@ -135,5 +148,19 @@ impl ResolvesClientCert for ClientCert {
 
     fn has_certs(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_port;
+
+    #[test]
+    fn host_header_ports_are_dropped() {
+        assert_eq!(without_port("example.com:8080"), "example.com");
+        assert_eq!(without_port("example.com"), "example.com");
+        assert_eq!(without_port("[::1]:8080"), "::1");
+        assert_eq!(without_port("[::1]"), "::1");
+        assert_eq!(without_port("::1"), "::1");
     }
 }

@@ -218,6 +218,8 @@ fn server_verification_and_names() {
     let host = Connector::from_server(&host).expect("connector");
     let name = |c: &Connector, h| format!("{:?}", c.server_name(h, ip));
     assert!(name(&host, Some("www.test")).contains("www.test"));
+    assert!(name(&host, Some("WWW.test:8443")).contains("\"www.test\""));
+    assert!(name(&host, Some("[::1]:8443")).contains("IpAddress"));
     assert!(name(&host, None).contains("origin.test"));
     assert!(name(&strict, Some("www.test")).contains("a.test"));
     let mut addr = client(&ca);
