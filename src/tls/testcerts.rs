@@ -2,7 +2,7 @@
 //! leaves it signs, expired and not-yet-valid ones, RSA and ECDSA keys.
 
 use rcgen::{
-    date_time_ymd, BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair,
+    date_time_ymd, BasicConstraints, Certificate, CertificateParams, DnType, IsCa, KeyPair,
     PKCS_RSA_SHA256,
 };
 use rustls::pki_types::CertificateDer;
@@ -24,7 +24,8 @@ impl TestCert {
 /// A CA that signs leaves.
 pub struct TestCa {
     pub cert_pem: String,
-    issuer: Issuer<'static, KeyPair>,
+    cert: Certificate,
+    key: KeyPair,
 }
 
 fn params(names: &[&str]) -> CertificateParams {
@@ -38,7 +39,7 @@ fn params(names: &[&str]) -> CertificateParams {
 
 fn finish(p: CertificateParams, key: KeyPair, issuer: Option<&TestCa>) -> TestCert {
     let cert = match issuer {
-        Some(ca) => p.signed_by(&key, &ca.issuer),
+        Some(ca) => p.signed_by(&key, &ca.cert, &ca.key),
         None => p.self_signed(&key),
     }
     .expect("rcgen sign");
@@ -78,7 +79,8 @@ pub fn ca(cn: &str) -> TestCa {
     let cert = p.self_signed(&key).expect("ca");
     TestCa {
         cert_pem: cert.pem(),
-        issuer: Issuer::new(p, key),
+        cert,
+        key,
     }
 }
 
