@@ -69,7 +69,7 @@ deps:
 ## (a crash, a failed assertion) fails the run; its input is kept in
 ## fuzz/artifacts/. New inputs go to fuzz/corpus/ (git-ignored).
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := request_head response_head
+FUZZ_TARGETS := request_head response_head ticket_keys
 FUZZ_TOOLS_INSTALL ?= $(CARGO) install --locked
 UNDER_CI := $(filter true TRUE True 1,$(CI))
 fuzz:
@@ -80,9 +80,10 @@ fuzz:
 	cd fuzz && echo "fuzz: building the targets (ASan, RUSTC_BOOTSTRAP=1)" && \
 	RUSTC_BOOTSTRAP=1 $(CARGO) fuzz build && \
 	for t in $(FUZZ_TARGETS); do \
+	  dict=""; case $$t in *_head) dict="-dict=http.dict";; esac; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s" && mkdir -p corpus/$$t && \
 	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t corpus/$$t seeds/$$t -- \
-	    -dict=http.dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
+	    $$dict -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 || exit 1; \
 	done
 
 ## Packages (packaging/README.md). The cargo subcommands that build them
