@@ -21,6 +21,8 @@ use weir_core::sys;
 /// A bound, listening socket owned by the master for its whole life.
 pub struct BoundListener {
     pub frontend: usize,
+    /// Its bind among the frontend's (TLS settings, for the worker).
+    pub bind: usize,
     /// The bind as written (`127.0.0.1:8080`, `fd@3`), for logs.
     pub name: String,
     pub sock: Socket,
@@ -49,6 +51,8 @@ pub struct Wanted<'a> {
     pub frontend: usize,
     pub fe: &'a Frontend,
     pub bind: &'a Bind,
+    /// The bind's index among the frontend's.
+    pub bind_index: usize,
     pub shard: Shard,
 }
 
@@ -71,7 +75,7 @@ impl Wanted<'_> {
 pub fn wanted(config: &Config) -> Vec<Wanted<'_>> {
     let mut out = Vec::new();
     for (fi, fe) in config.frontends.iter().enumerate() {
-        for b in &fe.binds {
+        for (bi, b) in fe.binds.iter().enumerate() {
             let sharded = fe.shards == Shards::ByWorker && matches!(b.addr, BindAddr::Inet(_));
             let shards: Vec<Shard> = if sharded {
                 (0..config.global.nbproc.max(1)).map(Some).collect()
@@ -83,6 +87,7 @@ pub fn wanted(config: &Config) -> Vec<Wanted<'_>> {
                     frontend: fi,
                     fe,
                     bind: b,
+                    bind_index: bi,
                     shard,
                 });
             }
@@ -181,6 +186,7 @@ pub fn bind_all(
         };
         out.push(BoundListener {
             frontend: fi,
+            bind: w.bind_index,
             name,
             sock,
             backlog,

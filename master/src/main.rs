@@ -18,6 +18,7 @@ mod rlimit;
 mod spawn;
 mod stats_socket;
 mod takeover;
+mod tickets;
 
 use nix::sys::signal::{sigprocmask, SigmaskHow, Signal};
 use std::process::ExitCode;
@@ -115,7 +116,8 @@ fn start(opts: cli::Options) -> i32 {
     rlimit::raise(&mut config, &logger);
     // A pidfile reload takes the old master's sockets when it can.
     let taken = takeover::take_from(&opts.old_pids, &logger);
-    let listeners = match bind::bind_all(&config, &opts.old_pids, taken) {
+    let carried_tickets = taken.tickets;
+    let listeners = match bind::bind_all(&config, &opts.old_pids, taken.sockets) {
         Ok(l) => l,
         Err(e) => return fail(&logger, &e),
     };
@@ -192,9 +194,11 @@ fn start(opts: cli::Options) -> i32 {
         .iter()
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
         .collect();
+    let tickets = tickets::Tickets::publish(&config, &shared, carried_tickets, &logger);
     let mut m = master::Master::new(
         config, logger, listeners, privileges, signals, shared, paths,
     );
+    m.tickets = tickets;
     m.stats_socket = stats_socket;
     m.open_takeover();
     m.spawn_all();

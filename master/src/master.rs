@@ -117,6 +117,8 @@ pub struct Master {
     pub shared: SharedState,
     /// The runtime API's socket, for the control process only.
     pub stats_socket: Option<crate::stats_socket::StatsSocket>,
+    /// The TLS session ticket keys every worker shares.
+    pub tickets: crate::tickets::Tickets,
     pub stopping: Stopping,
     grace_at: Option<Instant>,
     hard_at: Option<Instant>,
@@ -149,6 +151,7 @@ impl Master {
             notify: crate::notify::Notifier::from_env(),
             shared,
             stats_socket: None,
+            tickets: crate::tickets::Tickets::none(),
             stopping: Stopping::No,
             grace_at: None,
             hard_at: None,
@@ -213,11 +216,16 @@ impl Master {
 
     fn next_deadline(&self) -> Option<Instant> {
         let respawns = self.slots.iter().filter_map(|s| s.respawn_at);
-        [self.grace_at, self.hard_at, self.kill_at]
-            .into_iter()
-            .flatten()
-            .chain(respawns)
-            .min()
+        [
+            self.grace_at,
+            self.hard_at,
+            self.kill_at,
+            self.tickets.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(respawns)
+        .min()
     }
 
     fn wait_for_signals(&self) {
@@ -242,7 +250,7 @@ impl Master {
             .is_some_and(|r| r.contains(PollFlags::POLLIN));
         if asked {
             if let Some(t) = &self.takeover {
-                t.serve(&self.listeners, &self.logger);
+                t.serve(&self.listeners, self.tickets.ring(), &self.logger);
             }
         }
     }
@@ -377,6 +385,8 @@ impl Master {
     }
 
     fn run_timers(&mut self, now: Instant) {
+        self.tickets
+            .run(now, &self.config, &self.shared, &self.logger);
         if self.grace_at.is_some_and(|t| now >= t) {
             self.grace_at = None;
             self.listeners.clear();

@@ -62,6 +62,10 @@ impl Master {
             Err(e) => return self.abort(&format!("cannot map the shared state: {e}")),
         };
         shared.inherit(&config, &self.shared, &self.config);
+        // The same ticket keys in the new region (or the key file's, read
+        // again), so sessions resume across the reload.
+        let carried = self.tickets.ring().cloned();
+        let tickets = crate::tickets::Tickets::publish(&config, &shared, carried, &self.logger);
 
         // Commit: from here on nothing fails.
         let mut old = std::mem::take(&mut self.listeners);
@@ -78,6 +82,7 @@ impl Master {
                         .notice(&format!("reload: listening on {}", w.name()));
                     BoundListener {
                         frontend: w.frontend,
+                        bind: w.bind_index,
                         name: String::new(),
                         sock,
                         backlog: 0,
@@ -87,6 +92,7 @@ impl Master {
                 }
             };
             l.frontend = w.frontend;
+            l.bind = w.bind_index;
             l.name = w.name();
             l.backlog = w.backlog();
             l.shard = w.shard;
@@ -99,6 +105,7 @@ impl Master {
         self.listeners = listeners;
         self.privileges = privileges;
         self.shared = shared;
+        self.tickets = tickets;
         let old_config = std::mem::replace(&mut self.config, config);
         drop(old_config);
 

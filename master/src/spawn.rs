@@ -107,6 +107,7 @@ impl Master {
             .filter(|l| l.for_worker(id))
             .map(|l| InheritedListener {
                 frontend: l.frontend,
+                bind: l.bind,
                 name: l.name,
                 sock: l.sock.into(),
             })

@@ -12,6 +12,8 @@
 //! (0-based) of a `shards = "by-worker"` frontend, and the sockets attached
 //! in the same order (at most [`MAX_FDS`], the
 //! kernel's limit per message; beyond that the new master binds anew).
+//! A last line `TICKETS HEX` carries the TLS session ticket keys (their
+//! byte form, in hex), so sessions still resume after the takeover.
 //! Only a peer with the same uid (or root) is answered.
 
 use crate::bind::{BoundListener, Shard};
@@ -29,6 +31,7 @@ use std::os::unix::net::{self, UnixListener, UnixStream};
 use std::time::Duration;
 use weir_core::config::model::BindAddr;
 use weir_core::log::Logger;
+use weir_core::tls::TicketKeys;
 
 const REQUEST: &[u8] = b"LISTENERS\n";
 /// SCM_MAX_FD: descriptors one message may carry.
@@ -56,9 +59,14 @@ impl TakeoverServer {
     }
 
     /// Answers every pending request (called when the socket is readable).
-    pub fn serve(&self, listeners: &[BoundListener], logger: &Logger) {
+    pub fn serve(
+        &self,
+        listeners: &[BoundListener],
+        tickets: Option<&TicketKeys>,
+        logger: &Logger,
+    ) {
         while let Ok((conn, _)) = self.listener.accept() {
-            match answer(conn, listeners) {
+            match answer(conn, listeners, tickets) {
                 Ok(n) => logger.notice(&format!("handed {n} listening sockets to a new master")),
                 Err(e) => logger.warning(&format!("socket takeover request refused: {e}")),
             }
@@ -66,7 +74,11 @@ impl TakeoverServer {
     }
 }
 
-fn answer(mut conn: UnixStream, listeners: &[BoundListener]) -> io::Result<usize> {
+fn answer(
+    mut conn: UnixStream,
+    listeners: &[BoundListener],
+    tickets: Option<&TicketKeys>,
+) -> io::Result<usize> {
     conn.set_nonblocking(false)?;
     conn.set_read_timeout(Some(IO_TIMEOUT))?;
     conn.set_write_timeout(Some(IO_TIMEOUT))?;
@@ -97,6 +109,10 @@ fn answer(mut conn: UnixStream, listeners: &[BoundListener]) -> io::Result<usize
             fds.push(l.sock.as_raw_fd());
         }
     }
+    if let Some(ring) = tickets {
+        let hex: String = ring.to_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        lines.push_str(&format!("TICKETS {hex}\n"));
+    }
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
     let payload = if lines.is_empty() {
@@ -115,25 +131,33 @@ fn answer(mut conn: UnixStream, listeners: &[BoundListener]) -> io::Result<usize
     Ok(fds.len())
 }
 
+/// What a new master takes over from an old one.
+#[derive(Default)]
+pub struct Taken {
+    pub sockets: Vec<(SocketAddr, Shard, Socket)>,
+    /// The old master's TLS ticket keys.
+    pub tickets: Option<TicketKeys>,
+}
+
 /// The new master's side: asks each old pid in turn; returns the sockets of
-/// the first that answers (empty when none does).
-pub fn take_from(pids: &[i32], logger: &Logger) -> Vec<(SocketAddr, Shard, Socket)> {
+/// the first that answers (none when none does).
+pub fn take_from(pids: &[i32], logger: &Logger) -> Taken {
     for &pid in pids {
         match ask(pid) {
-            Ok(list) => {
+            Ok(taken) => {
                 logger.notice(&format!(
                     "took {} listening sockets over from pid {pid}",
-                    list.len()
+                    taken.sockets.len()
                 ));
-                return list;
+                return taken;
             }
             Err(e) => logger.debug(&format!("no socket takeover from pid {pid}: {e}")),
         }
     }
-    Vec::new()
+    Taken::default()
 }
 
-fn ask(pid: i32) -> io::Result<Vec<(SocketAddr, Shard, Socket)>> {
+fn ask(pid: i32) -> io::Result<Taken> {
     let conn = UnixStream::connect_addr(&address(pid)?)?;
     conn.set_read_timeout(Some(IO_TIMEOUT))?;
     conn.set_write_timeout(Some(IO_TIMEOUT))?;
@@ -162,13 +186,32 @@ fn ask(pid: i32) -> io::Result<Vec<(SocketAddr, Shard, Socket)>> {
         ));
     }
     let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-    let addrs = text.lines().filter(|l| !l.is_empty()).map(parse_line);
-    let mut out = Vec::new();
+    let tickets = text
+        .lines()
+        .find_map(|l| l.strip_prefix("TICKETS "))
+        .and_then(parse_tickets);
+    let addrs = text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("TICKETS "))
+        .map(parse_line);
+    let mut sockets = Vec::new();
     for (addr, fd) in addrs.zip(fds) {
         let (addr, shard) = addr?;
-        out.push((addr, shard, Socket::from(fd)));
+        sockets.push((addr, shard, Socket::from(fd)));
     }
-    Ok(out)
+    Ok(Taken { sockets, tickets })
+}
+
+/// The ticket keys of a `TICKETS` line.
+fn parse_tickets(hex: &str) -> Option<TicketKeys> {
+    let mut bytes = [0u8; weir_core::tls::tickets::RING_BYTES];
+    if hex.len() != 2 * bytes.len() {
+        return None;
+    }
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    TicketKeys::from_bytes(&bytes)
 }
 
 /// One line of the answer: `ADDR` or `ADDR SHARD`.

@@ -52,8 +52,74 @@ pub enum Gl {
     CumConns,
     CumReq,
     MaxConn,
+    /// TLS handshakes completed on client connections (CumSslConns).
+    SslConns,
+    /// Of those, resumed sessions (SslFrontendSessionReuse_pct).
+    SslReused,
+    /// Client handshakes that failed or timed out.
+    SslFailed,
+    /// Completed handshakes per second (SslRate): a [`FreqCtr`].
+    SslRateSec,
+    SslRateCur,
+    SslRatePrev,
+    /// Full handshakes (a key computed) per second (SslFrontendKeyRate).
+    SslKeyRateSec,
+    SslKeyRateCur,
+    SslKeyRatePrev,
 }
-pub(super) const GL_WORDS: usize = Gl::MaxConn as usize + 1;
+pub(super) const GL_WORDS: usize = Gl::SslKeyRatePrev as usize + 1;
+
+/// Gauges of the whole service, kept per worker like the proxies' (after
+/// them in each worker's gauge words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum GlGauge {
+    /// TLS client connections open now (CurrSslConns).
+    SslConns,
+}
+pub(super) const GL_GAUGES: usize = GlGauge::SslConns as usize + 1;
+
+/// Events per second over three shared words (HAProxy's `freq_ctr`): the
+/// current second, its count, the previous second's count. A reading is
+/// the current count plus the previous one weighted by what remains of
+/// the current second. Workers update it without a lock: two that roll
+/// the second over at the same instant may lose a hit or two, which a
+/// displayed rate can afford.
+#[derive(Clone, Copy)]
+pub struct FreqCtr {
+    pub(super) words: &'static [AtomicU64],
+}
+
+impl FreqCtr {
+    /// One more event at `now_ms` (milliseconds since the epoch).
+    pub fn hit(&self, now_ms: u64) {
+        let [sec, cur, prev] = self.words else {
+            return;
+        };
+        let now = now_ms / 1000;
+        let s = sec.load(Relaxed);
+        if s != now && sec.compare_exchange(s, now, Relaxed, Relaxed).is_ok() {
+            let last = cur.swap(0, Relaxed);
+            prev.store(if now == s + 1 { last } else { 0 }, Relaxed);
+        }
+        cur.fetch_add(1, Relaxed);
+    }
+
+    /// Events per second at `now_ms`.
+    pub fn rate(&self, now_ms: u64) -> u64 {
+        let [sec, cur, prev] = self.words else {
+            return 0;
+        };
+        let (now, into) = (now_ms / 1000, now_ms % 1000);
+        let s = sec.load(Relaxed);
+        let (cur, prev) = match now.checked_sub(s) {
+            Some(0) => (cur.load(Relaxed), prev.load(Relaxed)),
+            Some(1) => (0, cur.load(Relaxed)),
+            _ => (0, 0),
+        };
+        cur + prev * (1000 - into) / 1000
+    }
+}
 
 /// One proxy's counters.
 #[derive(Clone, Copy)]

@@ -27,18 +27,21 @@ pub mod counters;
 pub mod region;
 pub mod servers;
 pub mod table;
+pub mod tickets;
 
-pub use counters::{Gl, ProxyShm, Px};
+pub use counters::{FreqCtr, Gl, GlGauge, ProxyShm, Px};
 pub use servers::{check_status, ServerShm, Srv, ADMIN_DRAIN, ADMIN_MAINT, ADMIN_READY};
 pub use table::{Table, TableSpec};
+pub use tickets::TicketArea;
 
 use crate::config::model::Config;
-use counters::{Layout, GL_WORDS, PX_WORDS};
+use counters::{Layout, GL_GAUGES, GL_WORDS, PX_WORDS};
 use region::{Plan, Region};
 use servers::SRV_WORDS;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
+use tickets::TICKET_WORDS;
 
 /// The whole shared region, with handles per proxy and server.
 #[derive(Clone)]
@@ -50,6 +53,8 @@ pub struct SharedState {
     pub servers: Vec<Vec<ServerShm>>,
     /// The keyed tables, in configuration order (the rate-limit tables).
     pub tables: Vec<Table>,
+    /// The TLS session ticket keys.
+    pub tickets: TicketArea,
     layout: &'static Layout,
 }
 
@@ -74,9 +79,10 @@ impl Areas {
         }
     }
 
-    /// Gauge words per worker: one per frontend, backend and server.
+    /// Gauge words per worker: one per frontend, backend and server, and
+    /// the service's.
     fn per_worker(&self) -> usize {
-        self.frontends + self.backends + self.servers
+        self.frontends + self.backends + self.servers + GL_GAUGES
     }
 
     fn plan(&self) -> Plan {
@@ -85,12 +91,20 @@ impl Areas {
             .area(self.frontends * PX_WORDS)
             .area(self.backends * PX_WORDS)
             .area(self.servers * SRV_WORDS)
-            .area(self.workers * self.per_worker());
+            .area(self.workers * self.per_worker())
+            .area(TICKET_WORDS);
         for t in &self.tables {
             plan.area(t.words());
         }
         plan
     }
+}
+
+/// Milliseconds since the epoch (the shared rates' clock).
+pub fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Seconds since the epoch.
@@ -122,6 +136,7 @@ impl SharedState {
         let be_words = region.take(a.backends * PX_WORDS);
         let srv_words = region.take(a.servers * SRV_WORDS);
         let gauges = region.take(a.workers * a.per_worker());
+        let tickets = TicketArea::new(region.take(TICKET_WORDS));
         let tables = a
             .tables
             .iter()
@@ -176,6 +191,7 @@ impl SharedState {
             backends,
             servers,
             tables,
+            tickets,
             layout,
         }
     }
@@ -185,6 +201,39 @@ impl SharedState {
     }
     pub fn global_add(&self, f: Gl, n: u64) {
         self.global[f as usize].fetch_add(n, Relaxed);
+    }
+
+    /// The service's gauge `g`, over every worker.
+    pub fn gauge(&self, g: GlGauge) -> u64 {
+        self.layout.sum(self.gauge_index(g))
+    }
+
+    /// Worker `w` has one more of gauge `g` (`up`), or one less.
+    pub fn gauge_move(&self, g: GlGauge, w: usize, up: bool) {
+        let word = self.layout.word(w, self.gauge_index(g));
+        if up {
+            word.fetch_add(1, Relaxed);
+        } else {
+            let _ = word.fetch_update(Relaxed, Relaxed, |v| Some(v.saturating_sub(1)));
+        }
+    }
+
+    fn gauge_index(&self, g: GlGauge) -> usize {
+        self.layout.per_worker - GL_GAUGES + g as usize
+    }
+
+    /// Completed TLS handshakes per second.
+    pub fn ssl_rate(&self) -> FreqCtr {
+        FreqCtr {
+            words: &self.global[Gl::SslRateSec as usize..=Gl::SslRatePrev as usize],
+        }
+    }
+
+    /// Full TLS handshakes per second.
+    pub fn ssl_key_rate(&self) -> FreqCtr {
+        FreqCtr {
+            words: &self.global[Gl::SslKeyRateSec as usize..=Gl::SslKeyRatePrev as usize],
+        }
     }
 
     /// Current connections over every worker (the frontends' sum).
@@ -258,7 +307,14 @@ impl SharedState {
                 }
             }
         }
-        for f in [Gl::StartTime, Gl::CumConns, Gl::CumReq] {
+        for f in [
+            Gl::StartTime,
+            Gl::CumConns,
+            Gl::CumReq,
+            Gl::SslConns,
+            Gl::SslReused,
+            Gl::SslFailed,
+        ] {
             self.global[f as usize].store(old.global(f), Relaxed);
         }
     }

@@ -5,9 +5,9 @@
 //! that acts on their outcomes.
 
 use crate::any_session::AnySession;
-use crate::conn::Conn;
+use crate::conn::{Conn, Tls, Transport};
 use crate::context::Cx;
-use crate::mux::h1::H1Mux;
+use crate::mux::h1::{Accepted, H1Mux};
 use crate::scheduler::Scheduler;
 use crate::session::tcp::TcpSession;
 use crate::session::Outcome;
@@ -19,7 +19,7 @@ use slab::Slab;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use weir_core::config::model::Mode;
-use weir_core::shm::Gl;
+use weir_core::shm::{Gl, GlGauge};
 
 /// Streams a session may start and end in one run of its task (pipelined
 /// requests) before it yields to others.
@@ -59,18 +59,37 @@ impl Worker {
         }
     }
 
-    /// Creates the session for a new client connection (accepted on a
-    /// listener of port `dst_port`) and wakes its task.
+    /// Creates the session for a new client connection accepted on
+    /// listener `li` (TLS first, when it terminates TLS) and wakes its
+    /// task.
     pub fn start_session(
         &mut self,
-        fe: usize,
+        li: usize,
         sock: mio::net::TcpStream,
         addr: SocketAddr,
-        dst_port: u16,
         now: Instant,
     ) {
-        let client = Conn::plain(sock);
-        let _ = client.transport().set_nodelay(true);
+        let l = &self.listeners[li];
+        let (fe, dst_port) = (l.frontend, l.port);
+        let handshake_timeout = l
+            .tls
+            .as_ref()
+            .map_or(Duration::ZERO, |a| a.handshake_timeout);
+        let _ = sock.set_nodelay(true);
+        let client = match l.tls.clone() {
+            None => Conn::plain(sock),
+            Some(acceptor) => {
+                self.tls.refresh(&self.shared);
+                match Tls::server(sock, acceptor.config.clone()) {
+                    Ok(t) => Conn::new(Transport::Tls(Box::new(t))),
+                    Err(e) => {
+                        self.logger
+                            .warning(&format!("cannot start TLS on a client connection: {e}"));
+                        return;
+                    }
+                }
+            }
+        };
         let frontend = &self.config.frontends[fe];
         let worker = self.index();
         let entry = self.sessions.vacant_entry();
@@ -81,11 +100,22 @@ impl Worker {
                     return;
                 };
                 let date = self.clock.now();
-                AnySession::Tcp(TcpSession::new(fe, be, client, addr, now, date))
+                let mut s = TcpSession::new(fe, be, client, addr, now, date);
+                s.bind = l.bind;
+                s.handshake_timeout = handshake_timeout;
+                AnySession::Tcp(s)
             }
             Mode::Http => {
+                let accepted = Accepted {
+                    frontend: fe,
+                    bind: l.bind,
+                    addr,
+                    port: dst_port,
+                    date: self.clock.now(),
+                    handshake_timeout,
+                };
                 let bufsize = self.config.global.bufsize;
-                AnySession::Http(H1Mux::new(fe, client, addr, dst_port, bufsize, now))
+                AnySession::Http(H1Mux::new(accepted, client, bufsize, now))
             }
         };
         if self.stopping != Stopping::No {
@@ -99,6 +129,9 @@ impl Worker {
         }
         if let AnySession::Tcp(s) = &sess {
             self.backends[s.side.backend].shm.enter(worker);
+        }
+        if sess.get().client().tls().is_some() {
+            self.shared.gauge_move(GlGauge::SslConns, worker, true);
         }
         entry.insert(sess);
         self.actconn += 1;
@@ -223,6 +256,10 @@ impl Worker {
         self.sched.remove(task);
         crate::queue::forget_everywhere(&mut self.backends, task);
         let fe = sess.get_ref().frontend();
+        if sess.get().client().tls().is_some() {
+            self.shared
+                .gauge_move(GlGauge::SslConns, self.index(), false);
+        }
         let mut p = self.parts(now);
         sess.get().close(key, term, &mut p.cx);
         drop(sess);

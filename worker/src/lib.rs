@@ -45,6 +45,7 @@ pub mod signals;
 pub mod stats;
 pub mod stream;
 pub mod term;
+pub mod tls;
 pub mod tokens;
 pub mod worker;
 

@@ -20,6 +20,10 @@ use std::io;
 pub struct Listener {
     /// Index of the frontend it belongs to.
     pub frontend: usize,
+    /// Its bind among the frontend's.
+    pub bind: usize,
+    /// Its bind's TLS settings, when it terminates TLS.
+    pub tls: Option<std::sync::Arc<weir_core::tls::Acceptor>>,
     /// How the address is shown in logs.
     pub name: String,
     /// The port it listens on: every connection it accepts has it as its
@@ -42,6 +46,8 @@ impl Listener {
     pub fn new(frontend: usize, name: String, sock: std::net::TcpListener) -> Listener {
         Listener {
             frontend,
+            bind: 0,
+            tls: None,
             name,
             port: sock.local_addr().map_or(0, |a| a.port()),
             sock: Some(TcpListener::from_std(sock)),

@@ -23,6 +23,8 @@ use weir_core::shm::{Px, SharedState};
 /// A listening socket handed over by the master, and its frontend.
 pub struct InheritedListener {
     pub frontend: usize,
+    /// Its bind among the frontend's.
+    pub bind: usize,
     pub name: String,
     pub sock: std::net::TcpListener,
 }
@@ -66,6 +68,8 @@ pub struct Worker {
     pub actconn: usize,
     pub stopping: Stopping,
     pub clock: Clock,
+    /// TLS: the binds' acceptors and the session ticket keys.
+    pub tls: crate::tls::Binds,
     /// `shutdown sessions server`: the generations last seen.
     pub shutdowns: crate::shutdown::ShutdownWatch,
 }
@@ -89,11 +93,15 @@ impl Worker {
             tokens::SIGNALS,
             Interest::READABLE,
         )?;
+        let tls = crate::tls::Binds::new(&config, &shared, &inherited)?;
         let listeners: Vec<Listener> = inherited
             .into_iter()
             .map(|l| {
                 l.sock.set_nonblocking(true)?;
-                Ok(Listener::new(l.frontend, l.name, l.sock))
+                let mut listener = Listener::new(l.frontend, l.name, l.sock);
+                listener.bind = l.bind;
+                listener.tls = tls.acceptor(l.frontend, l.bind);
+                Ok(listener)
             })
             .collect::<io::Result<_>>()?;
         let backends = config
@@ -126,6 +134,7 @@ impl Worker {
             stopping: Stopping::No,
             clock: Clock::default(),
             shutdowns: Default::default(),
+            tls,
         };
         w.sync_listeners();
         Ok(w)
@@ -172,8 +181,7 @@ impl Worker {
             match sock.accept() {
                 Ok((stream, addr)) => {
                     accepted += 1;
-                    let port = self.listeners[i].port;
-                    self.start_session(fe, stream, addr, port, now);
+                    self.start_session(i, stream, addr, now);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e)

@@ -10,8 +10,10 @@
 //! its transport. [`connect`] opens server connections.
 
 pub mod connect;
+pub mod tls;
 pub mod transport;
 
+pub use tls::Tls;
 pub use transport::Transport;
 
 use mio::{Interest, Registry, Token};
@@ -62,7 +64,9 @@ impl Conn {
         &self.transport
     }
 
-    /// Records what the poller said.
+    /// Records what the poller said. Records a TLS transport still holds
+    /// go out as soon as the socket takes them again (nothing above may
+    /// be writing any more: the response may be complete).
     pub fn on_event(&mut self, ev: &mio::event::Event) {
         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
             self.readable = true;
@@ -72,7 +76,48 @@ impl Conn {
         }
         if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
             self.writable = true;
+            if !self.transport.flushed() {
+                match self.transport.flush() {
+                    Ok(true) => {}
+                    Ok(false) => self.writable = false,
+                    // The next read reports it.
+                    Err(_) => {
+                        self.readable = true;
+                        self.rdhup = true;
+                    }
+                }
+            }
         }
+    }
+
+    /// Whether everything written has left for the socket (see
+    /// [`Transport::flushed`]): a response is sent only then.
+    pub fn flushed(&self) -> bool {
+        self.transport.flushed()
+    }
+
+    /// The TLS layer, if this is a TLS connection.
+    pub fn tls(&self) -> Option<&Tls> {
+        self.transport.tls()
+    }
+
+    /// Whether a TLS handshake is still going on.
+    pub fn handshaking(&self) -> bool {
+        self.tls().is_some_and(Tls::handshaking)
+    }
+
+    /// Drives a TLS handshake (without reading application data): `true`
+    /// once it is done (at once for a plain connection).
+    pub fn handshake(&mut self) -> io::Result<bool> {
+        let res = match &mut self.transport {
+            Transport::Plain(_) => return Ok(true),
+            Transport::Tls(t) => t.handshake(),
+        };
+        if let Ok(false) = res {
+            // It waits for the peer (or for room to write): the next event.
+            self.readable = false;
+        }
+        res
     }
 
     /// Registers it with the poller for both directions (once: a socket

@@ -3,15 +3,17 @@
 //!
 //! Every read, write, shutdown, registration and close of a connection
 //! goes through its [`Transport`]; nothing above it holds a raw socket.
-//! Today there is one kind, the plain TCP socket. The TLS kind will sit
-//! beside it: its reads decrypt, its writes encrypt, and it offers no
-//! splice (bytes must pass through user space to be encrypted; kernel TLS
-//! would give that back, and fits here as a third kind).
+//! Two kinds: the plain TCP socket, and TLS ([`super::tls`]), whose reads
+//! decrypt and writes encrypt, and which offers no splice (bytes must pass
+//! through user space to be encrypted; kernel TLS would give that back,
+//! and fits here as a third kind).
 //!
 //! An enum rather than a trait object: the plain kind costs nothing over a
-//! bare socket (no box, no indirect call on the hot path), and the match
-//! is written once, here.
+//! bare socket (no box, no indirect call on the hot path), the TLS kind is
+//! boxed so a plain connection stays small, and the match is written once,
+//! here.
 
+use super::tls::Tls;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use std::io::{self, IoSlice, Read, Write};
@@ -23,6 +25,8 @@ use std::time::Duration;
 pub enum Transport {
     /// Bytes as they are, on a TCP socket; `splice(2)` is possible.
     Plain(TcpStream),
+    /// TLS over a TCP socket.
+    Tls(Box<Tls>),
 }
 
 impl Transport {
@@ -30,18 +34,21 @@ impl Transport {
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => s.read(buf),
+            Transport::Tls(t) => t.read(buf),
         }
     }
 
     pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => s.write(buf),
+            Transport::Tls(t) => t.write(buf),
         }
     }
 
     pub fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         match self {
             Transport::Plain(s) => s.write_vectored(bufs),
+            Transport::Tls(t) => t.write_vectored(bufs),
         }
     }
 
@@ -50,6 +57,7 @@ impl Transport {
     pub fn shutdown_write(&mut self) -> io::Result<()> {
         match self {
             Transport::Plain(s) => s.shutdown(Shutdown::Write),
+            Transport::Tls(t) => t.shutdown_write(),
         }
     }
 
@@ -60,6 +68,33 @@ impl Transport {
     pub fn short_read_drains(&self) -> bool {
         match self {
             Transport::Plain(_) => true,
+            Transport::Tls(t) => t.short_read_drains(),
+        }
+    }
+
+    /// Whether everything written has left for the socket (a TLS
+    /// transport may still hold records the socket did not take).
+    pub fn flushed(&self) -> bool {
+        match self {
+            Transport::Plain(_) => true,
+            Transport::Tls(t) => t.flushed(),
+        }
+    }
+
+    /// Writes what the transport still holds, while the socket takes it;
+    /// `true` once nothing is left.
+    pub fn flush(&mut self) -> io::Result<bool> {
+        match self {
+            Transport::Plain(_) => Ok(true),
+            Transport::Tls(t) => t.flush(),
+        }
+    }
+
+    /// The TLS layer, if this is a TLS connection.
+    pub fn tls(&self) -> Option<&Tls> {
+        match self {
+            Transport::Plain(_) => None,
+            Transport::Tls(t) => Some(t),
         }
     }
 
@@ -68,6 +103,7 @@ impl Transport {
     pub fn splice_fd(&self) -> Option<BorrowedFd<'_>> {
         match self {
             Transport::Plain(s) => Some(s.as_fd()),
+            Transport::Tls(_) => None,
         }
     }
 
@@ -80,6 +116,7 @@ impl Transport {
     ) -> io::Result<()> {
         match self {
             Transport::Plain(s) => registry.register(s, token, interest),
+            Transport::Tls(t) => registry.register(&mut t.sock, token, interest),
         }
     }
 
@@ -92,6 +129,7 @@ impl Transport {
     ) -> io::Result<()> {
         match self {
             Transport::Plain(s) => registry.reregister(s, token, interest),
+            Transport::Tls(t) => registry.reregister(&mut t.sock, token, interest),
         }
     }
 
@@ -99,6 +137,7 @@ impl Transport {
     pub fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         match self {
             Transport::Plain(s) => registry.deregister(s),
+            Transport::Tls(t) => registry.deregister(&mut t.sock),
         }
     }
 
@@ -106,6 +145,7 @@ impl Transport {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         match self {
             Transport::Plain(s) => s.take_error(),
+            Transport::Tls(t) => t.sock.take_error(),
         }
     }
 
@@ -113,12 +153,14 @@ impl Transport {
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         match self {
             Transport::Plain(s) => s.peer_addr(),
+            Transport::Tls(t) => t.sock.peer_addr(),
         }
     }
 
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
         match self {
             Transport::Plain(s) => s.set_nodelay(on),
+            Transport::Tls(t) => t.sock.set_nodelay(on),
         }
     }
 
@@ -127,10 +169,10 @@ impl Transport {
     /// piles up on weir's ephemeral ports. Closing the socket takes it out
     /// of the poller (it is this worker's only descriptor of it).
     pub fn discard(self) {
-        match self {
-            Transport::Plain(s) => {
-                let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
-            }
-        }
+        let sock = match &self {
+            Transport::Plain(s) => s,
+            Transport::Tls(t) => &t.sock,
+        };
+        let _ = socket2::SockRef::from(sock).set_linger(Some(Duration::ZERO));
     }
 }

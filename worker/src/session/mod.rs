@@ -15,6 +15,7 @@
 //! connections are named in the poller by (session key, slot)
 //! ([`crate::tokens`]).
 
+pub mod handshake;
 pub mod tcp;
 
 use crate::conn::Conn;

@@ -159,6 +159,11 @@ fn send_response(
     }
     if st.res_body.is_done() {
         settle_server(st, cx.pool);
+        if !cs.conn.flushed() {
+            // A TLS transport still holds records: the response is sent
+            // once they have left (the writable event flushes them).
+            return Transition::Continue(progress);
+        }
         Transition::Finish
     } else if srv_failed || (st.res.shutr && st.res.is_empty()) {
         // The server left in the middle of the body.

@@ -150,7 +150,7 @@ fn local_step(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx) -> Transition {
             if n > 0 {
                 cs.active = cx.now;
             }
-            if st.to_cli.is_empty() {
+            if st.to_cli.is_empty() && cs.conn.flushed() {
                 return Transition::Finish;
             }
             Transition::Continue(n > 0)

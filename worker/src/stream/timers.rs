@@ -55,7 +55,8 @@ fn deadlines(st: &Stream, cs: &ClientSide, cx: &Cx, key: usize) -> [(Option<Inst
         Phase::Connect | Phase::Exchange => {
             let want_client = (!st.req_body.is_done() && !cs.req.shutr)
                 || !st.to_cli.is_empty()
-                || !st.res.is_empty();
+                || !st.res.is_empty()
+                || !cs.conn.flushed();
             let want_server =
                 st.phase == Phase::Exchange && (!st.res_head_done || !st.res_body.is_done());
             let last = if st.phase == Phase::Connect && st.side.queue.queued() {

@@ -43,7 +43,8 @@ pub fn step(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx, budget: usize) ->
             }
         }
     }
-    if !st.term.is_normal() || (cs.req.shutw && st.res.shutw) {
+    let flushed = cs.conn.flushed() && srv.flushed();
+    if !st.term.is_normal() || (cs.req.shutw && st.res.shutw && flushed) {
         st.bytes_out += st.res.total;
         return Transition::Close(st.term);
     }

@@ -27,7 +27,7 @@ use crate::stream::{ClientSide, Streams};
 use crate::term::Termination;
 use crate::tokens;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use weir_core::log::date::WallTime;
 
 /// One client connection in HTTP mode.
@@ -42,24 +42,37 @@ pub struct H1Mux {
     req_start: Option<(Instant, WallTime)>,
     /// When the connection became idle between two requests.
     idle_since: Instant,
+    /// The accept date, for a failed TLS handshake's log line.
+    accept_date: WallTime,
+    /// The bind it was accepted on, and its TLS handshake timeout.
+    bind: usize,
+    handshake_timeout: Duration,
+}
+
+/// What the mux is told of a connection when it is accepted.
+pub struct Accepted {
+    pub frontend: usize,
+    pub bind: usize,
+    pub addr: SocketAddr,
+    /// The local port (`dst_port`).
+    pub port: u16,
+    pub date: WallTime,
+    /// The bind's TLS handshake timeout (unused on a plain connection).
+    pub handshake_timeout: Duration,
 }
 
 impl H1Mux {
-    pub fn new(
-        frontend: usize,
-        client: Conn,
-        addr: SocketAddr,
-        port: u16,
-        bufsize: usize,
-        now: Instant,
-    ) -> H1Mux {
+    pub fn new(a: Accepted, client: Conn, bufsize: usize, now: Instant) -> H1Mux {
         H1Mux {
-            client: ClientSide::new(frontend, client, addr, port, now),
+            client: ClientSide::new(a.frontend, client, a.addr, a.port, now),
             stream: None,
             parser: RequestParser::new(bufsize),
             accepted: now,
             req_start: None,
             idle_since: now,
+            accept_date: a.date,
+            bind: a.bind,
+            handshake_timeout: a.handshake_timeout,
         }
     }
 

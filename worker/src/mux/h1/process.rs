@@ -6,6 +6,7 @@
 use super::H1Mux;
 use crate::context::Cx;
 use crate::idle::kept;
+use crate::session::handshake::{self, Handshake, Who};
 use crate::session::Outcome;
 use crate::stream::forward::{fill, Fill};
 use crate::stream::run::BUDGET_BUFFERS;
@@ -24,6 +25,20 @@ pub fn process(m: &mut H1Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
     kept::drop_if_dirty(&mut m.client.kept);
     if m.client.close_after {
         return Outcome::Close(Termination::NORMAL);
+    }
+    if m.client.conn.handshaking() {
+        let who = Who {
+            frontend: m.client.frontend,
+            bind: m.bind,
+            addr: m.client.addr,
+            accepted: m.accepted,
+            date: &m.accept_date,
+        };
+        match handshake::advance(&mut m.client.conn, m.handshake_timeout, &who, cx) {
+            Handshake::Done => {}
+            Handshake::Pending(at) => return Outcome::Wait(Some(at)),
+            Handshake::Failed => return Outcome::Close(Termination::client(At::Request)),
+        }
     }
     let budget = BUDGET_BUFFERS * cx.bufsize();
     match fill(&mut m.client.conn, &mut m.client.req, cx.pool, budget) {

@@ -54,6 +54,11 @@ pub struct TcpSession {
     pub accept_date: WallTime,
     /// Last progress on the client side, for its inactivity timeout.
     pub cli_active: Instant,
+    /// The bind it was accepted on, and its TLS handshake timeout.
+    pub bind: usize,
+    pub handshake_timeout: std::time::Duration,
+    /// The client's TLS handshake failed (logged then, not as a session).
+    pub handshake_failed: bool,
 }
 
 impl TcpSession {
@@ -76,6 +81,9 @@ impl TcpSession {
             accepted: now,
             accept_date: date,
             cli_active: now,
+            bind: 0,
+            handshake_timeout: std::time::Duration::ZERO,
+            handshake_failed: false,
         }
     }
 
@@ -138,7 +146,9 @@ impl Session for TcpSession {
         self.res.release_pipe(cx.pipes);
         self.req.release(cx.pool);
         self.res.release(cx.pool);
-        log(self, term, cx);
+        if !self.handshake_failed {
+            log(self, term, cx);
+        }
         count::ended(cx, self, term);
         // Counts drop after the line: it reports them with this session in.
         self.side

@@ -17,8 +17,9 @@ use crate::balance::PickCtx;
 use crate::context::Cx;
 use crate::pump::{pump, Splicer};
 use crate::server_side::{Attempt, Progress};
+use crate::session::handshake::{self, Handshake, Who};
 use crate::session::Outcome;
-use crate::term::{Cause, Termination};
+use crate::term::{At, Cause, Termination};
 use crate::tokens;
 use std::time::{Duration, Instant};
 use weir_core::config::model::defaults;
@@ -28,6 +29,23 @@ const BUDGET_BUFFERS: usize = 4;
 
 /// Runs the session's task once.
 pub fn process(s: &mut TcpSession, key: usize, cx: &mut Cx) -> Outcome {
+    if s.client.handshaking() {
+        let who = Who {
+            frontend: s.frontend,
+            bind: s.bind,
+            addr: s.client_addr,
+            accepted: s.accepted,
+            date: &s.accept_date,
+        };
+        match handshake::advance(&mut s.client, s.handshake_timeout, &who, cx) {
+            Handshake::Done => {}
+            Handshake::Pending(at) => return Outcome::Wait(Some(at)),
+            Handshake::Failed => {
+                s.handshake_failed = true;
+                return Outcome::Close(Termination::client(At::Connect));
+            }
+        }
+    }
     if s.stage == Stage::Connect {
         let mut at = Attempt {
             pick: PickCtx {
@@ -88,7 +106,8 @@ pub fn process(s: &mut TcpSession, key: usize, cx: &mut Cx) -> Outcome {
                 Err(side) => return Outcome::Close(Termination::failed(side.other(), s.at())),
             }
         }
-        if s.req.shutw && s.res.shutw {
+        let flushed = s.client.flushed() && s.side.conn.as_ref().is_none_or(|c| c.flushed());
+        if s.req.shutw && s.res.shutw && flushed {
             return Outcome::Close(Termination::NORMAL);
         }
     }
