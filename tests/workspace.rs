@@ -10,7 +10,13 @@ use std::process::Command;
 fn metadata() -> String {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let out = Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run cargo metadata");
@@ -39,7 +45,10 @@ fn plain_cargo_build_builds_the_weir_binary() {
     let defaults = array(&json, "workspace_default_members");
     // Package ids end in `#NAME@VERSION` (path packages).
     for package in ["#weir-core@", "#weir-worker@", "#weir@"] {
-        assert!(members.contains(package), "{package} is a member: {members}");
+        assert!(
+            members.contains(package),
+            "{package} is a member: {members}"
+        );
         assert!(
             defaults.contains(package),
             "{package} must be a default member, so that `cargo build` at the \

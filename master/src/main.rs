@@ -21,7 +21,7 @@ mod takeover;
 
 use nix::sys::signal::{sigprocmask, SigmaskHow, Signal};
 use std::process::ExitCode;
-use weir_core::config::model::LogLevel;
+use weir_core::config::model::{LogLevel, Mode};
 use weir_core::log::Logger;
 
 fn main() -> ExitCode {
@@ -52,7 +52,8 @@ fn print_version(level: u8) {
             std::env::consts::OS
         );
         println!("Poller: epoll (mio), edge-triggered; signals: signalfd");
-        println!("Modes: tcp");
+        let modes: Vec<&str> = Mode::ALL.iter().map(|m| m.name()).collect();
+        println!("Modes: {} (HTTP/1.0 and HTTP/1.1)", modes.join(" "));
     }
 }
 

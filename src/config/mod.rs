@@ -25,6 +25,7 @@ mod parse;
 mod proxy;
 mod raw;
 mod stats;
+mod type_error;
 mod units;
 mod validate;
 

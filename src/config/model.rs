@@ -92,6 +92,19 @@ pub enum Mode {
     Http,
 }
 
+impl Mode {
+    /// Every mode this build runs (`weir -vv` lists them).
+    pub const ALL: [Mode; 2] = [Mode::Tcp, Mode::Http];
+
+    /// Its name in a configuration (`mode = "…"`) and in the CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Tcp => "tcp",
+            Mode::Http => "http",
+        }
+    }
+}
+
 /// Timeouts; `None` means "not set" (each user documents its fallback).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeouts {

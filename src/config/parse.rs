@@ -13,6 +13,7 @@ use toml::Spanned;
 use super::diag::{did_you_mean, Loc, Report};
 use super::file::{FileModel, KeySpans, Parsed, ProxySection};
 use super::schema::{self, Section};
+use super::type_error;
 
 /// Parses the text of file number `file` (already in `report.sources`) and
 /// appends its sections to `model`.
@@ -118,9 +119,10 @@ fn section<T: for<'de> Deserialize<'de>>(
     }
 }
 
-/// Deserializes a section, reporting every type error: after an error the
-/// key it lies under is dropped (and exempt from "missing key" errors) and
-/// the section is tried again, so that one bad value hides nothing else.
+/// Deserializes a section, reporting every type error in the user's words
+/// ([`type_error`]): after an error the innermost key it lies under is
+/// dropped (and exempt from "missing key" errors) and the section is tried
+/// again, so that one bad value hides nothing else.
 fn deserialize<T: for<'de> Deserialize<'de>>(
     label: &str,
     loc: &Loc,
@@ -134,23 +136,15 @@ fn deserialize<T: for<'de> Deserialize<'de>>(
             Err(e) => e,
         };
         let span = e.span().unwrap_or(loc.span.clone());
+        let (path, found) = type_error::locate(&value, &span);
+        let message = type_error::explain(e.message(), &path, found);
         let at = Loc {
             file: loc.file,
-            span: span.clone(),
+            span,
         };
-        report.error(&at, format!("in [{label}]: {}", e.message()));
-        let DeValue::Table(table) = value.get_mut() else {
-            return None;
-        };
-        let culprit = table
-            .iter()
-            .find(|(_, v)| v.span().contains(&span.start))
-            .map(|(k, _)| k.get_ref().to_string());
-        match culprit {
-            Some(key) => {
-                table.remove(key.as_str());
-                dropped.push(key);
-            }
+        report.error(&at, format!("in [{label}]: {message}"));
+        match type_error::remove_innermost_key(&mut value, &path) {
+            Some(key) => dropped.push(key),
             None => return None,
         }
     }

@@ -207,17 +207,18 @@ fn frontend(
         Some(b) => binds(p, b, report),
         None => Vec::new(),
     };
-    if binds.is_empty()
-        && f.bind
-            .as_ref()
-            .is_none_or(|b| matches!(b.get_ref(), OneOrMany::Many(l) if l.is_empty()))
-    {
-        missing(
+    match &f.bind {
+        None => missing(
             p,
             "bind",
             format!("{what} has no `bind`: add bind = [\":PORT\"]"),
             report,
-        );
+        ),
+        Some(b) if matches!(b.get_ref(), OneOrMany::Many(l) if l.is_empty()) => report.error(
+            &p.key_loc("bind"),
+            format!("`bind` of {what} is empty: list at least one address, bind = [\":PORT\"]"),
+        ),
+        Some(_) => {}
     }
     let maxconn = v::int_in(p, &f.maxconn, "maxconn", 1, i64::from(u32::MAX), report)
         .map_or(inh.maxconn.unwrap_or(global.maxconn), |n| n as usize);
@@ -367,13 +368,25 @@ fn backend(
 ) -> Option<Backend> {
     let p = &s.parsed;
     let servers = servers(p, f, report);
-    if servers.is_empty() && f.server.as_ref().is_none_or(|l| l.get_ref().is_empty()) {
-        let msg = format!(
-            "{} \"{}\" has no `server`: add server = [{{ name = \"a\", address = \"HOST:PORT\" }}]",
-            s.kind.word(),
-            s.name
-        );
-        missing(p, "server", msg, report);
+    let stats_only = false;
+    let what = format!("{} \"{}\"", s.kind.word(), s.name);
+    match &f.server {
+        None if !stats_only => missing(
+            p,
+            "server",
+            format!(
+                "{what} has no `server`: add server = [{{ name = \"a\", address = \"HOST:PORT\" }}]"
+            ),
+            report,
+        ),
+        Some(l) if l.get_ref().is_empty() && !stats_only => report.error(
+            &p.key_loc("server"),
+            format!(
+                "`server` of {what} is empty: list at least one, \
+                 server = [{{ name = \"a\", address = \"HOST:PORT\" }}]"
+            ),
+        ),
+        _ => {}
     }
     let http = mode == Mode::Http;
     let d = &inh.timeouts;

@@ -222,7 +222,7 @@ fn bad_values() {
     one(
         &fe("maxconn = \"many\""),
         "4:11",
-        "invalid type: string \"many\"",
+        "`maxconn` must be an integer, found a string (\"many\")",
     );
     one(
         &fe("").replace("\":8080\"", "\"localhost:80\""),
