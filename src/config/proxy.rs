@@ -368,7 +368,9 @@ fn backend(
 ) -> Option<Backend> {
     let p = &s.parsed;
     let servers = servers(p, f, report);
-    let stats_only = false;
+    // A listen section serving the statistics needs no server (HAProxy's
+    // `listen stats`): its other requests get a 503.
+    let stats_only = s.kind == Section::Listen && f.stats.is_some();
     let what = format!("{} \"{}\"", s.kind.word(), s.name);
     match &f.server {
         None if !stats_only => missing(

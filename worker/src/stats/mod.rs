@@ -275,7 +275,14 @@ pub fn rows(config: &Config, shared: &SharedState) -> Vec<Row> {
             eresp: Some(p.get(Px::Eresp)),
             wretr: Some(p.get(Px::Wretr)),
             wredis: Some(p.get(Px::Wredis)),
-            status: if act + bck > 0 { "UP" } else { "DOWN" }.into(),
+            // HAProxy: UP while a server is usable, or when it has none (a
+            // stats-only listen section).
+            status: if act + bck > 0 || be.servers.is_empty() {
+                "UP"
+            } else {
+                "DOWN"
+            }
+            .into(),
             weight: Some(weight),
             act: Some(act),
             bck: Some(bck),
