@@ -18,6 +18,7 @@ mod rlimit;
 mod spawn;
 mod stats_socket;
 mod takeover;
+mod title;
 
 use nix::sys::signal::{sigprocmask, SigmaskHow, Signal};
 use std::process::ExitCode;
@@ -25,7 +26,11 @@ use weir_core::config::model::{LogLevel, Mode};
 use weir_core::log::Logger;
 
 fn main() -> ExitCode {
-    let opts = match cli::parse(std::env::args().skip(1)) {
+    // Read once: the master's process title is written over them later.
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let opts = match cli::parse(args.iter().skip(1).cloned()) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("weir: {e}\n{}", cli::USAGE);
@@ -40,7 +45,7 @@ fn main() -> ExitCode {
         print_version(opts.version);
         return ExitCode::SUCCESS;
     }
-    ExitCode::from(start(opts) as u8)
+    ExitCode::from(start(opts, &args) as u8)
 }
 
 fn print_version(level: u8) {
@@ -57,8 +62,9 @@ fn print_version(level: u8) {
     }
 }
 
-/// Everything from reading the configuration to the master's exit.
-fn start(opts: cli::Options) -> i32 {
+/// Everything from reading the configuration to the master's exit; `args`
+/// is the command line, for the master's process title.
+fn start(opts: cli::Options, args: &[String]) -> i32 {
     // Messages name the paths as the user typed them.
     let mut config = match weir_core::config::load(&opts.config_paths) {
         Ok(c) => c,
@@ -89,6 +95,7 @@ fn start(opts: cli::Options) -> i32 {
         logger.set_level(LogLevel::Debug);
     }
     logger.set_quiet_console(opts.quiet);
+    title::master(args, &logger);
     let fail = |logger: &Logger, msg: &str| {
         logger.alert(msg);
         if opts.quiet || !logger.enabled(LogLevel::Alert) {

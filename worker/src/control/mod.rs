@@ -81,8 +81,6 @@ pub fn run(
     shared: SharedState,
     stats_socket: Option<UnixListener>,
 ) -> i32 {
-    // `ps` and the tests tell it from the workers by this name.
-    let _ = nix::sys::prctl::set_name(c"weir-control");
     match run_loop(&config, &logger, &shared, stats_socket.as_ref()) {
         Ok(()) => 0,
         Err(e) => {
