@@ -411,10 +411,21 @@ fn backend(
     if f.check.is_none() {
         servers_need_check_table(s, f, report);
     }
+    let balance = v::balance(p, &f.balance, report).unwrap_or(inh.balance.clone());
+    if f.hash_type.is_some() && !balance.is_hashing() {
+        let msg = format!(
+            "`hash_type` applies to the hashing algorithms (balance \"source\", \"uri\" or \
+             \"hdr(NAME)\"); this {} balances by \"{}\"",
+            s.kind.word(),
+            balance.name()
+        );
+        report.error(&p.key_loc("hash_type"), msg);
+    }
     Some(Backend {
         name: s.name.clone(),
         mode,
-        balance: v::balance(p, &f.balance, report).unwrap_or(inh.balance.clone()),
+        hash_type: v::hash_type(p, &f.hash_type, report).unwrap_or(inh.hash_type),
+        balance,
         servers,
         retries: v::int_in(p, &f.retries, "retries", 0, 1000, report)
             .map_or(inh.retries, |n| n as u32),

@@ -40,6 +40,7 @@ pub const DEFAULTS: &[&str] = &[
     "log_format",
     "maxconn",
     "balance",
+    "hash_type",
     "http_reuse",
     "shards",
 ];
@@ -64,6 +65,7 @@ pub const FRONTEND: &[&str] = &[
 pub const BACKEND: &[&str] = &[
     "mode",
     "balance",
+    "hash_type",
     "server",
     "check",
     "retries",

@@ -11,7 +11,7 @@
 use super::servers_state;
 use super::ControlCtx;
 use crate::stats::{self, info::Info};
-use weir_core::config::model::Balance;
+use weir_core::config::model::{Balance, HashType};
 use weir_core::shm::{unix_now, ServerShm, Srv, ADMIN_DRAIN, ADMIN_MAINT, ADMIN_READY};
 
 /// One connection's mode.
@@ -248,7 +248,11 @@ fn set_weight(cx: &mut ControlCtx, b: usize, s: usize, arg: Option<&str>) -> Str
     } else {
         w
     };
-    let static_lb = matches!(cx.config.backends[b].balance, Balance::StaticRr);
+    // HAProxy's static algorithms: static-rr, and map-based hashing (its
+    // map is laid out once for the configured weights).
+    let be = &cx.config.backends[b];
+    let static_lb = matches!(be.balance, Balance::StaticRr)
+        || (be.balance.is_hashing() && be.hash_type == HashType::MapBased);
     if static_lb && w != 0 && w != initial {
         return "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n"
             .into();
