@@ -6,7 +6,7 @@ CARGO   ?= cargo
 CONFIG  ?= conf/weir.toml
 WEIR    := target/debug/weir
 # Debian packages the tests use (clients and peers), by the command they provide.
-TEST_TOOLS := curl:curl socat:socat python3:python3 halog:haproxy promtool:prometheus prometheus-haproxy-exporter:prometheus-haproxy-exporter
+TEST_TOOLS := curl:curl socat:socat python3:python3 haproxy:haproxy halog:haproxy promtool:prometheus prometheus-haproxy-exporter:prometheus-haproxy-exporter hatop:hatop tmux:tmux
 
 .PHONY: all build release run test check fmt lint deps fuzz deb rpm test-packages clean
 

@@ -9,22 +9,18 @@
 //! `disable server`), and they come back when it returns.
 
 mod common;
+mod haproxy;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::net::UnixStream;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use std::time::Duration;
 
 use common::http::{Client, Req};
 use common::http_origin::HttpOrigin;
 use common::http_wire::BufConn;
 use common::weir::TempDir;
-use common::{free_port, procfs, wait_until, Weir, DEADLINE};
+use common::{free_port, wait_until, Weir, DEADLINE};
+use haproxy::{api, HaProxy};
 
 const WEIGHTS: [u32; 4] = [10, 30, 20, 50];
 
@@ -67,55 +63,6 @@ const SETUPS: [Setup; 6] = [
         weir: "balance = \"source\"\nhash_type = \"consistent\"",
     },
 ];
-
-/// A running `haproxy -db -f CFG`, stopped by pid on drop.
-struct HaProxy {
-    child: Child,
-    _dir: TempDir,
-}
-
-impl HaProxy {
-    fn start(cfg: &str, ports: &[u16]) -> HaProxy {
-        let dir = TempDir::new("haproxy");
-        let path = dir.path.join("haproxy.cfg");
-        std::fs::write(&path, cfg).expect("write haproxy.cfg");
-        let child = Command::new("haproxy")
-            .arg("-db")
-            .arg("-f")
-            .arg(&path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("run haproxy (Debian package haproxy: make deps)");
-        let mut h = HaProxy { child, _dir: dir };
-        let start = Instant::now();
-        while !ports.iter().all(|&p| procfs::is_listening(p)) {
-            if let Ok(Some(status)) = h.child.try_wait() {
-                panic!("haproxy exited at start-up: {status}");
-            }
-            assert!(start.elapsed() < DEADLINE, "haproxy does not listen");
-            std::thread::sleep(Duration::from_millis(15));
-        }
-        h
-    }
-}
-
-impl Drop for HaProxy {
-    fn drop(&mut self) {
-        let pid = Pid::from_raw(self.child.id() as i32);
-        let _ = kill(pid, Signal::SIGTERM);
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(3) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(15));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn haproxy_config(ports: &[u16], origins: &[HttpOrigin]) -> String {
     let mut cfg = String::from(
@@ -289,18 +236,6 @@ fn hashing_places_every_key_on_haproxys_server() {
         );
     }
     drop(weir);
-}
-
-/// Sends one runtime API command; returns the answer.
-fn api(socket: &std::path::Path, cmd: &str) -> String {
-    let mut s = UnixStream::connect(socket).expect("connect to the stats socket");
-    s.write_all(format!("{cmd}\n").as_bytes()).expect("send");
-    let mut out = String::new();
-    for line in BufReader::new(s).lines() {
-        out += &line.expect("read");
-        out.push('\n');
-    }
-    out
 }
 
 #[test]

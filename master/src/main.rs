@@ -49,7 +49,11 @@ fn main() -> ExitCode {
 }
 
 fn print_version(level: u8) {
-    println!("weir version {}", weir_core::VERSION);
+    println!(
+        "weir version {} {}",
+        weir_core::VERSION,
+        weir_core::RELEASE_DATE
+    );
     if level > 1 {
         println!(
             "Build options: target {} {}",

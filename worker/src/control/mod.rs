@@ -16,6 +16,7 @@ mod cli;
 mod commands;
 mod probe;
 mod servers_state;
+mod stat_filter;
 
 use crate::signals;
 use mio::{Events, Interest, Poll, Registry, Token};
