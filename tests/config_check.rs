@@ -530,3 +530,26 @@ fn build_options_list_both_modes() {
         "both modes are built in: {modes}"
     );
 }
+
+#[test]
+fn syntax_errors_in_weirs_words() {
+    fails_at(
+        "[global]\nnbproc = 1\nnbproc = 2\n",
+        3,
+        1,
+        "duplicate key `nbproc`: a key may be set once in a table",
+    );
+    fails_at("[global]\nnbproc = \n", 2, 10, "missing value after `=`");
+    fails_at(
+        "[global]\ndaemon = yes\n",
+        2,
+        10,
+        "`yes` is not a TOML value: strings must be quoted (\"yes\")",
+    );
+    fails_at(
+        "[[global]]\nnbproc = 1\n",
+        1,
+        3,
+        "[[global]] declares a list of tables: write [global]",
+    );
+}

@@ -25,6 +25,7 @@ mod parse;
 mod proxy;
 mod raw;
 mod stats;
+mod syntax_error;
 mod type_error;
 mod units;
 mod validate;

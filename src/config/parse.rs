@@ -13,7 +13,7 @@ use toml::Spanned;
 use super::diag::{did_you_mean, Loc, Report};
 use super::file::{FileModel, KeySpans, Parsed, ProxySection};
 use super::schema::{self, Section};
-use super::type_error;
+use super::{syntax_error, type_error};
 
 /// Parses the text of file number `file` (already in `report.sources`) and
 /// appends its sections to `model`.
@@ -22,7 +22,10 @@ pub(crate) fn parse_file(file: usize, text: &str, model: &mut FileModel, report:
     let at = |span: std::ops::Range<usize>| Loc { file, span };
     for e in &errors {
         model.syntax_errors = true;
-        report.error(&at(e.span().unwrap_or(0..0)), e.message().to_string());
+        let span = e.span().unwrap_or(0..0);
+        let rest = text.get(span.start..).unwrap_or_default();
+        let line = rest.split('\n').next().unwrap_or_default();
+        report.error(&at(span), syntax_error::explain(e.message(), line));
     }
     if !errors.is_empty() {
         // What the parser recovered is a guess: checking it would only add noise.
@@ -101,6 +104,18 @@ fn section<T: for<'de> Deserialize<'de>>(
 ) -> Parsed<T> {
     let mut keys = KeySpans::new();
     let mut hinted = Vec::new();
+    if let DeValue::Array(_) = value.get_ref() {
+        report.error(
+            &loc,
+            format!("[[{label}]] declares a list of tables: write [{label}] (one section)"),
+        );
+        return Parsed {
+            loc,
+            keys,
+            body: None,
+            hinted,
+        };
+    }
     if let DeValue::Table(table) = value.get_mut() {
         let mut ck = Checker {
             file: loc.file,

@@ -210,9 +210,9 @@ fn unexpected(u: &str) -> String {
 pub(crate) fn explain(message: &str, path: &[Seg], value: Option<&DeValue<'_>>) -> String {
     let doc = doc_path(path);
     let subject = match path.last() {
-        None => "the section".to_string(),
         Some(Seg::Key(_)) => format!("`{doc}`"),
-        Some(Seg::Index(_)) => format!("each entry of `{doc}`"),
+        Some(Seg::Index(_)) if !doc.is_empty() => format!("each entry of `{doc}`"),
+        _ => "the section".to_string(),
     };
     let what = |exp: &str| match (path.last(), key_expects(&doc)) {
         (Some(Seg::Key(_)), Some(e)) => e.to_string(),
@@ -268,8 +268,12 @@ pub(crate) fn explain(message: &str, path: &[Seg], value: Option<&DeValue<'_>>) 
     if let Some(field) = message.strip_prefix("duplicate field ") {
         return format!("duplicate key {field} in {}", in_what(&doc));
     }
-    // Our own messages (custom errors of `super::raw`) are already words.
-    message.to_string()
+    // Custom errors (ours in `super::raw`, the parser's about a value such
+    // as "integer number overflowed") are words already: name the key.
+    match path.last() {
+        Some(Seg::Key(_)) => format!("{subject}: {message}"),
+        _ => message.to_string(),
+    }
 }
 
 /// "the section" or "`server`", for messages about a table's keys.
@@ -414,6 +418,14 @@ mod tests {
             "`k` must be an array of 2 entries, found 3 entries"
         );
         assert_eq!(explain("integer too large", &[], None), "integer too large");
+        assert_eq!(
+            explain(
+                "integer number overflowed",
+                &[Seg::Key("maxconn".into())],
+                None
+            ),
+            "`maxconn`: integer number overflowed"
+        );
         // Without the value, serde's own words are translated.
         assert_eq!(
             explain(
