@@ -14,7 +14,8 @@ use common::client;
 use common::http::{assert_error_page, http_config, raw_exchange, Client};
 use common::logline::{httplogs, HttpLog};
 use common::origin::Origin;
-use common::{free_port, tcp_config, wait_for, Weir, DEADLINE};
+use common::weir::TempDir;
+use common::{free_port, runtime, tcp_config, wait_for, wait_until, Weir, DEADLINE};
 use slow_origin::SlowOrigin;
 
 /// HTTP config: one server with `maxconn`, and these timeouts.
@@ -81,18 +82,30 @@ fn fifty_requests_through_five_slots() {
 fn queue_is_first_come_first_served() {
     let origin = SlowOrigin::start("s1", 150);
     let port = free_port();
-    let weir = Weir::start(&one_limited(
-        port,
-        origin.addr,
-        1,
-        "connect = \"1s\", queue = \"5s\"",
-    ));
+    let dir = TempDir::new("fifo");
+    let sock = dir.path.join("admin.sock");
+    let config = one_limited(port, origin.addr, 1, "connect = \"1s\", queue = \"5s\"").replace(
+        "nbproc = 1",
+        &format!("nbproc = 1\nstats_socket = \"{}\"", sock.display()),
+    );
+    let weir = Weir::start(&config);
+    // The origin keeps request 0 until all are queued behind it. Request i
+    // is sent once weir has taken request i - 1 into the backend
+    // (be,BACKEND stot counts a request when it is routed there, in the
+    // same turn that queues it): the order of arrival is the order of i.
+    origin.hold();
     let threads: Vec<_> = (0..5)
         .map(|i| {
-            thread::sleep(Duration::from_millis(30));
-            thread::spawn(move || Client::connect(port).get(&format!("/?i={i}")).status)
+            let t = thread::spawn(move || Client::connect(port).get(&format!("/?i={i}")).status);
+            wait_until(DEADLINE, &format!("request {i} in the backend"), || {
+                runtime::stat(&sock, "be", "BACKEND", "stot").is_some_and(|n| n > i)
+            });
+            t
         })
         .collect();
+    wait_until(DEADLINE, "request 0 at the origin", || origin.total() >= 1);
+    assert_eq!(origin.total(), 1, "one request at the origin, four queued");
+    origin.release();
     for t in threads {
         assert_eq!(t.join().unwrap(), 200);
     }
@@ -106,15 +119,21 @@ fn queue_is_first_come_first_served() {
 
 #[test]
 fn http_queue_timeout_gives_503_logged_sq() {
+    // The slot is held 800 ms; queued requests give up at timeout.queue
+    // (200 ms), long before timeout.connect (3 s, what a queue without
+    // timeout.queue waits).
     let origin = SlowOrigin::start("s1", 800);
     let port = free_port();
     let weir = Weir::start(&one_limited(
         port,
         origin.addr,
         1,
-        "connect = \"1s\", queue = \"200ms\"",
+        "connect = \"3s\", queue = \"200ms\"",
     ));
-    let holder = thread::spawn(move || Client::connect(port).get("/").status);
+    let holder = thread::spawn(move || {
+        let status = Client::connect(port).get("/").status;
+        (status, Instant::now())
+    });
     wait_for(DEADLINE, "the first request at the origin", || {
         (origin.total() == 1).then_some(())
     });
@@ -127,20 +146,25 @@ fn http_queue_timeout_gives_503_logged_sq() {
                     b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
                     Duration::from_secs(5),
                 );
-                (bytes, closed, start.elapsed())
+                (bytes, closed, start.elapsed(), Instant::now())
             })
         })
         .collect();
-    for w in waiters {
-        let (bytes, closed, took) = w.join().unwrap();
+    let waited: Vec<_> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+    let (status, slot_freed) = holder.join().unwrap();
+    assert_eq!(status, 200);
+    for (bytes, closed, took, at) in waited {
         assert_error_page(&bytes, 503, "queued past timeout.queue");
         assert!(closed, "the connection closes after the 503");
+        // Not before timeout.queue (the clock started before the
+        // connection), and while the slot was still taken: the 503 is the
+        // queue's timeout, not the connect timeout, nor the slot freeing.
+        assert!(took >= Duration::from_millis(200), "503 after {took:?}");
         assert!(
-            took >= Duration::from_millis(180) && took < Duration::from_millis(700),
-            "503 after {took:?}"
+            at < slot_freed,
+            "503 after {took:?}, once the slot had freed"
         );
     }
-    assert_eq!(holder.join().unwrap(), 200);
     assert_eq!(origin.total(), 1, "no queued request reached the origin");
     let logs = wait_httplogs(&weir, 4);
     let sq: Vec<&HttpLog> = logs.iter().filter(|l| l.termination == "sQ--").collect();
@@ -148,8 +172,8 @@ fn http_queue_timeout_gives_503_logged_sq() {
     for l in sq {
         assert_eq!((l.status, l.server.as_str()), (503, "<NOSRV>"), "{l:?}");
         assert!(
-            (180..700).contains(&l.t_queue()),
-            "Tw {}: {l:?}",
+            (200..3000).contains(&l.t_queue()),
+            "Tw {} (timeout.queue 200 ms, timeout.connect 3 s): {l:?}",
             l.t_queue()
         );
         assert_eq!(l.t_connect(), -1, "{l:?}");
@@ -234,6 +258,8 @@ fn tcp_queue_serves_in_turn_then_times_out_with_sq() {
             ("<NOSRV>", -1, 0),
             "{l:?}"
         );
-        assert!((550..1000).contains(&l.tw), "Tw {}: {l:?}", l.tw);
+        // timeout.connect (600 ms) ends the wait, not timeout.client or
+        // timeout.server (5 s).
+        assert!((550..5000).contains(&l.tw), "Tw {}: {l:?}", l.tw);
     }
 }

@@ -5,9 +5,13 @@
 //!
 //! It runs when `WEIR_BENCH_SMOKE=1`, or when it runs as root and the tools
 //! the harness uses are installed (haproxy, nginx with its stream module,
-//! wrk, curl, python3); otherwise it prints why it skips. `WEIR_BENCH_SMOKE=0`
-//! skips it. It uses the weir binary the other tests use (`$WEIR_BIN`, else
-//! `target/debug/weir`), so it builds nothing.
+//! wrk, curl, python3; `make deps` installs them); otherwise it skips, and
+//! under CI (`CI=true`) it fails instead ([`common::ci::skip`]).
+//! `WEIR_BENCH_SMOKE=0` skips it (and fails under CI too). It uses the weir
+//! binary the other tests use (`$WEIR_BIN`, else `target/debug/weir`), so it
+//! builds nothing.
+
+mod common;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -27,12 +31,6 @@ fn weir_bin() -> PathBuf {
         .unwrap_or_else(|| root().join("target/debug/weir"))
 }
 
-fn on_path(cmd: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
-        .unwrap_or(false)
-}
-
 /// Why the smoke run cannot happen here, or None when it can.
 fn skip_reason() -> Option<String> {
     match std::env::var("WEIR_BENCH_SMOKE").as_deref() {
@@ -43,12 +41,9 @@ fn skip_reason() -> Option<String> {
     if !nix::unistd::geteuid().is_root() {
         return Some("not root (the harness pins CPUs and raises fd limits)".into());
     }
-    let missing: Vec<&str> = [
+    let missing = common::ci::missing_commands(&[
         "haproxy", "nginx", "wrk", "curl", "python3", "taskset", "setsid", "ss",
-    ]
-    .into_iter()
-    .filter(|c| !on_path(c))
-    .collect();
+    ]);
     if !missing.is_empty() {
         return Some(format!("missing {}", missing.join(", ")));
     }
@@ -61,7 +56,7 @@ fn skip_reason() -> Option<String> {
 #[test]
 fn bench_harness_runs_and_writes_its_summary() {
     if let Some(why) = skip_reason() {
-        eprintln!("bench_smoke: skipped: {why} (set WEIR_BENCH_SMOKE=1 to run it anyway)");
+        common::ci::skip(&format!("{why} (set WEIR_BENCH_SMOKE=1 to run it anyway)"));
         return;
     }
     let bin = weir_bin();

@@ -8,8 +8,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::check_origin::{get, CheckOrigin, CHECK_PATH};
-use common::http::http_config;
-use common::origin::{blackhole, dead_port, silent_origin};
+use common::http::{assert_error_page, http_config, raw_exchange};
+use common::origin::{blackhole, silent_origin};
 use common::{free_port, tcp_config, wait_until, Weir};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -176,21 +176,45 @@ fn timeouts_at_layer4_and_layer7() {
     assert!(!weir.stderr().contains("has no server available"));
 }
 
+/// The only server is alive but fails its health check (it answers the
+/// check with 500): it goes DOWN, the backend has no server left, and a
+/// client gets weir's 503 while the origin receives no request at all.
 #[test]
 fn the_last_server_down_leaves_the_backend_without_server() {
-    let dead = dead_port();
+    let s1 = CheckOrigin::start("s1");
+    s1.set_check_status(500);
     let port = free_port();
-    let backend = format!(
-        "check = {{ interval = \"100ms\", fall = 1 }}\n{}",
-        servers(&[("s1", dead.addr)])
+    let backends = format!(
+        "[backend.be]\nretries = 0\ncheck = {{ type = \"http\", path = \"{CHECK_PATH}\", \
+         interval = \"100ms\", fall = 1 }}\n{}\n",
+        servers(&[("s1", s1.addr)])
     );
-    let weir = Weir::start(&tcp_config(port, "", "", &backend));
-    weir.wait_log("Server be/s1 is DOWN", Duration::from_secs(5));
+    let weir = Weir::start(&http_config(port, "", "", &backends));
+    let down = weir.wait_log("Server be/s1 is DOWN", Duration::from_secs(5));
+    assert!(
+        down.message
+            .starts_with("Server be/s1 is DOWN, reason: Layer7 wrong status, code: 500, "),
+        "{}",
+        down.message
+    );
     let line = weir.wait_log("has no server available", Duration::from_secs(1));
     assert_eq!(line.message, "backend be has no server available!");
-    // A DOWN server takes no traffic: weir answers at once (no server).
-    let got = get(port);
-    assert!(got.is_none() || got.is_some_and(|(s, _)| s != 200));
+    assert!(s1.checks() >= 1, "the origin is up and answers its checks");
+    // A DOWN server takes no traffic: weir answers 503 itself.
+    for i in 0..5 {
+        let (reply, closed) = raw_exchange(
+            port,
+            b"GET / HTTP/1.1\r\nHost: t\r\n\r\n",
+            Duration::from_secs(5),
+        );
+        assert_error_page(
+            &reply,
+            503,
+            &format!("request {i} with the only server DOWN"),
+        );
+        assert!(closed, "request {i}: the connection closes after the 503");
+    }
+    assert_eq!(s1.requests(), 0, "a request reached the DOWN server");
 }
 
 #[test]
@@ -207,14 +231,20 @@ fn two_workers_one_check_per_interval_and_both_avoid_a_down_server() {
     assert_eq!(weir.worker_pids().len(), 2);
     wait_until(Duration::from_secs(5), "first checks", || s1.checks() >= 1);
 
+    // Six more checks take six intervals for the service (give or take
+    // the one in progress); a checker per worker would do them in three,
+    // a checker at twice the interval in twelve or more.
+    const N: usize = 6;
     let (c0, t0) = (s1.checks(), Instant::now());
-    std::thread::sleep(6 * interval);
-    let n = s1.checks() - c0;
-    let periods = t0.elapsed().as_millis() / interval.as_millis();
+    wait_until(Duration::from_secs(5), "6 more checks", || {
+        s1.checks() >= c0 + N
+    });
+    let periods = (t0.elapsed().as_millis() / interval.as_millis()) as usize;
     assert!(
-        (periods as usize).abs_diff(n) <= 2,
-        "{n} checks in {periods} intervals (one per interval for the service, not one per worker)"
+        periods + 2 >= N,
+        "{N} checks in {periods} intervals (one per interval for the service, not one per worker)"
     );
+    assert!(periods < 2 * N, "{N} checks in {periods} intervals");
 
     s1.set_check_status(503);
     weir.wait_log("Server be/s1 is DOWN", Duration::from_secs(5));

@@ -13,9 +13,11 @@ use std::time::{Duration, Instant};
 
 use common::http::{
     assert_error_page, backend, http_config, raw_exchange, simple_config, statuses, Client,
+    HttpLogs,
 };
 use common::http_origin::HttpOrigin;
-use common::{free_port, Weir};
+use common::logline::{date_ms, HttpLog};
+use common::{free_port, wait_for, Weir, DEADLINE};
 
 const H: &str = "Host: test.local\r\n";
 
@@ -313,6 +315,7 @@ fn malformed_and_smuggling_shaped_requests_are_refused() {
     let mut failures = Vec::new();
     for (name, bytes, want) in &cases {
         let before = origin.seen().len();
+        let logged = weir.httplogs().len();
         let (got, closed) = if *want == Want::Accepted {
             // A kept-alive connection: read the one response, not until close.
             let mut c = Client::connect(port);
@@ -324,12 +327,31 @@ fn malformed_and_smuggling_shaped_requests_are_refused() {
             let page = reply.starts_with(b"HTTP/1.1 400 ") || statuses(&reply) == [200, 400];
             (statuses(&reply), closed && page)
         };
-        // Give a forwarded request the time to reach the origin.
-        thread::sleep(Duration::from_millis(20));
+        // Wait until weir is done with the case: its log lines, one per
+        // request (the 400 too). A request forwarded to the origin would
+        // have reached it before weir could log its answer, and shows in
+        // the line as server s1; a refused one is weir's own (<NOSRV>).
+        let lines = match want {
+            Want::OkThenRefused => 2,
+            Want::Refused | Want::Accepted => 1,
+        };
+        let logs = weir.wait_httplogs(logged + lines, DEADLINE);
+        let logs: Vec<String> = logs[logged..]
+            .iter()
+            .map(|l| format!("{} {}", l.status, l.server))
+            .collect();
+        let want_logs = match want {
+            Want::Refused => vec!["400 <NOSRV>"],
+            Want::OkThenRefused => vec!["200 s1", "400 <NOSRV>"],
+            Want::Accepted => vec!["200 s1"],
+        };
         let reached: Vec<String> = origin.seen()[before..]
             .iter()
             .map(|s| s.target.clone())
             .collect();
+        if logs != want_logs {
+            failures.push(format!("{name}: logged {logs:?}, want {want_logs:?}"));
+        }
         let problem = match want {
             Want::Refused => {
                 (got != [400] || !closed || !reached.is_empty()).then(|| {
@@ -359,6 +381,16 @@ fn malformed_and_smuggling_shaped_requests_are_refused() {
         !origin.seen_targets().iter().any(|t| t == "/smuggled"),
         "a smuggled request reached the origin"
     );
+    // Over the whole run the origin saw exactly the valid requests, in order.
+    let expected: Vec<&str> = cases
+        .iter()
+        .filter_map(|c| match c.2 {
+            Want::Refused => None,
+            Want::OkThenRefused => Some("/ok"),
+            Want::Accepted => Some("/target"),
+        })
+        .collect();
+    assert_eq!(origin.seen_targets(), expected, "what the origin received");
     assert_eq!(origin.bad_requests(), 0, "weir sent the origin garbage");
 }
 
@@ -385,9 +417,11 @@ fn slowloris_connections_are_cut_while_others_are_served() {
     raise_nofile();
     let origin = HttpOrigin::start("o1");
     let port = free_port();
-    let _weir = Weir::start(&http_config(
+    // timeout.http_request, which cuts the slow heads.
+    const HTTP_REQUEST: Duration = Duration::from_secs(3);
+    let weir = Weir::start(&http_config(
         port,
-        "timeout = { connect = \"1s\", client = \"10s\", server = \"5s\", http_request = \"1s\", \
+        "timeout = { connect = \"1s\", client = \"10s\", server = \"5s\", http_request = \"3s\", \
          http_keep_alive = \"1s\" }",
         "",
         &backend("be", "", &[origin.addr]),
@@ -453,14 +487,16 @@ fn slowloris_connections_are_cut_while_others_are_served() {
         open, 0,
         "{open} of {SLOW} slowloris connections still open after 8 s"
     );
+    // Cut by http_request (plus the trickle's rounds), long before
+    // timeout.client (10 s) would.
     let late: Vec<Duration> = slow
         .iter()
         .filter_map(|(_, c, _)| c.map(|t| t - started))
-        .filter(|d| *d > Duration::from_secs(4))
+        .filter(|d| *d > HTTP_REQUEST + Duration::from_secs(3))
         .collect();
     assert!(
         late.is_empty(),
-        "{} connections were cut after more than 4 s (timeout http_request is 1 s)",
+        "{} connections were cut more than 3 s after timeout http_request ({HTTP_REQUEST:?})",
         late.len()
     );
     let answered_408 = slow
@@ -471,18 +507,34 @@ fn slowloris_connections_are_cut_while_others_are_served() {
         answered_408 >= SLOW * 9 / 10,
         "only {answered_408} of {SLOW} got a 408 (bytes were received)"
     );
-    let slowest = latencies.iter().max().unwrap();
+    // Served during the attack, not after it: every normal request was
+    // answered before weir cut the first slow connection (a weir held up
+    // by the slow heads would serve them only once http_request freed
+    // it). Both ends in weir's own log: accept date + Ta.
+    let logs = wait_for(DEADLINE, "the 20 normal lines and every 408 line", || {
+        let logs = weir.httplogs();
+        let normal = logs.iter().filter(|l| l.target().starts_with("/normal/"));
+        let cut = logs.iter().filter(|l| l.status == 408);
+        (normal.count() == 20 && cut.count() >= answered_408).then_some(logs)
+    });
+    let end = |l: &HttpLog| date_ms(&l.date).expect("log date") + l.t_active();
+    let first_cut = logs.iter().filter(|l| l.status == 408).map(end).min();
+    let last_normal = logs
+        .iter()
+        .filter(|l| l.target().starts_with("/normal/"))
+        .map(end)
+        .max();
     assert!(
-        *slowest < Duration::from_secs(1),
-        "a normal request took {slowest:?} during the attack: {latencies:?}"
+        last_normal < first_cut,
+        "the last normal request ended at {last_normal:?} ms, the first slow connection was \
+         cut at {first_cut:?} ms (client latencies {latencies:?})"
     );
+    let targets = origin.seen_targets();
     assert!(
-        origin
-            .seen_targets()
-            .iter()
-            .all(|t| t.starts_with("/normal/")),
-        "no slowloris request reached the origin"
+        targets.iter().all(|t| t.starts_with("/normal/")),
+        "no slowloris request reached the origin: {targets:?}"
     );
+    assert_eq!(targets.len(), 20, "{targets:?}");
 }
 
 #[test]

@@ -14,6 +14,13 @@ use common::http_origin::HttpOrigin;
 use common::origin::dead_port;
 use common::{free_port, Weir, DEADLINE};
 
+/// timeout.client: what would cut a silent client or a silent origin if
+/// http_request or server did not.
+const CLIENT: Duration = Duration::from_secs(5);
+/// timeout.http_keep_alive: what would cut a connection waiting for its
+/// next request if http_request did not.
+const KEEP_ALIVE: Duration = Duration::from_secs(3);
+
 fn timeouts(http_request: &str, server: &str) -> String {
     format!(
         "timeout = {{ connect = \"500ms\", client = \"5s\", server = \"{server}\", \
@@ -30,21 +37,34 @@ fn with_second_frontend(config: String, port2: u16, good: &HttpOrigin) -> String
     )
 }
 
-/// Runs `probe` on the second frontend while the first one is busy failing:
-/// the probes must each be answered in under 500 ms.
-fn probes_meanwhile(port2: u16, n: usize) -> thread::JoinHandle<Vec<Duration>> {
+/// Runs `n` probes on the second frontend while the first one is busy
+/// failing; returns when each was answered.
+fn probes_meanwhile(port2: u16, n: usize) -> thread::JoinHandle<Vec<Instant>> {
     thread::spawn(move || {
         (0..n)
             .map(|i| {
-                let t = Instant::now();
                 let mut c = Client::connect(port2);
                 let r = c.get(&format!("/probe/{i}"));
                 assert_eq!(r.status, 200, "{r:?}");
+                let answered = Instant::now();
                 thread::sleep(Duration::from_millis(50));
-                t.elapsed()
+                answered
             })
             .collect()
     })
+}
+
+/// Other clients are served while a request waits for its error: each
+/// probe was answered before the error came (a weir held up by the failing
+/// request would answer them only after it).
+fn probes_answered_before(probes: thread::JoinHandle<Vec<Instant>>, error_at: Instant) {
+    for (i, at) in probes.join().unwrap().into_iter().enumerate() {
+        assert!(
+            at < error_at,
+            "probe {i} was answered {:?} after the error page",
+            at - error_at
+        );
+    }
 }
 
 #[test]
@@ -55,7 +75,7 @@ fn silent_client_gets_408_at_timeout_http_request() {
     let weir = Weir::start(&with_second_frontend(
         http_config(
             port,
-            &timeouts("500ms", "5s"),
+            &timeouts("2s", "5s"),
             "",
             &backend("be", "", &[origin.addr]),
         ),
@@ -63,27 +83,29 @@ fn silent_client_gets_408_at_timeout_http_request() {
         &good,
     ));
 
+    // The clock starts before the connections, so before weir's timers.
+    let start = Instant::now();
     // Nothing sent at all, on the first request of a connection.
     let mut silent = Client::connect(port);
     let me = silent.local_addr();
     // A partial head.
     let mut partial = Client::connect(port);
     partial.send(b"GET /partial HTTP/1.1\r\nHost: x\r\n");
-    let start = Instant::now();
     let probes = probes_meanwhile(port2, 5);
+    let mut first_408 = None;
     for (c, what) in [(&mut silent, "silent"), (&mut partial, "partial")] {
-        let (bytes, closed) = c.read_until_closed(Duration::from_secs(4));
+        let (bytes, closed) = c.read_until_closed(DEADLINE);
+        first_408.get_or_insert_with(Instant::now);
         assert!(closed, "{what}: closed");
         assert_error_page(&bytes, 408, what);
     }
     let took = start.elapsed();
+    // At http_request (2 s), never before it, and not at timeout.client.
     assert!(
-        took >= Duration::from_millis(400) && took < Duration::from_secs(2),
-        "408 after {took:?}, want about 500ms"
+        took >= Duration::from_secs(2) && took < CLIENT,
+        "408 after {took:?}, want http_request (2 s), before timeout.client ({CLIENT:?})"
     );
-    for lat in probes.join().unwrap() {
-        assert!(lat < Duration::from_millis(500), "probe took {lat:?}");
-    }
+    probes_answered_before(probes, first_408.expect("a 408"));
     assert!(origin.seen().is_empty());
     let log = weir.wait_httplog("408", DEADLINE, |l| l.client == me);
     assert_eq!(log.status, 408, "{log:?}");
@@ -224,29 +246,29 @@ fn silent_origin_gives_504_at_timeout_server() {
     let weir = Weir::start(&with_second_frontend(
         http_config(
             port,
-            &timeouts("2s", "600ms"),
+            &timeouts("2s", "2s"),
             "",
             &backend("be", "", &[origin.addr]),
         ),
         port2,
         &good,
     ));
-    let probes = probes_meanwhile(port2, 5);
     let mut c = Client::connect(port);
     let me = c.local_addr();
     let start = Instant::now();
     c.send(&Req::get("/silent").bytes());
+    let probes = probes_meanwhile(port2, 5);
     let (bytes, closed) = c.read_until_closed(DEADLINE);
     let took = start.elapsed();
     assert_error_page(&bytes, 504, "silent origin");
     assert!(closed);
+    // At timeout.server (2 s; its clock starts after the request is sent),
+    // and not at timeout.client.
     assert!(
-        took >= Duration::from_millis(500) && took < Duration::from_secs(3),
-        "504 after {took:?}, want about 600ms"
+        took >= Duration::from_secs(2) && took < CLIENT,
+        "504 after {took:?}, want timeout.server (2 s), before timeout.client ({CLIENT:?})"
     );
-    for lat in probes.join().unwrap() {
-        assert!(lat < Duration::from_millis(500), "probe took {lat:?}");
-    }
+    probes_answered_before(probes, start + took);
     let log = weir.wait_httplog("504", DEADLINE, |l| l.client == me);
     assert_eq!(log.status, 504, "{log:?}");
     assert_eq!(log.termination, "sH--", "{log:?}");
@@ -277,16 +299,19 @@ fn partial_second_request_on_a_kept_alive_connection_gets_408() {
         &backend("be", "", &[origin.addr]),
     ));
     let mut c = Client::connect(port);
+    // Before the first request: every timer of the second wait starts later.
+    let start = Instant::now();
     assert_eq!(c.get("/first").status, 200);
     // One byte of the next head is enough for the 408 to be due.
     c.send(b"GET /sec");
-    let start = Instant::now();
-    let (bytes, closed) = c.read_until_closed(Duration::from_secs(4));
+    let (bytes, closed) = c.read_until_closed(DEADLINE);
+    let took = start.elapsed();
     assert_error_page(&bytes, 408, "partial second request");
     assert!(closed);
+    // At http_request (500 ms), not at http_keep_alive, which applies only
+    // while no byte of the next request has come.
     assert!(
-        start.elapsed() < Duration::from_secs(2),
-        "408 after {:?}, want about 500ms",
-        start.elapsed()
+        took >= Duration::from_millis(500) && took < KEEP_ALIVE,
+        "408 after {took:?}, want http_request (500 ms), before http_keep_alive ({KEEP_ALIVE:?})"
     );
 }

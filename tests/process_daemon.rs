@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use nix::unistd::{Group, User};
 
-use common::client;
 use common::logline::{self, LogLine, TcpLog};
 use common::origin::echo_origin;
 use common::procfs;
 use common::weir::TempDir;
+use common::{ci, client};
 use common::{free_port, one_server, tcp_config, wait_for, wait_until, Weir, DEADLINE};
 
 /// The session id (field 6 of `/proc/PID/stat`).
@@ -151,14 +151,14 @@ fn daemon_writes_pidfile_logs_to_syslog_and_serves() {
 #[test]
 fn workers_chroot_and_drop_privileges() {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("skipped: chroot and setuid need root");
+        ci::skip("chroot and setuid need root");
         return;
     }
     let (Some(user), Some(group)) = (
         User::from_name("nobody").ok().flatten(),
         Group::from_name("nogroup").ok().flatten(),
     ) else {
-        eprintln!("skipped: no user nobody or group nogroup on this system");
+        ci::skip("no user nobody or group nogroup on this system");
         return;
     };
     let jail = TempDir::new("chroot");

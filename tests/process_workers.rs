@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use common::client;
 use common::origin::echo_origin;
 use common::procfs;
+use common::{ci, client};
 use common::{free_port, one_server, tcp_config, wait_for, wait_until, Weir, DEADLINE};
 
 /// CPUs this test process may run on, from `Cpus_allowed_list` (e.g. "0-1,4").
@@ -44,7 +44,9 @@ fn two_workers_config(port: u16, origin: std::net::SocketAddr) -> String {
 fn two_workers_pinned_and_both_serve() {
     let cpus = allowed_cpus();
     if !(cpus.contains(&0) && cpus.contains(&1)) {
-        eprintln!("skipped: needs CPUs 0 and 1, this process may use {cpus:?}");
+        ci::skip(&format!(
+            "needs CPUs 0 and 1, this process may use {cpus:?}"
+        ));
         return;
     }
     let origin = echo_origin();

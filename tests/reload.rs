@@ -5,65 +5,52 @@
 
 mod common;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::http::{backend, http_config};
+use common::http::{backend, http_config, Client};
 use common::http_origin::HttpOrigin;
+use common::http_wire::BufConn;
 use common::load::{Load, Tally};
 use common::origin::echo_origin;
-use common::{free_port, one_server, procfs, tcp_config, wait_until, Weir, DEADLINE};
+use common::{free_port, one_server, procfs, tcp_config, wait_for, wait_until, Weir, DEADLINE};
 use nix::sys::signal::Signal;
 
 /// One GET on `conn`; returns the status and whether the server said it
-/// closes the connection.
-fn get(conn: &mut BufReader<TcpStream>, close: bool) -> io::Result<(u16, bool)> {
+/// closes the connection. Only a complete response is `Ok`: its head, then
+/// its whole body by Content-Length or chunked; a response cut anywhere
+/// (even right after its status line) or delimited by the close (whose
+/// completeness cannot be told) is an error.
+fn get(conn: &mut Client, close: bool) -> io::Result<(u16, bool)> {
     let extra = if close { "Connection: close\r\n" } else { "" };
-    conn.get_mut()
+    conn.conn
         .write_all(format!("GET /r HTTP/1.1\r\nHost: t\r\n{extra}\r\n").as_bytes())?;
-    let mut line = String::new();
-    if conn.read_line(&mut line)? == 0 {
+    let r = conn.read_response(false)?;
+    if r.close_delimited {
         return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "closed before the response",
+            io::ErrorKind::InvalidData,
+            format!("status {} without Content-Length or chunked", r.status),
         ));
     }
-    let status: u16 = line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let (mut len, mut closing) = (0usize, false);
-    loop {
-        line.clear();
-        conn.read_line(&mut line)?;
-        let l = line.trim_end().to_ascii_lowercase();
-        if l.is_empty() {
-            break;
-        }
-        if let Some(v) = l.strip_prefix("content-length:") {
-            len = v.trim().parse().unwrap_or(0);
-        }
-        if l.starts_with("connection:") && l.contains("close") {
-            closing = true;
-        }
-    }
-    let mut body = vec![0u8; len];
-    conn.read_exact(&mut body)?;
-    Ok((status, closing))
+    Ok((r.status, r.has_token("Connection", "close")))
 }
 
-fn connect(port: u16) -> io::Result<BufReader<TcpStream>> {
+fn connect(port: u16) -> io::Result<Client> {
     let s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(Duration::from_secs(5)))?;
-    Ok(BufReader::new(s))
+    Ok(Client {
+        conn: BufConn::new(s),
+    })
 }
 
 /// Clients hammering weir in the background: half on kept-alive
 /// connections, half with a new connection per request. Every failure
-/// (connect error, reset, early close, non-200) is recorded.
+/// (connect error, reset, early close, incomplete response, non-200) is
+/// recorded.
 fn http_load(port: u16, clients: usize) -> Load {
     Load::start(clients, move |i, tally| {
         client_loop(port, i % 2 == 0, tally)
@@ -71,7 +58,7 @@ fn http_load(port: u16, clients: usize) -> Load {
 }
 
 fn client_loop(port: u16, keep_alive: bool, tally: &Tally) {
-    let mut conn: Option<BufReader<TcpStream>> = None;
+    let mut conn: Option<Client> = None;
     while tally.running() {
         let c = match conn.as_mut() {
             Some(c) => c,
@@ -113,7 +100,7 @@ fn reloads_under_load_lose_nothing() {
     for n in 1..=10 {
         weir.signal(Signal::SIGUSR2);
         weir.wait_log(&format!("reload done (generation {n})"), DEADLINE);
-        thread::sleep(Duration::from_millis(100));
+        load.wait_more(20, &format!("traffic after reload {n}"));
     }
     load.wait_more(50, "traffic after the reloads");
     load.finish();
@@ -230,57 +217,114 @@ fn counters_keep_counting_across_reloads() {
     assert!(tot >= 12, "{}", line.message);
 }
 
+/// How far the long download of the takeover test may read: the test
+/// raises `allowed` step by step, the download reports `got`.
+#[derive(Default)]
+struct Gate {
+    allowed: AtomicUsize,
+    got: AtomicUsize,
+    /// Why the download stopped, if it failed.
+    failed: Mutex<Option<String>>,
+}
+
+/// `GET /download` of `size` bytes (seed 7) on a new connection, read as
+/// far as `gate` allows at each moment and checked byte for byte; `Ok`
+/// once all `size` bytes came, as the Content-Length said.
+fn gated_download(port: u16, size: usize, gate: &Gate) -> Result<(), String> {
+    let mut c = connect(port).map_err(|e| format!("connect: {e}"))?;
+    c.conn
+        .write_all(
+            format!("GET /download?bytes={size}&seed=7 HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+    let head = c.read_head().map_err(|e| format!("head: {e}"))?;
+    if head.status != 200 || head.header("Content-Length") != Some(&size.to_string()) {
+        return Err(format!("unexpected head {head:?}"));
+    }
+    let mut want = common::client::Payload::new(7);
+    let mut exp = Vec::new();
+    let mut got = 0usize;
+    while got < size {
+        let allowed = wait_for(DEADLINE, "the test to allow more of the download", || {
+            let a = gate.allowed.load(Ordering::SeqCst).min(size);
+            (a > got).then_some(a)
+        });
+        let n = (allowed - got).min(256 << 10);
+        let mut corrupt = false;
+        c.conn
+            .take(n as u64, |b| {
+                exp.resize(b.len(), 0);
+                want.fill(&mut exp);
+                corrupt |= b != exp.as_slice();
+            })
+            .map_err(|e| format!("after {got} of {size} bytes: {e}"))?;
+        if corrupt {
+            return Err(format!("corrupt between bytes {got} and {}", got + n));
+        }
+        got += n;
+        gate.got.store(got, Ordering::SeqCst);
+    }
+    Ok(())
+}
+
 /// The new master takes the very sockets of the old one (SCM_RIGHTS), so
 /// pidfile reloads (`-sf $(cat pidfile)`) lose nothing either: 10 of them
-/// in a row under load, while a long download started before them
-/// completes intact.
+/// in a row under load, while a long download started before them moves
+/// on after each of them and completes intact after the last.
 #[test]
 fn pidfile_reloads_take_the_old_sockets_and_lose_nothing() {
     let origin = HttpOrigin::start("o1");
     let port = free_port();
-    let cfg = http_config(port, "", "", &backend("be", "", &[origin.addr]));
+    // Long client and server timeouts: the download pauses (reads nothing)
+    // while each takeover happens.
+    let cfg = http_config(
+        port,
+        "timeout = { connect = \"1s\", client = \"30s\", server = \"30s\", \
+         http_request = \"2s\", http_keep_alive = \"2s\" }",
+        "",
+        &backend("be", "", &[origin.addr]),
+    );
     let mut current = Weir::start_with(&cfg, &["-p", "{dir}/weir.pid"]);
     let listening: Vec<u64> = procfs::socket_inodes(current.pid());
 
-    // A 32 MiB download, read slowly enough to span the reloads.
+    // A 32 MiB download, let through one step before the takeovers, one
+    // more after each, and the rest after the last.
     const SIZE: usize = 32 << 20;
-    let download = thread::spawn(move || -> Result<(), String> {
-        let mut c = connect(port).map_err(|e| e.to_string())?;
-        c.get_mut()
-            .write_all(
-                format!("GET /download?bytes={SIZE}&seed=7 HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes(),
-            )
-            .map_err(|e| e.to_string())?;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            c.read_line(&mut line).map_err(|e| e.to_string())?;
-            if line.trim_end().is_empty() {
-                break;
+    const TAKEOVERS: usize = 10;
+    const STEP: usize = SIZE / (TAKEOVERS + 2);
+    let gate = Arc::new(Gate::default());
+    let download = {
+        let gate = gate.clone();
+        thread::spawn(move || {
+            let r = gated_download(port, SIZE, &gate);
+            if let Err(e) = &r {
+                *gate.failed.lock().unwrap() = Some(e.clone());
             }
-        }
-        let mut want = common::client::Payload::new(7);
-        let (mut got, mut buf, mut exp) = (0usize, vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
-        while got < SIZE {
-            let n = c
-                .read(&mut buf)
-                .map_err(|e| format!("after {got} bytes: {e}"))?;
-            if n == 0 {
-                return Err(format!("closed after {got} of {SIZE} bytes"));
-            }
-            want.fill(&mut exp[..n]);
-            if buf[..n] != exp[..n] {
-                return Err(format!("corrupt at byte {got}"));
-            }
-            got += n;
-            thread::sleep(Duration::from_millis(2));
-        }
-        Ok(())
-    });
+            r
+        })
+    };
+    let through = |n: usize, what: &str| {
+        gate.allowed.store(n, Ordering::SeqCst);
+        wait_until(DEADLINE, what, || {
+            gate.got.load(Ordering::SeqCst) >= n || download.is_finished()
+        });
+        assert_eq!(
+            gate.got.load(Ordering::SeqCst),
+            n,
+            "{what}: the download failed: {:?}",
+            gate.failed.lock().unwrap()
+        );
+    };
+    through(STEP, "the download's first step");
 
     let load = http_load(port, 4);
     let mut previous = Vec::new();
-    for n in 0..10 {
+    for n in 0..TAKEOVERS {
+        let got = gate.got.load(Ordering::SeqCst);
+        assert!(
+            got < SIZE && !download.is_finished(),
+            "takeover {n}: the download is still running ({got} of {SIZE} bytes)"
+        );
         let old_pid = current.pid().to_string();
         let new = Weir::start_with(&cfg, &["-p", "{dir}/weir.pid", "-sf", &old_pid]);
         new.wait_log("took 1 listening sockets over", DEADLINE);
@@ -290,13 +334,19 @@ fn pidfile_reloads_take_the_old_sockets_and_lose_nothing() {
             "reload {n}: the new master holds the first listening socket: {listening:?} vs {taken:?}"
         );
         previous.push(std::mem::replace(&mut current, new));
+        through(
+            (n + 2) * STEP,
+            &format!("the download moving on after takeover {n}"),
+        );
     }
     load.wait_more(50, "traffic after the takeovers");
     load.finish();
+    gate.allowed.store(SIZE, Ordering::SeqCst);
     download
         .join()
         .unwrap()
         .expect("the long download completes intact");
+    assert_eq!(gate.got.load(Ordering::SeqCst), SIZE);
     for old in &previous {
         old.wait_exit(Duration::from_secs(15));
     }

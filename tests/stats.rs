@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::http::{curl, HttpLogs};
 use common::http_origin::HttpOrigin;
-use common::{free_port, wait_for, wait_until, Weir, DEADLINE};
+use common::{ci, free_port, wait_for, wait_until, Weir, DEADLINE};
 
 /// HAProxy 2.6's static CSV columns (`show stat` on haproxy 2.6.12).
 const HAPROXY_COLUMNS: &str = "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,\
@@ -193,7 +193,8 @@ fn html_page_and_rules_before_it() {
     drop(weir);
 }
 
-/// `promtool check metrics` on the exposition, when promtool exists.
+/// `promtool check metrics` on the exposition (skipped without promtool,
+/// except under CI: [`ci::skip`]).
 #[test]
 fn prometheus_passes_promtool() {
     let (a, b) = (HttpOrigin::start("a"), HttpOrigin::start("b"));
@@ -227,7 +228,7 @@ fn prometheus_passes_promtool() {
         .stderr(Stdio::piped())
         .spawn()
     else {
-        eprintln!("SKIPPED promtool check: promtool not installed (Debian package prometheus)");
+        ci::skip("promtool not installed (Debian package prometheus; make deps)");
         return;
     };
     if let Some(mut stdin) = child.stdin.take() {
@@ -264,9 +265,9 @@ fn haproxy_exporter_reads_the_csv() {
         .stderr(Stdio::null())
         .spawn();
     let Ok(mut exporter) = exporter else {
-        eprintln!(
-            "SKIPPED exporter check: prometheus-haproxy-exporter not installed \
-             (Debian package prometheus-haproxy-exporter)"
+        ci::skip(
+            "prometheus-haproxy-exporter not installed \
+             (Debian package prometheus-haproxy-exporter; make deps)",
         );
         return;
     };

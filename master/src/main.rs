@@ -79,6 +79,12 @@ fn start(opts: cli::Options, args: &[String]) -> i32 {
             return 1;
         }
     };
+    // Warnings (an expired certificate…) do not stop weir; `-q` hides them.
+    if !opts.quiet {
+        for w in &config.warnings {
+            eprintln!("{w}");
+        }
+    }
     if opts.check_only {
         // `-c -q` (the service's pre-start check) says nothing when valid.
         if !opts.quiet {

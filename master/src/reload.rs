@@ -45,6 +45,9 @@ impl Master {
                 return;
             }
         };
+        for w in &config.warnings {
+            self.logger.warning(&format!("reload: {w}"));
+        }
         rlimit::raise(&mut config, &self.logger);
         let privileges = match privileges::resolve(&config.global) {
             Ok(p) => p,

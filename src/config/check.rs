@@ -6,6 +6,7 @@
 //! `timeout.check` of the backend or `[defaults]`, else the interval;
 //! `rise = 2`, `fall = 3`. `method`, `path`, `host` and `expect_status` are
 //! refused with `type = "tcp"` (nothing is ignored without a word).
+//! `tls` (default true): checks to a server with `tls` use it too.
 
 use std::time::Duration;
 
@@ -76,6 +77,7 @@ pub(crate) fn build(
         timeout,
         rise,
         fall,
+        tls: t.tls.as_ref().is_none_or(|b| *b.get_ref()),
     })
 }
 

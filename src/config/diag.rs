@@ -1,10 +1,14 @@
-//! Diagnostics: `FILE:LINE:COL: error: MESSAGE`, and the source files that
-//! turn byte spans into 1-based lines and columns.
+//! Diagnostics: `FILE:LINE:COL: error: MESSAGE` (or `warning:`), and the
+//! source files that turn byte spans into 1-based lines and columns.
+//!
+//! A warning (an expired certificate, a setting that has no effect) is
+//! printed but does not make the configuration invalid: `load` returns it in
+//! [`super::Config::warnings`], or among the errors when there are some.
 
 use std::fmt;
 use std::ops::Range;
 
-/// One configuration error, with the position it refers to.
+/// One configuration error or warning, with the position it refers to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Diagnostic {
     /// The file as named on the command line (or found in a `-f` directory).
@@ -14,6 +18,14 @@ pub struct Diagnostic {
     /// 1-based column, in characters.
     pub col: usize,
     pub message: String,
+    pub severity: Severity,
+}
+
+/// Whether a diagnostic makes the configuration invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
 }
 
 impl Diagnostic {
@@ -24,15 +36,24 @@ impl Diagnostic {
             line: 1,
             col: 1,
             message: message.into(),
+            severity: Severity::Error,
         }
+    }
+
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
     }
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
         write!(
             f,
-            "{}:{}:{}: error: {}",
+            "{}:{}:{}: {what}: {}",
             self.file, self.line, self.col, self.message
         )
     }
@@ -85,23 +106,37 @@ pub(crate) struct Loc {
 pub(crate) struct Report {
     pub sources: Vec<Source>,
     pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Report {
     /// Records an error at `loc`.
     pub fn error(&mut self, loc: &Loc, message: impl Into<String>) {
+        let d = self.at(loc, message.into(), Severity::Error);
+        self.errors.push(d);
+    }
+
+    /// Records a warning at `loc`.
+    pub fn warn(&mut self, loc: &Loc, message: impl Into<String>) {
+        let d = self.at(loc, message.into(), Severity::Warning);
+        self.warnings.push(d);
+    }
+
+    fn at(&self, loc: &Loc, message: String, severity: Severity) -> Diagnostic {
         let Some(src) = self.sources.get(loc.file) else {
-            self.errors
-                .push(Diagnostic::whole_file("<unknown>", message.into()));
-            return;
+            return Diagnostic {
+                severity,
+                ..Diagnostic::whole_file("<unknown>", message)
+            };
         };
         let (line, col) = src.line_col(loc.span.start);
-        self.errors.push(Diagnostic {
+        Diagnostic {
             file: src.name.clone(),
             line,
             col,
-            message: message.into(),
-        });
+            message,
+            severity,
+        }
     }
 
     /// The source text at `loc`, if it is in a loaded file.
@@ -120,13 +155,24 @@ impl Report {
         }
     }
 
-    /// The errors sorted by file (in load order), line and column.
+    /// The errors and warnings sorted by file (in load order), line and
+    /// column.
     pub fn into_sorted(self) -> Vec<Diagnostic> {
+        let mut all = self.errors.clone();
+        all.extend(self.warnings.iter().cloned());
+        self.sort(all)
+    }
+
+    /// The warnings alone, sorted.
+    pub fn sorted_warnings(&self) -> Vec<Diagnostic> {
+        self.sort(self.warnings.clone())
+    }
+
+    fn sort(&self, mut list: Vec<Diagnostic>) -> Vec<Diagnostic> {
         let order = |name: &str| self.sources.iter().position(|s| s.name == name);
-        let mut errors = self.errors.clone();
-        errors.sort_by_key(|d| (order(&d.file), d.line, d.col));
-        errors.dedup();
-        errors
+        list.sort_by_key(|d| (order(&d.file), d.line, d.col, d.severity));
+        list.dedup();
+        list
     }
 }
 
@@ -166,8 +212,14 @@ mod tests {
             line: 3,
             col: 7,
             message: "boom".into(),
+            severity: Severity::Error,
         };
         assert_eq!(d.to_string(), "a.toml:3:7: error: boom");
+        let w = Diagnostic {
+            severity: Severity::Warning,
+            ..d
+        };
+        assert_eq!(w.to_string(), "a.toml:3:7: warning: boom");
     }
 
     #[test]

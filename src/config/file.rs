@@ -15,6 +15,7 @@ use toml::Spanned;
 use super::diag::Loc;
 use super::raw::{AclTable, BindSpec, CpuMapRaw, DenySpec, IntOrStr, OneOrMany};
 use super::schema::Section;
+use super::tls::{BindTlsFile, ServerTlsSpec};
 
 type S<T> = Option<Spanned<T>>;
 
@@ -40,6 +41,8 @@ pub struct GlobalFile {
     pub bufsize: S<IntOrStr>,
     pub maxaccept: S<i64>,
     pub maxpollevents: S<i64>,
+    pub tls_ticket_keys: S<String>,
+    pub tls_ticket_lifetime: S<IntOrStr>,
 }
 
 /// `[defaults]`.
@@ -179,6 +182,7 @@ pub struct BindTable {
     pub freebind: S<bool>,
     pub v6only: S<bool>,
     pub accept_proxy: S<bool>,
+    pub tls: S<BindTlsFile>,
 }
 
 /// A `server` entry (`name` and `address` are required; validation says so,
@@ -197,6 +201,7 @@ pub struct ServerFile {
     pub backup: S<bool>,
     pub disabled: S<bool>,
     pub send_proxy: S<bool>,
+    pub tls: S<ServerTlsSpec>,
 }
 
 /// A backend's `check` table (built by `super::check`).
@@ -213,6 +218,7 @@ pub struct CheckFile {
     pub timeout: S<IntOrStr>,
     pub rise: S<i64>,
     pub fall: S<i64>,
+    pub tls: S<bool>,
 }
 
 /// A listen section's `stats` table.
@@ -358,5 +364,9 @@ mod tests {
         assert_eq!(fields::<HttpRuleFile>(), sorted(schema::HTTP_RULE.to_vec()));
         assert_eq!(fields::<ReturnFile>(), sorted(schema::RETURN.to_vec()));
         assert_eq!(fields::<RedirectFile>(), sorted(schema::REDIRECT.to_vec()));
+        let tls = fields::<super::super::tls::BindTlsFile>();
+        assert_eq!(tls, sorted(schema::TLS_BIND.to_vec()));
+        let tls = fields::<super::super::tls::ServerTlsFile>();
+        assert_eq!(tls, sorted(schema::TLS_SERVER.to_vec()));
     }
 }

@@ -66,6 +66,8 @@ fn default_global() -> Global {
         maxaccept: model::defaults::MAXACCEPT,
         maxpollevents: model::defaults::MAXPOLLEVENTS,
         stats_socket: None,
+        tls_ticket_keys: None,
+        tls_ticket_lifetime: model::defaults::TLS_TICKET_LIFETIME,
     }
 }
 
@@ -209,6 +211,11 @@ pub(crate) fn build(g: Option<&Parsed<GlobalFile>>, report: &mut Report) -> Glob
     }
     if let Some(n) = int_in(p, &f.maxpollevents, "maxpollevents", 1, MAX, report) {
         out.maxpollevents = n as usize;
+    }
+    let (keys, lifetime) = super::tls_server::global(p, f, report);
+    out.tls_ticket_keys = keys;
+    if let Some(l) = lifetime {
+        out.tls_ticket_lifetime = l;
     }
     out
 }

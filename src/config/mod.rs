@@ -17,7 +17,7 @@ pub mod schema;
 mod acl;
 mod addr;
 mod check;
-mod diag;
+pub(crate) mod diag;
 mod file;
 mod global;
 mod http;
@@ -26,6 +26,10 @@ mod proxy;
 mod raw;
 mod stats;
 mod syntax_error;
+mod tls;
+mod tls_bind;
+mod tls_not_wired;
+mod tls_server;
 mod type_error;
 mod units;
 mod validate;
@@ -38,10 +42,12 @@ mod tests_balance;
 mod tests_check;
 #[cfg(test)]
 mod tests_http;
+#[cfg(test)]
+mod tests_tls;
 
 use std::path::{Path, PathBuf};
 
-pub use diag::Diagnostic;
+pub use diag::{Diagnostic, Severity};
 pub use model::Config;
 
 use diag::{Report, Source};
@@ -50,8 +56,9 @@ use file::FileModel;
 /// Loads the configuration from the `-f` paths, in order. A path is a file,
 /// or a directory whose `*.toml` files (not starting with `.`) are read in
 /// name order. All sections of all files form one configuration; a section
-/// name defined twice is an error. Returns every error, sorted by file (in
-/// load order), line and column.
+/// name defined twice is an error. Returns every error (and warning), sorted
+/// by file (in load order), line and column; a valid configuration carries
+/// its warnings in [`Config::warnings`].
 pub fn load(paths: &[PathBuf]) -> Result<Config, Vec<Diagnostic>> {
     let mut report = Report::default();
     let mut model = FileModel::default();
@@ -91,6 +98,21 @@ pub fn load_str(file_name: &str, text: &str) -> Result<Config, Vec<Diagnostic>> 
     finish(&model, report)
 }
 
+/// [`load_str`] without the refusal of `tls` (TLS is not wired into the
+/// worker yet): what the typed model holds for TLS, for tests.
+#[cfg(test)]
+pub(crate) fn load_str_tls(file_name: &str, text: &str) -> Result<Config, Vec<Diagnostic>> {
+    let mut report = Report::default();
+    let mut model = FileModel::default();
+    add(
+        file_name.to_string(),
+        text.to_string(),
+        &mut model,
+        &mut report,
+    );
+    finish_with(&model, report, false)
+}
+
 /// Stage 1 for one file.
 fn add(name: String, text: String, model: &mut FileModel, report: &mut Report) {
     let index = report.sources.len();
@@ -99,10 +121,19 @@ fn add(name: String, text: String, model: &mut FileModel, report: &mut Report) {
 }
 
 /// Stage 2, unless a syntax error makes its findings unreliable.
-fn finish(model: &FileModel, mut report: Report) -> Result<Config, Vec<Diagnostic>> {
+fn finish(model: &FileModel, report: Report) -> Result<Config, Vec<Diagnostic>> {
+    finish_with(model, report, true)
+}
+
+fn finish_with(
+    model: &FileModel,
+    mut report: Report,
+    refuse_tls: bool,
+) -> Result<Config, Vec<Diagnostic>> {
     if !model.syntax_errors {
-        if let Some(config) = validate::build(model, &mut report) {
+        if let Some(mut config) = validate::build(model, &mut report, refuse_tls) {
             if report.errors.is_empty() {
+                config.warnings = report.sorted_warnings();
                 return Ok(config);
             }
         }

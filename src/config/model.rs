@@ -8,6 +8,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod tls;
+
+pub use tls::{
+    BindTls, ClientVerify, ServerSni, ServerTls, ServerVerify, TicketKeyFile, TlsVersion,
+};
+
 /// A whole, valid configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -16,6 +22,9 @@ pub struct Config {
     pub frontends: Vec<Frontend>,
     /// Backends in declaration order (a `listen` section contributes one).
     pub backends: Vec<Backend>,
+    /// What `weir -c` and start-up print as warnings (an expired
+    /// certificate…); they do not make the configuration invalid.
+    pub warnings: Vec<super::Diagnostic>,
 }
 
 /// `[global]`: process-wide settings.
@@ -48,6 +57,12 @@ pub struct Global {
     pub maxpollevents: usize,
     /// The runtime API's unix socket.
     pub stats_socket: Option<PathBuf>,
+    /// Session ticket keys from a file (HAProxy's `tls-ticket-keys`);
+    /// `None`: the master generates them.
+    pub tls_ticket_keys: Option<TicketKeyFile>,
+    /// How often generated ticket keys rotate; the ticket lifetime
+    /// announced to clients.
+    pub tls_ticket_lifetime: Duration,
 }
 
 /// Which CPU each worker is pinned to.
@@ -170,13 +185,15 @@ pub enum Shards {
 }
 
 /// One `bind` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Bind {
     pub addr: BindAddr,
     pub backlog: Option<i32>,
     pub transparent: bool,
     pub freebind: bool,
     pub v6only: Option<bool>,
+    /// TLS termination on this listener.
+    pub tls: Option<BindTls>,
 }
 
 /// What a bind line names.
@@ -286,6 +303,9 @@ pub struct HealthCheck {
     pub rise: u32,
     /// Consecutive failures that take an UP server DOWN.
     pub fall: u32,
+    /// Checks to a server with `tls` use TLS too (`check.tls = false`:
+    /// they do not).
+    pub tls: bool,
 }
 
 /// What a check does.
@@ -468,6 +488,8 @@ pub struct Server {
     pub check: bool,
     /// Concurrent sessions on this server, at most; more wait in a queue.
     pub maxconn: Option<usize>,
+    /// Connections to this server are TLS.
+    pub tls: Option<ServerTls>,
 }
 
 /// Defaults the product applies when a key is absent (documented in
@@ -482,4 +504,6 @@ pub mod defaults {
     pub const TIMEOUT_CONNECT: Duration = Duration::from_secs(5);
     pub const TIMEOUT_CLIENT: Duration = Duration::from_secs(30);
     pub const TIMEOUT_SERVER: Duration = Duration::from_secs(30);
+    /// How often generated TLS ticket keys rotate.
+    pub const TLS_TICKET_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 }

@@ -12,6 +12,7 @@ use super::model::{
 };
 use super::raw::{BindSpec, OneOrMany};
 use super::schema::Section;
+use super::tls_server::{self, SystemRoots};
 use super::validate::{self as v, Inherited};
 
 /// Builds every frontend and backend, in declaration order.
@@ -44,6 +45,7 @@ pub(crate) fn build_all(
     };
     let mut frontends = Vec::new();
     let mut backends = Vec::new();
+    let mut system_roots = SystemRoots::default();
     for (s, &mode) in files.proxies.iter().zip(&modes) {
         let Some(f) = &s.parsed.body else { continue };
         let p = &s.parsed;
@@ -61,7 +63,7 @@ pub(crate) fn build_all(
             frontends.extend(frontend(s, f, mode, &own, ctx, report));
         }
         if s.kind != Section::Frontend {
-            backends.extend(backend(s, f, mode, &own, inh, report));
+            backends.extend(backend(s, f, mode, &own, inh, &mut system_roots, report));
         }
     }
     (frontends, backends)
@@ -203,8 +205,12 @@ fn frontend(
 ) -> Option<Frontend> {
     let p = &s.parsed;
     let what = format!("{} \"{}\"", s.kind.word(), s.name);
+    let client_timeout = own
+        .client
+        .or(inh.timeouts.client)
+        .unwrap_or(model::defaults::TIMEOUT_CLIENT);
     let binds = match &f.bind {
-        Some(b) => binds(p, b, report),
+        Some(b) => binds(p, b, mode, client_timeout, report),
         None => Vec::new(),
     };
     match &f.bind {
@@ -307,6 +313,8 @@ fn frontend(
 fn binds(
     p: &Parsed<ProxyFile>,
     b: &toml::Spanned<OneOrMany<BindSpec>>,
+    mode: Mode,
+    client_timeout: std::time::Duration,
     report: &mut Report,
 ) -> Vec<Bind> {
     let single = matches!(b.get_ref(), OneOrMany::One(_));
@@ -341,6 +349,7 @@ fn binds(
             transparent: false,
             freebind: false,
             v6only: None,
+            tls: None,
         };
         if let Some(t) = t {
             bind.backlog = v::int_in(p, &t.backlog, "backlog", 1, i64::from(i32::MAX), report)
@@ -351,6 +360,10 @@ fn binds(
             if t.accept_proxy.as_ref().is_some_and(|b| *b.get_ref()) {
                 let why = "the PROXY protocol arrives in a later version";
                 v::unsupported(p, &format!("{prefix}.accept_proxy"), why, report);
+            }
+            if let Some(tls) = &t.tls {
+                let tls = tls.get_ref();
+                bind.tls = super::tls_bind::build(p, &prefix, tls, mode, client_timeout, report);
             }
         }
         out.push(bind);
@@ -364,10 +377,11 @@ fn backend(
     mode: Mode,
     own: &Timeouts,
     inh: &Inherited,
+    system_roots: &mut SystemRoots,
     report: &mut Report,
 ) -> Option<Backend> {
     let p = &s.parsed;
-    let servers = servers(p, f, report);
+    let servers = servers(p, f, mode, system_roots, report);
     // A listen section serving the statistics needs no server (HAProxy's
     // `listen stats`): its other requests get a 503.
     let stats_only = s.kind == Section::Listen && f.stats.is_some();
@@ -462,7 +476,13 @@ fn servers_need_check_table(s: &ProxySection, f: &ProxyFile, report: &mut Report
     }
 }
 
-fn servers(p: &Parsed<ProxyFile>, f: &ProxyFile, report: &mut Report) -> Vec<Server> {
+fn servers(
+    p: &Parsed<ProxyFile>,
+    f: &ProxyFile,
+    mode: Mode,
+    system_roots: &mut SystemRoots,
+    report: &mut Report,
+) -> Vec<Server> {
     let mut out: Vec<Server> = Vec::new();
     let Some(list) = &f.server else { return out };
     for (i, entry) in list.get_ref().iter().enumerate() {
@@ -511,6 +531,15 @@ fn servers(p: &Parsed<ProxyFile>, f: &ProxyFile, report: &mut Report) -> Vec<Ser
             let why = "the PROXY protocol arrives in a later version";
             v::unsupported(p, &key("send_proxy"), why, report);
         }
+        let tls = e.tls.as_ref().and_then(|spec| {
+            let target = tls_server::Target {
+                prefix: &format!("server.{i}"),
+                address: address.get_ref(),
+                addr,
+                mode,
+            };
+            tls_server::build(p, spec, &target, system_roots, report)
+        });
         out.push(Server {
             name: name.get_ref().clone(),
             addr,
@@ -519,6 +548,7 @@ fn servers(p: &Parsed<ProxyFile>, f: &ProxyFile, report: &mut Report) -> Vec<Ser
             disabled: e.disabled.as_ref().is_some_and(|b| *b.get_ref()),
             check: e.check.as_ref().is_some_and(|b| *b.get_ref()),
             maxconn: maxconn.map(|n| n as usize),
+            tls,
         });
     }
     out

@@ -128,7 +128,7 @@ impl<'de> Deserialize<'de> for CpuMapRaw {
 #[derive(Debug)]
 pub enum BindSpec {
     Addr(String),
-    Table(BindTable),
+    Table(Box<BindTable>),
 }
 
 impl<'de> Deserialize<'de> for BindSpec {
@@ -143,7 +143,8 @@ impl<'de> Deserialize<'de> for BindSpec {
                 Ok(BindSpec::Addr(v.to_string()))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<BindSpec, A::Error> {
-                BindTable::deserialize(MapAccessDeserializer::new(map)).map(BindSpec::Table)
+                BindTable::deserialize(MapAccessDeserializer::new(map))
+                    .map(|t| BindSpec::Table(Box::new(t)))
             }
         }
         d.deserialize_any(V)

@@ -28,6 +28,8 @@ pub const GLOBAL: &[&str] = &[
     "bufsize",
     "maxaccept",
     "maxpollevents",
+    "tls_ticket_keys",
+    "tls_ticket_lifetime",
 ];
 
 /// `[defaults]`.
@@ -100,6 +102,7 @@ pub const BIND: &[&str] = &[
     "freebind",
     "v6only",
     "accept_proxy",
+    "tls",
 ];
 
 /// One `server` entry.
@@ -112,6 +115,7 @@ pub const SERVER: &[&str] = &[
     "backup",
     "disabled",
     "send_proxy",
+    "tls",
 ];
 
 /// A backend's `check` table (health checks).
@@ -125,7 +129,26 @@ pub const CHECK: &[&str] = &[
     "timeout",
     "rise",
     "fall",
+    "tls",
 ];
+
+/// A bind's `tls` table (SPEC §8).
+pub const TLS_BIND: &[&str] = &[
+    "crt",
+    "default_crt",
+    "strict_sni",
+    "alpn",
+    "min_version",
+    "max_version",
+    "ciphersuites",
+    "client_ca",
+    "verify",
+    "handshake_timeout",
+    "resumption",
+];
+
+/// A server's `tls` table.
+pub const TLS_SERVER: &[&str] = &["verify", "ca", "sni", "alpn", "crt"];
 
 /// One `use_backend` entry.
 pub const USE_BACKEND: &[&str] = &["backend", "if", "unless"];
@@ -255,11 +278,14 @@ pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
 }
 
 /// The keys of a table one level further down: `return` and `redirect` in
-/// an `http_request` rule (`parent` is the section key).
+/// an `http_request` rule, `tls` in a bind or a server entry (`parent` is
+/// the section key).
 pub fn nested_deeper(parent: &str, key: &str) -> Option<&'static [&'static str]> {
     match (parent, key) {
         ("http_request", "return") => Some(RETURN),
         ("http_request", "redirect") => Some(REDIRECT),
+        ("bind", "tls") => Some(TLS_BIND),
+        ("server", "tls") => Some(TLS_SERVER),
         _ => None,
     }
 }
@@ -325,5 +351,9 @@ mod tests {
         assert!(docs.contains(&(Section::Frontend, "use_backend.if".into())));
         assert!(docs.contains(&(Section::Frontend, "http_request.return.status".into())));
         assert!(!docs.contains(&(Section::Frontend, "http_response.deny".into())));
+        assert!(docs.contains(&(Section::Frontend, "bind.tls.crt".into())));
+        assert!(docs.contains(&(Section::Backend, "server.tls.sni".into())));
+        assert!(docs.contains(&(Section::Backend, "check.tls".into())));
+        assert!(docs.contains(&(Section::Global, "tls_ticket_lifetime".into())));
     }
 }

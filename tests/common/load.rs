@@ -23,7 +23,10 @@ impl Tally {
         !self.stop.load(Ordering::Relaxed)
     }
 
-    /// One request succeeded.
+    /// One request succeeded: the whole exchange, checked by the client
+    /// (for HTTP, the head and the whole body by its Content-Length or
+    /// chunks; a response cut short, even right after its status line, is
+    /// a failure).
     pub fn ok(&self) {
         self.ok.fetch_add(1, Ordering::Relaxed);
     }

@@ -29,9 +29,18 @@ impl LogLine {
     }
 }
 
-/// Every weir log line in `text`.
+/// Every weir log line in `text` that is whole: a last line without its
+/// newline may still be being written, and is left for a later read.
 pub fn lines(text: &str) -> Vec<LogLine> {
-    text.lines().filter_map(LogLine::parse).collect()
+    whole_lines(text)
+        .lines()
+        .filter_map(LogLine::parse)
+        .collect()
+}
+
+/// `text` up to and including its last newline: the lines written whole.
+pub fn whole_lines(text: &str) -> &str {
+    text.rfind('\n').map_or("", |i| &text[..=i])
 }
 
 /// A `tcplog` message:
@@ -105,6 +114,27 @@ pub fn tcplogs(text: &str) -> Vec<(i32, TcpLog)> {
         .into_iter()
         .filter_map(|l| TcpLog::parse(&l.message).map(|t| (l.pid, t)))
         .collect()
+}
+
+/// A `DD/Mon/YYYY:HH:MM:SS.mmm` date as milliseconds since the Unix epoch
+/// (in the time zone weir logged it in, so only for comparing dates of
+/// one run).
+pub fn date_ms(s: &str) -> Option<i64> {
+    if !is_haproxy_date(s) {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
+    let (d, y) = (num(0..2)?, num(7..11)?);
+    let m = MONTHS.iter().position(|&m| m == &s[3..6])? as i64 + 1;
+    // Days from 1970-01-01 to y-m-d (proleptic Gregorian calendar).
+    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * m + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = ((days * 24 + num(12..14)?) * 60 + num(15..17)?) * 60 + num(18..20)?;
+    Some(secs * 1000 + num(21..24)?)
 }
 
 /// True if `s` is `DD/Mon/YYYY:HH:MM:SS.mmm`.

@@ -1,7 +1,9 @@
 //! Shared pieces of the end-to-end tests: a running `weir` ([`weir::Weir`]),
 //! origins that live in the test process ([`origin`]), clients' helpers
 //! ([`client`]), readers of `/proc` ([`procfs`]) and of log lines
-//! ([`logline`]), an origin for health checks ([`check_origin`]); for
+//! ([`logline`]), an origin for health checks ([`check_origin`]), what a
+//! test does when this machine lacks something it needs ([`ci`]), the
+//! runtime API's counters ([`runtime`]); for
 //! HTTP mode, configs, clients and curl ([`http`]), an HTTP origin
 //! ([`http_origin`]) and the wire format both use ([`http_wire`]).
 //!
@@ -10,6 +12,7 @@
 #![allow(dead_code)]
 
 pub mod check_origin;
+pub mod ci;
 pub mod client;
 pub mod http;
 pub mod http_origin;
@@ -19,6 +22,7 @@ pub mod logline;
 pub mod origin;
 pub mod pipes;
 pub mod procfs;
+pub mod runtime;
 pub mod weir;
 
 use std::collections::BTreeSet;

@@ -6,7 +6,7 @@
 //! `shutr` means the producer has sent EOF; once the buffer drains, the
 //! session shuts the consumer's write side and sets `shutw`.
 //!
-//! A streaming direction (see `session::pump`) may instead move its bytes
+//! A streaming direction (see [`crate::pump`]) may instead move its bytes
 //! through a pipe borrowed from the pipe pool with `splice(2)`; bytes in
 //! the pipe count as buffered (`is_empty` is false), and the pipe goes
 //! back to the pool the moment it is empty. A channel holds a buffer or a

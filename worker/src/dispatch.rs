@@ -1,50 +1,78 @@
-//! Sessions of both modes in one slab, and the worker's operations on them:
-//! start one at accept, run its task, record poller events, close it.
+//! Sessions and streams, and the worker's operations on them: start a
+//! session at accept, run a session's or a stream's task, record poller
+//! events, retire a stream, close a session. Whatever the mode, a session
+//! is driven through the [`Session`](crate::session::Session) contract; this file is the one place
+//! that acts on their outcomes.
 
-use crate::session::http::{self, HttpCtx, HttpSession};
-use crate::session::tcp::{self, Ctx, Outcome};
-use crate::session::{Conn, Session, Stage, Termination};
-use crate::tokens::{self, Side};
+use crate::any_session::AnySession;
+use crate::conn::Conn;
+use crate::context::Cx;
+use crate::mux::h1::H1Mux;
+use crate::scheduler::Scheduler;
+use crate::session::tcp::TcpSession;
+use crate::session::Outcome;
+use crate::stream::{self, StreamStep, Streams};
+use crate::term::Termination;
+use crate::tokens;
 use crate::worker::{Stopping, Worker};
-use mio::Interest;
-use socket2::SockRef;
+use slab::Slab;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use weir_core::config::model::{LogLevel, Mode};
-use weir_core::log::tcplog::TcpLog;
+use weir_core::config::model::Mode;
 use weir_core::shm::Gl;
 
-/// A client connection of either mode, stored in the slab itself: both
-/// are a few hundred bytes, so a new connection takes a slab slot (memory
-/// the slab keeps, trimmed on SIGQUIT) rather than a heap allocation of
-/// its own.
-pub enum AnySession {
-    Tcp(Session),
-    Http(HttpSession),
-}
+/// Streams a session may start and end in one run of its task (pipelined
+/// requests) before it yields to others.
+const MAX_CHAIN: usize = 8;
 
-impl AnySession {
-    fn frontend(&self) -> usize {
-        match self {
-            AnySession::Tcp(s) => s.frontend,
-            AnySession::Http(s) => s.frontend,
-        }
-    }
+/// The worker, split for one task run: the resources every task borrows,
+/// and the tables the worker acts on around it.
+struct Parts<'a> {
+    cx: Cx<'a>,
+    sessions: &'a mut Slab<AnySession>,
+    streams: &'a mut Streams,
+    sched: &'a mut Scheduler,
 }
 
 impl Worker {
+    fn parts(&mut self, now: Instant) -> Parts<'_> {
+        Parts {
+            cx: Cx {
+                pool: &mut self.pool,
+                pipes: &mut self.pipes,
+                backends: &mut self.backends,
+                idle: &mut self.idle,
+                scratch: &mut self.scratch,
+                registry: self.poll.registry(),
+                config: &self.config,
+                logger: &self.logger,
+                shared: &self.shared,
+                now,
+                date: self.clock.now(),
+                worker: self.id - 1,
+                actconn: self.actconn,
+                feconn: &self.feconn,
+            },
+            sessions: &mut self.sessions,
+            streams: &mut self.streams,
+            sched: &mut self.sched,
+        }
+    }
+
     /// Creates the session for a new client connection (accepted on a
     /// listener of port `dst_port`) and wakes its task.
     pub fn start_session(
         &mut self,
         fe: usize,
-        stream: mio::net::TcpStream,
+        sock: mio::net::TcpStream,
         addr: SocketAddr,
         dst_port: u16,
         now: Instant,
     ) {
-        let _ = SockRef::from(&stream).set_tcp_nodelay(true);
+        let client = Conn::plain(sock);
+        let _ = client.transport().set_nodelay(true);
         let frontend = &self.config.frontends[fe];
+        let worker = self.index();
         let entry = self.sessions.vacant_entry();
         let key = entry.key();
         let mut sess = match frontend.mode {
@@ -52,210 +80,189 @@ impl Worker {
                 let Some(be) = frontend.default_backend else {
                     return;
                 };
-                AnySession::Tcp(Session::new(fe, be, stream, addr, now, self.clock.now()))
+                let date = self.clock.now();
+                AnySession::Tcp(TcpSession::new(fe, be, client, addr, now, date))
             }
             Mode::Http => {
                 let bufsize = self.config.global.bufsize;
-                let mut h = HttpSession::new(fe, stream, addr, dst_port, bufsize, now);
-                if self.stopping != Stopping::No {
-                    http::drain(&mut h);
-                }
-                AnySession::Http(h)
+                AnySession::Http(H1Mux::new(fe, client, addr, dst_port, bufsize, now))
             }
         };
-        let client = match &mut sess {
-            AnySession::Tcp(s) => &mut s.client.sock,
-            AnySession::Http(s) => &mut s.client.sock,
-        };
-        let token = tokens::session(key, Side::Client);
-        if let Err(e) =
-            self.poll
-                .registry()
-                .register(client, token, Interest::READABLE | Interest::WRITABLE)
-        {
+        if self.stopping != Stopping::No {
+            sess.get().drain(&self.streams);
+        }
+        let token = tokens::slot(key, tokens::CLIENT_SLOT);
+        if let Err(e) = sess.get().client().register(self.poll.registry(), token) {
             self.logger
                 .warning(&format!("cannot register a client connection: {e}"));
             return;
         }
         if let AnySession::Tcp(s) = &sess {
-            self.backends[s.backend].shm.enter(self.id - 1);
+            self.backends[s.side.backend].shm.enter(worker);
         }
         entry.insert(sess);
         self.actconn += 1;
         self.feconn[fe] += 1;
         self.shared.frontends[fe].enter(self.index());
         self.shared.global_add(Gl::CumConns, 1);
-        self.sched.wake(tokens::SESSION_TASKS + key);
+        self.sched.wake(tokens::session_task(key));
     }
 
-    /// Runs session `key`'s task once.
+    /// Runs session `key`'s task once, and the stream it hands over, if
+    /// any; again while streams end (pipelined requests), a few times.
     pub fn run_session(&mut self, key: usize, now: Instant) {
-        let task = tokens::SESSION_TASKS + key;
-        let outcome = match self.sessions.get_mut(key) {
-            None => return,
-            Some(AnySession::Tcp(sess)) => {
-                let mut cx = Ctx {
-                    pool: &mut self.pool,
-                    pipes: &mut self.pipes,
-                    conns: self.actconn,
-                    backend: &mut self.backends[sess.backend],
-                    registry: self.poll.registry(),
-                    fe: &self.config.frontends[sess.frontend],
-                    be: &self.config.backends[sess.backend],
-                    key,
-                    now,
-                    worker: self.id - 1,
-                };
-                tcp::process(sess, &mut cx)
+        for _ in 0..MAX_CHAIN {
+            let mut p = self.parts(now);
+            let Some(sess) = p.sessions.get_mut(key) else {
+                return;
+            };
+            let outcome = sess.get().process(key, &mut p.cx, p.streams);
+            let task = tokens::session_task(key);
+            match outcome {
+                Outcome::Wait(at) => p.sched.set_expiry(task, at),
+                Outcome::Yield => p.sched.wake(task),
+                Outcome::Close(term) => self.close_session(key, term, now),
+                Outcome::Run(j) => {
+                    // The stream runs the connection now: the session's
+                    // own timers wait for it to end.
+                    p.sched.set_expiry(task, None);
+                    if self.run_stream(j, now) == StreamStep::Ended {
+                        continue;
+                    }
+                }
             }
-            Some(AnySession::Http(sess)) => {
-                let mut cx = HttpCtx {
-                    pool: &mut self.pool,
-                    pipes: &mut self.pipes,
-                    backends: &mut self.backends,
-                    idle: &mut self.idle,
-                    spares: &mut self.http_spares,
-                    registry: self.poll.registry(),
-                    config: &self.config,
-                    logger: &self.logger,
-                    key,
-                    now,
-                    worker: self.id - 1,
-                    shared: &self.shared,
-                    date: self.clock.now(),
-                    actconn: self.actconn,
-                    feconn: self.feconn[sess.frontend],
-                };
-                http::process(sess, &mut cx)
-            }
-        };
-        match outcome {
-            Outcome::Wait(at) => self.sched.set_expiry(task, at),
-            Outcome::Yield => self.sched.wake(task),
-            Outcome::Close(term) => self.close_session(key, term, now),
+            self.after_run(now);
+            return;
         }
-        self.wake_queued();
-        if !self.idle.is_empty() && self.sched_idle_unset() {
+        // Streams kept ending: let others run first.
+        self.sched.wake(tokens::session_task(key));
+        self.after_run(now);
+    }
+
+    /// Runs stream `j`'s task once; when it ends, retires it (its session
+    /// runs next, from its caller or its own task).
+    fn run_stream(&mut self, j: usize, now: Instant) -> StreamStep {
+        let mut p = self.parts(now);
+        let Some(st) = p.streams.live.get_mut(j) else {
+            return StreamStep::Ended;
+        };
+        let client = p.sessions.get_mut(st.session);
+        let Some(client) = client.and_then(|s| s.get().client_side(j)) else {
+            // Its session is gone (it cannot be: a closing session retires
+            // its streams first); let it go.
+            self.retire_stream(j, now);
+            return StreamStep::Ended;
+        };
+        let step = stream::run(st, client, &mut p.cx, j);
+        let task = tokens::stream_task(j);
+        match step {
+            StreamStep::Wait(at) => p.sched.set_expiry(task, at),
+            StreamStep::Yield => p.sched.wake(task),
+            StreamStep::Ended => self.retire_stream(j, now),
+        }
+        step
+    }
+
+    /// Runs stream `j`'s own task (its server side's events, its timers);
+    /// when it ends, its session runs to read the next request or close.
+    pub fn run_stream_task(&mut self, j: usize, now: Instant) {
+        let session = self.streams.live.get(j).map(|st| st.session);
+        if self.run_stream(j, now) == StreamStep::Ended {
+            if let Some(k) = session {
+                self.run_session(k, now);
+                return;
+            }
+        }
+        self.after_run(now);
+    }
+
+    /// A stream is over: it leaves the slab, the scheduler and every
+    /// queue, releases whatever it still holds, and goes back to the
+    /// spares; its session hears of it.
+    fn retire_stream(&mut self, j: usize, now: Instant) {
+        let Some(mut st) = self.streams.live.try_remove(j) else {
+            return;
+        };
+        let task = tokens::stream_task(j);
+        self.sched.remove(task);
+        crate::queue::forget_everywhere(&mut self.backends, task);
+        let mut p = self.parts(now);
+        stream::end::abandon(&mut st, &mut p.cx, j);
+        if let Some(sess) = p.sessions.get_mut(st.session) {
+            sess.get().retired(j, now);
+        }
+        p.streams.spares.put_stream(st);
+    }
+
+    /// After a task run: sessions woken in the backends' queues (a slot
+    /// freed, the head left) go to the run queue, and the idle pool's
+    /// housekeeping timer is armed while it holds connections.
+    fn after_run(&mut self, now: Instant) {
+        crate::queue::wake_waiting(&mut self.backends, &mut self.sched, |task| task);
+        if !self.idle.is_empty() && !self.sched.has_expiry(tokens::TASK_IDLE) {
             self.sched
                 .set_expiry(tokens::TASK_IDLE, Some(now + Duration::from_secs(1)));
         }
     }
 
-    /// Sessions woken in the backends' queues (a slot freed, the head
-    /// left) go to the run queue.
-    fn wake_queued(&mut self) {
-        crate::queue::wake_waiting(&mut self.backends, &mut self.sched, |k| {
-            tokens::SESSION_TASKS + k
-        });
-    }
-
-    fn sched_idle_unset(&self) -> bool {
-        !self.sched.has_expiry(tokens::TASK_IDLE)
-    }
-
-    /// Closes both connections of session `key` and releases what it holds;
-    /// a TCP session logs its tcplog line (an HTTP session logged each of
-    /// its requests already).
+    /// Closes session `key` and releases what it holds, its streams
+    /// first; a TCP session logs its tcplog line (an HTTP session logged
+    /// each of its requests already).
     pub fn close_session(&mut self, key: usize, term: Termination, now: Instant) {
-        let Some(sess) = self.sessions.try_remove(key) else {
+        let streams: Vec<usize> = match self.sessions.get(key) {
+            Some(s) => s.get_ref().streams().to_vec(),
+            None => return,
+        };
+        for j in streams {
+            self.retire_stream(j, now);
+        }
+        let Some(mut sess) = self.sessions.try_remove(key) else {
             return;
         };
-        self.sched.remove(tokens::SESSION_TASKS + key);
-        crate::queue::forget_everywhere(&mut self.backends, key);
-        let fe = sess.frontend();
-        match sess {
-            AnySession::Tcp(s) => self.close_tcp(s, term, now),
-            AnySession::Http(mut s) => {
-                let registry = self.poll.registry();
-                let park = self.stopping == Stopping::No;
-                s.release_kept(&mut self.idle, registry, now, park);
-                // Closing the client socket (when `s` drops) takes it out
-                // of the poller: no deregistering `epoll_ctl`.
-                s.req.release(&mut self.pool);
-                s.res.release(&mut self.pool);
-            }
-        }
+        let task = tokens::session_task(key);
+        self.sched.remove(task);
+        crate::queue::forget_everywhere(&mut self.backends, task);
+        let fe = sess.get_ref().frontend();
+        let mut p = self.parts(now);
+        sess.get().close(key, term, &mut p.cx);
+        drop(sess);
         self.actconn -= 1;
         self.feconn[fe] -= 1;
         self.shared.frontends[fe].leave(self.index());
-        self.wake_queued();
+        self.after_run(now);
         self.sync_listeners();
-    }
-
-    fn close_tcp(&mut self, mut sess: Session, term: Termination, now: Instant) {
-        sess.req.release_pipe(&mut self.pipes);
-        sess.res.release_pipe(&mut self.pipes);
-        sess.req.release(&mut self.pool);
-        sess.res.release(&mut self.pool);
-        if self.logger.enabled(LogLevel::Info) {
-            let be = &self.backends[sess.backend];
-            let line = TcpLog {
-                client: sess.client_addr,
-                accept_date: sess.accept_date,
-                frontend: &self.config.frontends[sess.frontend].name,
-                backend: &self.config.backends[sess.backend].name,
-                server: sess.server.map(|i| be.servers[i].name.as_str()),
-                tw: sess.queue.tw(now) as i64,
-                tc: sess.connect_ms.map_or(-1, |ms| ms as i64),
-                tt: now.saturating_duration_since(sess.accepted).as_millis() as i64,
-                bytes_out: sess.res.total,
-                termination: term,
-                actconn: self.actconn,
-                feconn: self.feconn[sess.frontend],
-                beconn: be.shm.cur() as usize,
-                srv_conn: sess.server.map_or(0, |i| be.servers[i].cur_sess() as usize),
-                retries: sess.retries,
-                redispatched: false,
-                srv_queue: 0,
-                backend_queue: sess.queue.ahead,
-            };
-            self.logger
-                .log_with(LogLevel::Info, |out| line.write_to(out));
-        }
-        crate::session::count::tcp_session_ended(&self.shared, &sess, term);
-        // Counts drop after the line: it reports them with this session in.
-        if sess.srv.take().is_some() {
-            if let Some(i) = sess.server {
-                let worker = self.index();
-                self.backends[sess.backend].release(i, worker);
-            }
-        }
-        self.backends[sess.backend].shm.leave(self.index());
     }
 
     /// Hard stop: ends session `key` now, logged with a `K` state.
     pub fn kill_session(&mut self, key: usize, now: Instant) {
-        match self.sessions.get_mut(key) {
-            None => {}
-            Some(AnySession::Tcp(s)) => {
-                let phase = if s.stage == Stage::Connect {
-                    b'C'
-                } else {
-                    b'D'
-                };
-                self.close_session(key, [b'K', phase], now);
-            }
-            Some(AnySession::Http(sess)) => {
-                let mut cx = HttpCtx {
-                    pool: &mut self.pool,
-                    pipes: &mut self.pipes,
-                    backends: &mut self.backends,
-                    idle: &mut self.idle,
-                    spares: &mut self.http_spares,
-                    registry: self.poll.registry(),
-                    config: &self.config,
-                    logger: &self.logger,
-                    key,
-                    now,
-                    worker: self.id - 1,
-                    shared: &self.shared,
-                    date: self.clock.now(),
-                    actconn: self.actconn,
-                    feconn: self.feconn[sess.frontend],
-                };
-                http::kill(sess, &mut cx);
-                self.close_session(key, *b"K-", now);
-            }
+        let mut p = self.parts(now);
+        let Some(sess) = p.sessions.get_mut(key) else {
+            return;
+        };
+        let term = sess.get().kill(&mut p.cx, p.streams);
+        self.close_session(key, term, now);
+    }
+
+    /// `shutdown sessions server`: kills the sessions on servers whose
+    /// generation moved ([`crate::shutdown`]).
+    pub fn check_shutdowns(&mut self, now: Instant) {
+        let moved = self.shutdowns.moved(&self.shared, now);
+        if moved.is_empty() {
+            return;
+        }
+        let streams = &self.streams;
+        let victims: Vec<usize> = self
+            .sessions
+            .iter()
+            .filter(|(_, sess)| {
+                moved
+                    .iter()
+                    .any(|&(b, s)| sess.get_ref().is_on(b, s, streams))
+            })
+            .map(|(k, _)| k)
+            .collect();
+        for k in victims {
+            self.kill_session(k, now);
         }
     }
 
@@ -263,33 +270,17 @@ impl Worker {
     /// `Connection: close` (TCP sessions simply run to their end).
     pub fn soft_stop_sessions(&mut self) {
         for (_, s) in self.sessions.iter_mut() {
-            if let AnySession::Http(h) = s {
-                http::drain(h);
-            }
+            s.get().drain(&self.streams);
         }
     }
 
-    /// Records what the poller said about a session's socket and wakes its
-    /// task.
-    pub fn on_session_event(&mut self, key: usize, side: Side, ev: &mio::event::Event) {
-        let conn: Option<&mut Conn> = match (self.sessions.get_mut(key), side) {
-            (None, _) => return,
-            (Some(AnySession::Tcp(s)), Side::Client) => Some(&mut s.client),
-            (Some(AnySession::Tcp(s)), Side::Server) => s.srv.as_mut(),
-            (Some(AnySession::Http(s)), Side::Client) => Some(&mut s.client),
-            (Some(AnySession::Http(s)), Side::Server) => s.server_conn(),
+    /// Records what the poller said about a session's connection and
+    /// wakes the task it concerns.
+    pub fn on_session_event(&mut self, key: usize, slot: usize, ev: &mio::event::Event) {
+        let Some(sess) = self.sessions.get_mut(key) else {
+            return;
         };
-        if let Some(c) = conn {
-            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                c.readable = true;
-            }
-            if ev.is_read_closed() || ev.is_error() {
-                c.rdhup = true;
-            }
-            if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
-                c.writable = true;
-            }
-        }
-        self.sched.wake(tokens::SESSION_TASKS + key);
+        let task = sess.get().on_event(key, slot, ev, &mut self.streams);
+        self.sched.wake(task);
     }
 }

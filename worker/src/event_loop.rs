@@ -11,7 +11,7 @@
 //! 6. I/O callbacks: record readiness, wake tasks, accept connections.
 
 use crate::signals;
-use crate::tokens::{self, Owner};
+use crate::tokens::{self, Owner, Task};
 use crate::worker::{Stopping, Worker};
 use std::io::ErrorKind;
 use std::time::{Duration, Instant};
@@ -53,10 +53,10 @@ fn run_tasks(w: &mut Worker, now: Instant) {
         let Some(task) = w.sched.next_runnable() else {
             break;
         };
-        if task < tokens::SESSION_TASKS {
-            w.run_internal(task, now);
-        } else {
-            w.run_session(task - tokens::SESSION_TASKS, now);
+        match tokens::task(task) {
+            Task::Internal(t) => w.run_internal(t, now),
+            Task::Session(k) => w.run_session(k, now),
+            Task::Stream(j) => w.run_stream_task(j, now),
         }
     }
 }
@@ -93,7 +93,7 @@ fn process_io(w: &mut Worker) {
                     w.accept(i, now);
                 }
             }
-            Owner::Session(key, side) => w.on_session_event(key, side, ev),
+            Owner::Session(key, slot) => w.on_session_event(key, slot, ev),
             Owner::Idle(id) => w.idle.on_event(id),
         }
     }

@@ -2,33 +2,49 @@
 //! listening sockets inherited from the master.
 //!
 //! - [`event_loop`]: the loop itself, in HAProxy's order;
-//! - [`worker`]: the state a worker owns and the operations on it;
+//! - [`worker`], [`dispatch`]: the state a worker owns and the operations
+//!   on it (accept, run a task, close a session);
 //! - [`scheduler`]: timers (wait queue) and runnable tasks (run queue);
-//! - [`listener`], [`session`], [`channel`], [`pipes`]: connections and
-//!   the bytes between them;
+//! - the connection layers, top down (docs/architecture.md): [`listener`];
+//!   [`session`] (the contract; TCP sessions) and [`any_session`];
+//!   [`mux`] (HTTP/1: the client side of HTTP sessions); [`stream`] (one
+//!   request/response exchange and its analysers); [`server_side`] (pick,
+//!   queue, connect, retry); [`conn`] (a connection over its transport);
+//! - [`channel`], [`pump`], [`pipes`]: the bytes between connections;
+//!   [`idle`]: server connections kept for reuse;
 //! - [`backend`], [`balance`], [`queue`]: servers, how one is picked, and
 //!   the wait for a free one (`maxconn`);
-//! - [`signals`], [`tokens`]: how signals and poller events reach owners;
-//! - [`stats`]: the statistics (CSV, HTML, Prometheus) over the shared state.
+//! - [`http`], [`rules`]: the HTTP/1 codec and the rule engine;
+//! - [`context`], [`term`], [`signals`], [`tokens`]: what a task borrows,
+//!   why things end, how signals and poller events reach owners;
+//! - [`control`], [`stats`]: the control process and the statistics.
 #![forbid(unsafe_code)]
 
+pub mod any_session;
 pub mod backend;
 pub mod balance;
 pub mod channel;
+pub mod conn;
+pub mod context;
 pub mod control;
 pub mod dispatch;
 pub mod event_loop;
 pub mod http;
 pub mod idle;
 pub mod listener;
+pub mod mux;
 pub mod pipes;
+pub mod pump;
 pub mod queue;
 pub mod rules;
 pub mod scheduler;
+pub mod server_side;
 pub mod session;
 pub mod shutdown;
 pub mod signals;
 pub mod stats;
+pub mod stream;
+pub mod term;
 pub mod tokens;
 pub mod worker;
 

@@ -1,14 +1,15 @@
 //! Waiting for a server slot: per-server `maxconn` and the backend queue.
 //!
 //! A server at its `maxconn` (sessions counted over every worker, in shared
-//! memory) takes no new connection. A session (TCP) or request (HTTP) that
+//! memory) takes no new connection. A session (TCP) or stream (HTTP) that
 //! finds every candidate server full waits in its backend's queue, one
 //! FIFO per backend in each worker, until a slot frees or `timeout.queue`
-//! passes (then 503 in HTTP, a close in TCP, both logged `sQ`).
+//! passes (then 503 in HTTP, a close in TCP, both logged `sQ`). Its key in
+//! the queue is its task number ([`crate::tokens`]).
 //!
-//! Nothing blocks. A waiting session's task sleeps; it is woken when
+//! Nothing blocks. A waiting task sleeps; it is woken when
 //!
-//! - a session of this worker on that backend lets go of its server
+//! - a session or stream of this worker on that backend lets go of its server
 //!   ([`crate::backend::BackendState::release`]): the head of the queue is
 //!   woken, retries its pick, and if it gets a server it leaves the queue
 //!   and wakes the next one, and so on while slots are free;
@@ -18,9 +19,10 @@
 //! - it arrives while others wait: it queues behind them (first come,
 //!   first served in the worker) and wakes the head, in case a slot is free.
 //!
-//! The worker moves the woken keys ([`WaitQueue::take_wakes`]) to its run
-//! queue after each task run, and forgets a closed session's key
-//! ([`WaitQueue::forget`]) so that a reused key is never mistaken for it.
+//! The worker moves the woken tasks ([`WaitQueue::take_wakes`]) to its run
+//! queue after each task run, and forgets a closed session's or retired
+//! stream's task ([`WaitQueue::forget`]) so that a reused key is never
+//! mistaken for it.
 //!
 //! Known limits: queues are per worker (a worker serves its own first; the
 //! `bq` logged counts this worker's queue), and workers that pick at the
@@ -28,13 +30,14 @@
 
 use crate::backend::{BackendState, Pick};
 use crate::balance::PickCtx;
+use crate::term::{At, Cause, Termination};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How often the head of a queue re-checks the servers on its own.
 pub const HEAD_RECHECK: Duration = Duration::from_millis(10);
 
-/// A session's or request's stay in a queue.
+/// A session's or stream's stay in a queue.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Wait {
     /// When it entered the queue, while it is in it.
@@ -69,7 +72,7 @@ impl Wait {
     }
 }
 
-/// One backend's queue in this worker: session keys, first come first.
+/// One backend's queue in this worker: task numbers, first come first.
 #[derive(Debug, Default)]
 pub struct WaitQueue {
     waiting: VecDeque<usize>,
@@ -140,17 +143,17 @@ pub enum Admit {
 impl Admit {
     /// The decision as the sessions use it: `Ok(Some(server))` to connect,
     /// `Ok(None)` to wait, `Err(termination state)` to fail (`SC`, `sQ`).
-    pub fn server(self) -> Result<Option<usize>, [u8; 2]> {
+    pub fn server(self) -> Result<Option<usize>, Termination> {
         match self {
             Admit::Server(i) => Ok(Some(i)),
             Admit::Wait => Ok(None),
-            Admit::NoServer => Err(*b"SC"),
-            Admit::Expired => Err(*b"sQ"),
+            Admit::NoServer => Err(Termination::server(At::Connect)),
+            Admit::Expired => Err(Termination::new(Cause::ServerTimeout, At::Queue)),
         }
     }
 }
 
-/// Gets session `key` a server of `be`, or a place in its queue.
+/// Gets task `key` a server of `be`, or a place in its queue.
 /// `timeout` is the queue timeout; `avoid` the server that just failed.
 pub fn admit(
     be: &mut BackendState,
@@ -202,7 +205,7 @@ fn enqueue(be: &mut BackendState, wait: &mut Wait, key: usize, now: Instant, tim
     wait.deadline = Some(now + timeout);
 }
 
-/// When a queued session must run again by itself: at its deadline, or
+/// When a queued task must run again by itself: at its deadline, or
 /// sooner for the head, which re-checks the servers.
 pub fn wake_at(be: &BackendState, wait: &Wait, key: usize, now: Instant) -> Instant {
     let deadline = wait.deadline.unwrap_or(now);
@@ -214,7 +217,7 @@ pub fn wake_at(be: &BackendState, wait: &Wait, key: usize, now: Instant) -> Inst
 }
 
 /// Moves every woken key of every backend to the scheduler's run queue
-/// (`task(key)` names a session's task).
+/// (`task(key)` names the task of a queue key).
 pub fn wake_waiting(
     backends: &mut [BackendState],
     sched: &mut crate::scheduler::Scheduler,
@@ -227,7 +230,7 @@ pub fn wake_waiting(
     }
 }
 
-/// Session `key` is closed: out of every queue.
+/// Task `key` (a closed session, a retired stream) is out of every queue.
 pub fn forget_everywhere(backends: &mut [BackendState], key: usize) {
     for b in backends {
         b.queue.forget(key);

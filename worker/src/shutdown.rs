@@ -5,10 +5,8 @@
 //! kills the sessions it holds on a server whose generation moved: logged
 //! with a `K` termination state, as HAProxy's.
 
-use crate::dispatch::AnySession;
-use crate::worker::Worker;
 use std::time::{Duration, Instant};
-use weir_core::shm::Srv;
+use weir_core::shm::{SharedState, Srv};
 
 /// How often the generations are compared.
 pub const CHECK_EVERY: Duration = Duration::from_millis(50);
@@ -20,52 +18,32 @@ pub struct ShutdownWatch {
     next: Option<Instant>,
 }
 
-impl Worker {
-    /// Kills the sessions on servers whose generation moved.
-    pub fn check_shutdowns(&mut self, now: Instant) {
-        if self.shutdowns.next.is_some_and(|t| now < t) {
-            return;
+impl ShutdownWatch {
+    /// The servers whose generation moved since the last look, at most
+    /// every [`CHECK_EVERY`] (none at the first look, or too soon).
+    pub fn moved(&mut self, shared: &SharedState, now: Instant) -> Vec<(usize, usize)> {
+        if self.next.is_some_and(|t| now < t) {
+            return Vec::new();
         }
-        self.shutdowns.next = Some(now + CHECK_EVERY);
-        let current: Vec<Vec<u64>> = self
-            .shared
+        self.next = Some(now + CHECK_EVERY);
+        let current: Vec<Vec<u64>> = shared
             .servers
             .iter()
             .map(|l| l.iter().map(|s| s.get(Srv::ShutdownGen)).collect())
             .collect();
-        let first = self.shutdowns.seen.is_empty();
-        let seen = std::mem::replace(&mut self.shutdowns.seen, current);
+        let first = self.seen.is_empty();
+        let seen = std::mem::replace(&mut self.seen, current);
         if first {
-            return;
+            return Vec::new();
         }
         let mut moved = Vec::new();
-        for (b, list) in self.shutdowns.seen.iter().enumerate() {
+        for (b, list) in self.seen.iter().enumerate() {
             for (s, gen) in list.iter().enumerate() {
                 if seen.get(b).and_then(|l| l.get(s)) != Some(gen) {
                     moved.push((b, s));
                 }
             }
         }
-        if moved.is_empty() {
-            return;
-        }
-        let on = |b: usize, s: Option<usize>, connected: bool| {
-            connected && s.is_some_and(|s| moved.contains(&(b, s)))
-        };
-        let victims: Vec<usize> = self
-            .sessions
-            .iter()
-            .filter(|(_, sess)| match sess {
-                AnySession::Tcp(t) => on(t.backend, t.server, t.srv.is_some()),
-                AnySession::Http(h) => h
-                    .stream
-                    .as_ref()
-                    .is_some_and(|st| on(st.backend, st.server, st.srv.is_some())),
-            })
-            .map(|(k, _)| k)
-            .collect();
-        for k in victims {
-            self.kill_session(k, now);
-        }
+        moved
     }
 }

@@ -1,20 +1,39 @@
 //! Poller tokens and task numbers: how an event or a timer finds its owner.
 //!
 //! ```text
-//! Token(0)                      the signal queue (signalfd)
-//! Token(1 + i)                  listener i
-//! Token(SESSION_BASE + 2k)      session k, client side
-//! Token(SESSION_BASE + 2k + 1)  session k, server side
-//! Token(IDLE_BASE + i)          parked server connection i (HTTP reuse)
+//! Token(0)                                  the signal queue (signalfd)
+//! Token(1 + i)                              listener i
+//! Token(SESSION_BASE + k << SLOT_BITS | s)  session k's connection in slot s:
+//!                                             0 the client connection,
+//!                                             1.. a server side (a TCP
+//!                                             session's, an HTTP stream's)
+//! Token(IDLE_BASE + i)                      parked server connection i
 //! ```
-//! Tasks: `TASK_*` are the worker's own; session k is task `SESSION_TASKS + k`.
+//!
+//! A stream's server side is named by its session and its slot there, not
+//! by the stream's own key: the connection an HTTP/1 client connection
+//! keeps between two requests stays registered under its slot and the
+//! next request's stream takes it over with no poller change
+//! ([`crate::idle::kept`]). The session maps a slot to the stream in it.
+//!
+//! Tasks: `TASK_*` are the worker's own; session k is task
+//! `SESSION_TASKS + 2k` and stream j (its key in the worker's stream slab)
+//! task `SESSION_TASKS + 2j + 1`, so both stay dense for the scheduler.
+//! A task number is also its owner's key in a backend's queue.
 
 use mio::Token;
 
 pub const SIGNALS: Token = Token(0);
 const LISTENER_BASE: usize = 1;
 const SESSION_BASE: usize = 1 << 20;
-const IDLE_BASE: usize = 1 << 40;
+const IDLE_BASE: usize = 1 << 48;
+/// Slots per session: the client connection and up to 1023 server sides.
+const SLOT_BITS: u32 = 10;
+
+/// A session's client connection.
+pub const CLIENT_SLOT: usize = 0;
+/// The server side of a TCP session, or of an HTTP/1 session's stream.
+pub const SERVER_SLOT: usize = 1;
 
 /// Closes the listeners when the soft-stop grace period ends.
 pub const TASK_GRACE: usize = 0;
@@ -26,11 +45,21 @@ pub const TASK_LISTENERS: usize = 2;
 pub const TASK_IDLE: usize = 3;
 pub const SESSION_TASKS: usize = 4;
 
-/// Which side of a session an event is for.
+/// Which side of a session or stream something concerns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Client,
     Server,
+}
+
+impl Side {
+    /// The other side.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Client => Side::Server,
+            Side::Server => Side::Client,
+        }
+    }
 }
 
 /// What a token names.
@@ -38,16 +67,28 @@ pub enum Side {
 pub enum Owner {
     Signals,
     Listener(usize),
-    Session(usize, Side),
+    /// A session's connection: (session key, slot).
+    Session(usize, usize),
     Idle(usize),
+}
+
+/// What a task number names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Task {
+    /// One of the worker's own (`TASK_*`).
+    Internal(usize),
+    Session(usize),
+    Stream(usize),
 }
 
 pub fn listener(i: usize) -> Token {
     Token(LISTENER_BASE + i)
 }
 
-pub fn session(key: usize, side: Side) -> Token {
-    Token(SESSION_BASE + 2 * key + usize::from(side == Side::Server))
+/// The token of session `key`'s connection in `slot`.
+pub fn slot(key: usize, slot: usize) -> Token {
+    debug_assert!(slot < 1 << SLOT_BITS);
+    Token(SESSION_BASE + (key << SLOT_BITS) + slot)
 }
 
 pub fn idle(i: usize) -> Token {
@@ -61,13 +102,26 @@ pub fn owner(t: Token) -> Owner {
         n if n >= IDLE_BASE => Owner::Idle(n - IDLE_BASE),
         n => {
             let k = n - SESSION_BASE;
-            let side = if k % 2 == 0 {
-                Side::Client
-            } else {
-                Side::Server
-            };
-            Owner::Session(k / 2, side)
+            Owner::Session(k >> SLOT_BITS, k & ((1 << SLOT_BITS) - 1))
         }
+    }
+}
+
+/// Session `key`'s task.
+pub fn session_task(key: usize) -> usize {
+    SESSION_TASKS + 2 * key
+}
+
+/// Stream `key`'s task.
+pub fn stream_task(key: usize) -> usize {
+    SESSION_TASKS + 2 * key + 1
+}
+
+pub fn task(t: usize) -> Task {
+    match t.checked_sub(SESSION_TASKS) {
+        None => Task::Internal(t),
+        Some(n) if n % 2 == 0 => Task::Session(n / 2),
+        Some(n) => Task::Stream(n / 2),
     }
 }
 
@@ -79,13 +133,12 @@ mod tests {
     fn round_trip() {
         assert_eq!(owner(SIGNALS), Owner::Signals);
         assert_eq!(owner(listener(3)), Owner::Listener(3));
-        assert_eq!(
-            owner(session(7, Side::Server)),
-            Owner::Session(7, Side::Server)
-        );
-        assert_eq!(
-            owner(session(0, Side::Client)),
-            Owner::Session(0, Side::Client)
-        );
+        assert_eq!(owner(slot(7, SERVER_SLOT)), Owner::Session(7, 1));
+        assert_eq!(owner(slot(0, CLIENT_SLOT)), Owner::Session(0, 0));
+        assert_eq!(owner(slot(1 << 20, 1023)), Owner::Session(1 << 20, 1023));
+        assert_eq!(owner(idle(5)), Owner::Idle(5));
+        assert_eq!(task(TASK_IDLE), Task::Internal(TASK_IDLE));
+        assert_eq!(task(session_task(9)), Task::Session(9));
+        assert_eq!(task(stream_task(9)), Task::Stream(9));
     }
 }

@@ -2,8 +2,8 @@
 //! loop performs on it (accept, run a session task, close a session, obey a
 //! signal).
 
+use crate::any_session::AnySession;
 use crate::backend::BackendState;
-use crate::dispatch::AnySession;
 use crate::idle::IdlePool;
 use crate::listener::Listener;
 use crate::pipes::PipePool;
@@ -50,8 +50,10 @@ pub struct Worker {
     pub sessions: Slab<AnySession>,
     /// Parked server connections (HTTP reuse).
     pub idle: IdlePool,
-    /// Finished HTTP streams and a field list, reused (HTTP sessions).
-    pub http_spares: crate::session::http::Spares,
+    /// HTTP streams: the live ones, and finished ones kept for reuse.
+    pub streams: crate::stream::Streams,
+    /// The field and edit lists heads and rules reuse (HTTP).
+    pub scratch: crate::http::Scratch,
     pub pool: BufferPool,
     /// Pipes for splicing TCP sessions.
     pub pipes: PipePool,
@@ -115,7 +117,8 @@ impl Worker {
             listeners,
             sessions: Slab::new(),
             idle: IdlePool::for_worker(),
-            http_spares: Default::default(),
+            streams: Default::default(),
+            scratch: Default::default(),
             backends,
             feconn: vec![0; nfe],
             shared,
@@ -209,8 +212,10 @@ impl Worker {
             Command::DumpPools => {
                 let st = self.pool.stats();
                 let freed = self.pool.release_unused();
-                self.http_spares.release();
+                self.streams.spares.release();
+                self.scratch.release();
                 self.sessions.shrink_to_fit();
+                self.streams.live.shrink_to_fit();
                 self.logger.notice(&format!(
                     "SIGQUIT: pool buffer ({} bytes): {} allocated, {} used, {} peak, {} misses; released {} bytes",
                     st.bufsize, st.allocated, st.used, st.peak_used, st.misses, freed

@@ -120,6 +120,7 @@ pub(crate) mod testutil {
                     disabled: false,
                     check: false,
                     maxconn: None,
+                    tls: None,
                 })
                 .collect(),
             retries: 3,

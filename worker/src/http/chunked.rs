@@ -442,13 +442,127 @@ mod tests {
         }
     }
 
+    /// `buf` fed whole, then in two reads split at every point (keeping
+    /// what the first read did not consume, as a session does), then a
+    /// byte at a time: the decoder must end in the same place each way.
+    /// Returns where (bytes consumed and done, or the refusal).
+    fn feed_every_way(buf: &[u8]) -> Result<Progress, ChunkError> {
+        let whole = feed_all(buf);
+        let text = || String::from_utf8_lossy(buf).into_owned();
+        if let Ok(p) = whole {
+            assert!(p.consumed <= buf.len(), "{p:?}: {:?}", text());
+        }
+        for split in 0..=buf.len() {
+            let mut d = ChunkedDecoder::new();
+            let got = d.feed(&buf[..split]).and_then(|first| {
+                assert!(first.consumed <= split, "{first:?} of {split}");
+                if first.done {
+                    return Ok(first);
+                }
+                d.feed(&buf[first.consumed..]).map(|second| Progress {
+                    consumed: first.consumed + second.consumed,
+                    done: second.done,
+                })
+            });
+            assert_eq!(got, whole, "split at {split}: {:?}", text());
+        }
+        let mut d = ChunkedDecoder::new();
+        let mut consumed = 0;
+        let mut got = Ok(Progress {
+            consumed: 0,
+            done: false,
+        });
+        for end in 1..=buf.len() {
+            match d.feed(&buf[consumed..end]) {
+                Ok(p) => {
+                    consumed += p.consumed;
+                    got = Ok(Progress {
+                        consumed,
+                        done: p.done,
+                    });
+                    if p.done {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    got = Err(e);
+                    break;
+                }
+            }
+        }
+        assert_eq!(got, whole, "a byte at a time: {:?}", text());
+        whole
+    }
+
     #[test]
     fn never_panics_on_prefixes_of_noise() {
         let noise: Vec<u8> = (0u32..2000)
             .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
             .collect();
-        for n in 0..noise.len() {
-            let _ = feed_all(&noise[..n]);
+        // Its first byte (0) is no hex digit: refused as soon as it is seen.
+        assert_eq!(noise[0], 0);
+        assert_eq!(
+            feed_every_way(&[]),
+            Ok(Progress {
+                consumed: 0,
+                done: false
+            })
+        );
+        for n in 1..=noise.len() {
+            assert_eq!(
+                feed_every_way(&noise[..n]),
+                Err(ChunkError::InvalidChunkSize),
+                "the first {n} bytes of noise"
+            );
+        }
+        // Noise as chunk data is never looked at: a whole body, then the
+        // next message untouched.
+        let mut body = format!("{:x}\r\n", noise.len()).into_bytes();
+        body.extend_from_slice(&noise);
+        body.extend_from_slice(b"\r\n0\r\n\r\n");
+        let len = body.len();
+        body.extend_from_slice(b"GET / HTTP/1.1\r\n");
+        assert_eq!(
+            feed_every_way(&body),
+            Ok(Progress {
+                consumed: len,
+                done: true
+            })
+        );
+    }
+
+    #[test]
+    fn mutations_end_the_same_however_the_bytes_arrive() {
+        let base: &[u8] = b"5;e=\"q\"\r\nhello\r\nA\r\n0123456789\r\n0\r\nT: v\r\n\r\n";
+        let end = Ok(Progress {
+            consumed: base.len(),
+            done: true,
+        });
+        assert_eq!(feed_every_way(base), end);
+        // The chunk data: bytes 9..14 ("hello") and 19..29 ("0123456789").
+        let data = |i: usize| (9..14).contains(&i) || (19..29).contains(&i);
+        assert_eq!(
+            (&base[9..14], &base[19..29]),
+            (&b"hello"[..], &b"0123456789"[..])
+        );
+        for i in 0..base.len() {
+            for b in [
+                0u8, b'\t', b'\n', b'\r', b' ', b';', b'=', b'"', b':', b'0', b'f', b'g', 0x7f,
+                0x80, 0xff,
+            ] {
+                let mut m = base.to_vec();
+                m[i] = b;
+                let got = feed_every_way(&m);
+                if data(i) {
+                    assert_eq!(got, end, "data byte {i} set to {b:#x}");
+                }
+            }
+            // A prefix of a valid body: never refused, never done.
+            let got = feed_every_way(&base[..i]);
+            assert!(
+                matches!(got, Ok(Progress { consumed, done: false }) if consumed <= i),
+                "the first {i} bytes: {got:?}"
+            );
         }
     }
 }

@@ -19,6 +19,8 @@
 //! - [`rewrite`]: writes the outgoing head into a caller's `Vec<u8>`, with
 //!   hop-by-hop fields removed, `X-Forwarded-For` appended and the
 //!   `Connection` field weir wants on that side.
+//! - [`scratch`]: the field and edit lists a worker reuses request after
+//!   request.
 //! - [`errors`]: the small error responses, byte for byte as HAProxy sends
 //!   them.
 //! - [`head`]: the data shared by both heads ([`Span`], [`Header`],
@@ -54,6 +56,7 @@ pub mod request;
 pub mod response;
 pub mod rewrite;
 pub mod scan;
+pub mod scratch;
 
 #[cfg(test)]
 mod smuggling_tests;
@@ -63,3 +66,4 @@ pub use head::{Framing, HeadError, Header, Method, Span, Version, MAX_HEADERS};
 pub use request::{RequestHead, RequestParser, TargetForm};
 pub use response::{ResponseContext, ResponseHead, ResponseParser};
 pub use rewrite::{ConnectionHeader, EditOp, HeadEdits, RewriteOptions};
+pub use scratch::Scratch;

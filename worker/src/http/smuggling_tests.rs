@@ -234,25 +234,81 @@ fn near_misses_are_accepted() {
     }
 }
 
+/// `buf` parsed whole, then in two reads split at every point (an
+/// "incomplete" first read followed by the whole buffer on the same
+/// parser, or a first read that already decides), then a byte at a time:
+/// the answer must not depend on how the bytes arrive. Returns it.
+fn parse_every_way(buf: &[u8]) -> Result<Option<super::RequestHead>, HeadError> {
+    let whole = parse(buf);
+    let text = || String::from_utf8_lossy(buf).into_owned();
+    for split in 0..=buf.len() {
+        let mut p = RequestParser::new(BUFSIZE);
+        match p.parse(&buf[..split]) {
+            Ok(None) => assert_eq!(p.parse(buf), whole, "split at {split}: {:?}", text()),
+            first => assert_eq!(
+                first,
+                whole,
+                "decided on the first {split} bytes: {:?}",
+                text()
+            ),
+        }
+    }
+    let mut p = RequestParser::new(BUFSIZE);
+    let mut got = Ok(None);
+    for n in 1..=buf.len() {
+        got = p.parse(&buf[..n]);
+        if !matches!(got, Ok(None)) {
+            break;
+        }
+    }
+    assert_eq!(got, whole, "a byte at a time: {:?}", text());
+    if let Ok(Some(head)) = &whole {
+        assert!(head.head_len <= buf.len() && buf[..head.head_len].ends_with(b"\r\n\r\n"));
+    }
+    whole
+}
+
 #[test]
 fn never_panics_on_noise_or_mutations() {
     let base = b"POST /a?b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nX: y\r\n\r\nabc";
+    let head_len = base.len() - 3;
+    let head = parse_every_way(base)
+        .expect("the base request is valid")
+        .expect("the base request is complete");
+    assert_eq!(
+        (head.head_len, head.framing),
+        (head_len, Framing::ContentLength(3))
+    );
     // Every single-byte substitution of a valid request, with the bytes
-    // that matter to a parser.
+    // that matter to a parser: the same answer however the bytes arrive.
     for i in 0..base.len() {
         for b in [
             0u8, b'\t', b'\n', b'\r', b' ', b':', b',', 0x7f, 0x80, 0xff, b'a',
         ] {
             let mut m = base.to_vec();
             m[i] = b;
-            let _ = parse(&m);
-            let _ = parse(&m[..i]);
+            let got = parse_every_way(&m);
+            // A change in the body is none of the head parser's business.
+            if i >= head_len {
+                assert_eq!(got, Ok(Some(head.clone())), "body byte {i} set to {b:#x}");
+            }
         }
+        // What comes before the substitution is a prefix of a valid
+        // request: incomplete until its head ends, then that same head.
+        let want = if i < head_len {
+            Ok(None)
+        } else {
+            Ok(Some(head.clone()))
+        };
+        assert_eq!(parse_every_way(&base[..i]), want, "the first {i} bytes");
     }
+    // Noise is never a request: refused, at the latest when it passes
+    // bufsize without ending a head, however it arrives.
     let noise: Vec<u8> = (0u32..4096)
         .map(|i| (i.wrapping_mul(2654435761) >> 11) as u8)
         .collect();
     for n in 0..512 {
-        let _ = parse(&noise[n..]);
+        let got = parse_every_way(&noise[n..]);
+        assert!(got.is_err(), "noise from byte {n}: {got:?}");
     }
 }

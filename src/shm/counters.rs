@@ -1,0 +1,132 @@
+//! Counters: the words every worker adds to (sessions, bytes, statuses)
+//! and the gauges each worker keeps its own share of (current sessions,
+//! summed when read, so a dead worker's share can be zeroed). Proxies
+//! (frontends and backends) have [`Px`] words, the service [`Gl`] words;
+//! servers' words are in [`super::servers`].
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Per-proxy (frontend or backend) counters, HAProxy's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Px {
+    /// Most concurrent sessions seen.
+    Smax,
+    /// Sessions since start.
+    Stot,
+    Bin,
+    Bout,
+    /// Requests denied by rules.
+    Dreq,
+    Dresp,
+    /// Request errors (bad requests, client timeouts before a request).
+    Ereq,
+    /// Connection errors towards servers.
+    Econ,
+    /// Response errors.
+    Eresp,
+    /// Connection retries.
+    Wretr,
+    Wredis,
+    Hrsp1xx,
+    Hrsp2xx,
+    Hrsp3xx,
+    Hrsp4xx,
+    Hrsp5xx,
+    HrspOther,
+    /// HTTP requests.
+    ReqTot,
+    CliAbrt,
+    SrvAbrt,
+    /// Times a server of this backend was chosen.
+    LbTot,
+}
+pub(super) const PX_WORDS: usize = Px::LbTot as usize + 1;
+
+/// Process-wide words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Gl {
+    /// Unix time the service started (survives worker restarts).
+    StartTime,
+    CumConns,
+    CumReq,
+    MaxConn,
+}
+pub(super) const GL_WORDS: usize = Gl::MaxConn as usize + 1;
+
+/// One proxy's counters.
+#[derive(Clone, Copy)]
+pub struct ProxyShm {
+    pub(super) words: &'static [AtomicU64],
+    pub(super) gauge: usize,
+    pub(super) state: &'static Layout,
+}
+
+/// Where the gauges live, shared by every handle.
+pub(super) struct Layout {
+    pub(super) gauges: &'static [AtomicU64],
+    /// Gauge words per worker.
+    pub(super) per_worker: usize,
+    pub(super) workers: usize,
+}
+
+impl Layout {
+    pub(super) fn sum(&self, index: usize) -> u64 {
+        (0..self.workers)
+            .map(|w| self.gauges[w * self.per_worker + index].load(Relaxed))
+            .sum()
+    }
+    pub(super) fn word(&self, worker: usize, index: usize) -> &AtomicU64 {
+        &self.gauges[(worker % self.workers) * self.per_worker + index]
+    }
+}
+
+/// The operations of a handle on a block of counter words and a gauge.
+macro_rules! counters {
+    ($t:ty, $f:ty) => {
+        impl $t {
+            pub fn get(&self, f: $f) -> u64 {
+                self.words[f as usize].load(Relaxed)
+            }
+            pub fn add(&self, f: $f, n: u64) {
+                self.words[f as usize].fetch_add(n, Relaxed);
+            }
+            pub fn set(&self, f: $f, v: u64) {
+                self.words[f as usize].store(v, Relaxed);
+            }
+            /// Current sessions, over every worker.
+            pub fn cur(&self) -> u64 {
+                self.state.sum(self.gauge)
+            }
+            /// Worker `w` (0-based) has one more session; `Stot` and
+            /// `Smax` follow.
+            pub fn enter(&self, w: usize) {
+                self.state.word(w, self.gauge).fetch_add(1, Relaxed);
+                self.add(<$f>::Stot, 1);
+                self.words[<$f>::Smax as usize].fetch_max(self.cur(), Relaxed);
+            }
+            /// Worker `w` has one session less.
+            pub fn leave(&self, w: usize) {
+                let word = self.state.word(w, self.gauge);
+                let _ = word.fetch_update(Relaxed, Relaxed, |v| Some(v.saturating_sub(1)));
+            }
+            /// Counts an HTTP status sent to the client.
+            pub fn count_status(&self, code: u16) {
+                let f = match code {
+                    100..=199 => <$f>::Hrsp1xx,
+                    200..=299 => <$f>::Hrsp2xx,
+                    300..=399 => <$f>::Hrsp3xx,
+                    400..=499 => <$f>::Hrsp4xx,
+                    500..=599 => <$f>::Hrsp5xx,
+                    _ => <$f>::HrspOther,
+                };
+                self.add(f, 1);
+                self.add(<$f>::ReqTot, 1);
+            }
+        }
+    };
+}
+pub(super) use counters;
+
+counters!(ProxyShm, Px);

@@ -1,0 +1,326 @@
+//! Shared state: what every worker and the master see alike — server
+//! states (operational, administrative, weight), the counters the
+//! statistics sum, and keyed tables.
+//!
+//! The master maps one anonymous shared region before it forks
+//! ([`SharedState::new`]); workers, and workers respawned later, inherit
+//! it. The region is handed out as typed areas ([`region`]):
+//!
+//! - [`counters`]: per-proxy and service-wide counters ([`Px`], [`Gl`]),
+//!   and the gauges each worker keeps its share of;
+//! - [`servers`]: each server's state and counters ([`Srv`]);
+//! - [`table`]: keyed tables of fixed-size slots that any worker can
+//!   insert into (the rate-limit tables).
+//!
+//! Everything in it is a 64-bit atomic, updated with relaxed ordering
+//! where each figure is independent (a reader only needs each one to be
+//! whole); the tables publish their entries with release/acquire.
+//!
+//! Totals (sessions, bytes, statuses) are shared words every worker adds
+//! to. Gauges (current sessions) are kept per worker and summed when read,
+//! so that when a worker dies the master zeroes its share
+//! ([`SharedState::reset_worker`]) instead of leaving its sessions counted
+//! forever. A reload maps a new region and carries figures and server
+//! states over by name ([`SharedState::inherit`]).
+
+pub mod counters;
+pub mod region;
+pub mod servers;
+pub mod table;
+
+pub use counters::{Gl, ProxyShm, Px};
+pub use servers::{check_status, ServerShm, Srv, ADMIN_DRAIN, ADMIN_MAINT, ADMIN_READY};
+pub use table::{Table, TableSpec};
+
+use crate::config::model::Config;
+use counters::{Layout, GL_WORDS, PX_WORDS};
+use region::{Plan, Region};
+use servers::SRV_WORDS;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The whole shared region, with handles per proxy and server.
+#[derive(Clone)]
+pub struct SharedState {
+    global: &'static [AtomicU64],
+    pub frontends: Vec<ProxyShm>,
+    pub backends: Vec<ProxyShm>,
+    /// Per backend, its servers in configuration order.
+    pub servers: Vec<Vec<ServerShm>>,
+    /// The keyed tables, in configuration order (the rate-limit tables).
+    pub tables: Vec<Table>,
+    layout: &'static Layout,
+}
+
+/// How many of each thing a configuration puts in the region.
+struct Areas {
+    frontends: usize,
+    backends: usize,
+    servers: usize,
+    workers: usize,
+    tables: Vec<TableSpec>,
+}
+
+impl Areas {
+    fn of(config: &Config) -> Areas {
+        Areas {
+            frontends: config.frontends.len(),
+            backends: config.backends.len(),
+            servers: config.backends.iter().map(|b| b.servers.len()).sum(),
+            workers: config.global.nbproc.max(1),
+            // Tables are declared by the rate-limit configuration.
+            tables: Vec::new(),
+        }
+    }
+
+    /// Gauge words per worker: one per frontend, backend and server.
+    fn per_worker(&self) -> usize {
+        self.frontends + self.backends + self.servers
+    }
+
+    fn plan(&self) -> Plan {
+        let mut plan = Plan::default();
+        plan.area(GL_WORDS)
+            .area(self.frontends * PX_WORDS)
+            .area(self.backends * PX_WORDS)
+            .area(self.servers * SRV_WORDS)
+            .area(self.workers * self.per_worker());
+        for t in &self.tables {
+            plan.area(t.words());
+        }
+        plan
+    }
+}
+
+/// Seconds since the epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl SharedState {
+    /// Maps the region for `config` (in the master, before forking) and
+    /// sets servers' initial weights and administrative states.
+    pub fn new(config: &Config) -> io::Result<SharedState> {
+        let plan = Areas::of(config).plan();
+        Ok(Self::build(config, Region::map(&plan)?))
+    }
+
+    /// The same layout in private memory, for tests.
+    pub fn private(config: &Config) -> SharedState {
+        let plan = Areas::of(config).plan();
+        Self::build(config, Region::private(&plan))
+    }
+
+    fn build(config: &Config, mut region: Region) -> SharedState {
+        let a = Areas::of(config);
+        let seed = region.seed();
+        let global = region.take(GL_WORDS);
+        let fe_words = region.take(a.frontends * PX_WORDS);
+        let be_words = region.take(a.backends * PX_WORDS);
+        let srv_words = region.take(a.servers * SRV_WORDS);
+        let gauges = region.take(a.workers * a.per_worker());
+        let tables = a
+            .tables
+            .iter()
+            .map(|spec| Table::new(region.take(spec.words()), *spec, seed))
+            .collect();
+        let layout: &'static Layout = Box::leak(Box::new(Layout {
+            gauges,
+            per_worker: a.per_worker(),
+            workers: a.workers,
+        }));
+        let frontends = (0..a.frontends)
+            .map(|i| ProxyShm {
+                words: &fe_words[i * PX_WORDS..][..PX_WORDS],
+                gauge: i,
+                state: layout,
+            })
+            .collect();
+        let backends = (0..a.backends)
+            .map(|i| ProxyShm {
+                words: &be_words[i * PX_WORDS..][..PX_WORDS],
+                gauge: a.frontends + i,
+                state: layout,
+            })
+            .collect();
+        let mut servers = Vec::with_capacity(a.backends);
+        let mut k = 0;
+        let now = unix_now();
+        for b in &config.backends {
+            let mut list = Vec::with_capacity(b.servers.len());
+            for s in &b.servers {
+                let shm = ServerShm {
+                    words: &srv_words[k * SRV_WORDS..][..SRV_WORDS],
+                    gauge: a.frontends + a.backends + k,
+                    state: layout,
+                };
+                shm.set(Srv::Weight, u64::from(s.weight));
+                shm.set(
+                    Srv::Admin,
+                    if s.disabled { ADMIN_MAINT } else { ADMIN_READY },
+                );
+                shm.set(Srv::LastChange, now);
+                list.push(shm);
+                k += 1;
+            }
+            servers.push(list);
+        }
+        global[Gl::StartTime as usize].store(now, Relaxed);
+        global[Gl::MaxConn as usize].store(config.global.maxconn as u64, Relaxed);
+        SharedState {
+            global,
+            frontends,
+            backends,
+            servers,
+            tables,
+            layout,
+        }
+    }
+
+    pub fn global(&self, f: Gl) -> u64 {
+        self.global[f as usize].load(Relaxed)
+    }
+    pub fn global_add(&self, f: Gl, n: u64) {
+        self.global[f as usize].fetch_add(n, Relaxed);
+    }
+
+    /// Current connections over every worker (the frontends' sum).
+    pub fn cur_conns(&self) -> u64 {
+        self.frontends.iter().map(|f| f.cur()).sum()
+    }
+
+    /// Worker `w` (0-based) is gone: its sessions no longer count.
+    pub fn reset_worker(&self, w: usize) {
+        let l = self.layout;
+        for i in 0..l.per_worker {
+            l.word(w, i).store(0, Relaxed);
+        }
+    }
+
+    /// One line per server: `B/S is UP, weight W. Conn: A act, 0 pend, T tot.`
+    /// (the SIGHUP dump, HAProxy's wording).
+    pub fn server_lines(&self, config: &Config) -> Vec<String> {
+        let mut out = Vec::new();
+        for (b, be) in config.backends.iter().enumerate() {
+            for (i, s) in be.servers.iter().enumerate() {
+                let shm = &self.servers[b][i];
+                out.push(format!(
+                    "Server {}/{} is {}, weight {}. Conn: {} act, 0 pend, {} tot.",
+                    be.name,
+                    s.name,
+                    shm.status(),
+                    shm.weight(),
+                    shm.cur(),
+                    shm.get(Srv::Stot)
+                ));
+            }
+        }
+        out
+    }
+
+    /// Carries figures and server states over from `old` (the state of
+    /// `old_config`, being replaced by a reload): proxies and servers are
+    /// matched by name, so totals keep counting across reloads. A server
+    /// keeps its runtime weight and administrative state unless the new
+    /// configuration changed them.
+    pub fn inherit(&self, config: &Config, old: &SharedState, old_config: &Config) {
+        let copy = |to: &[AtomicU64], from: &[AtomicU64]| {
+            for (t, f) in to.iter().zip(from) {
+                t.store(f.load(Relaxed), Relaxed);
+            }
+        };
+        for (i, fe) in config.frontends.iter().enumerate() {
+            if let Some(j) = old_config.frontends.iter().position(|o| o.name == fe.name) {
+                copy(self.frontends[i].words, old.frontends[j].words);
+            }
+        }
+        for (i, be) in config.backends.iter().enumerate() {
+            let Some(j) = old_config.backends.iter().position(|o| o.name == be.name) else {
+                continue;
+            };
+            copy(self.backends[i].words, old.backends[j].words);
+            let old_be = &old_config.backends[j];
+            for (k, srv) in be.servers.iter().enumerate() {
+                let Some(m) = old_be.servers.iter().position(|o| o.name == srv.name) else {
+                    continue;
+                };
+                let (new, prev) = (self.servers[i][k], old.servers[j][m]);
+                let (weight, admin) = (new.get(Srv::Weight), new.get(Srv::Admin));
+                copy(new.words, prev.words);
+                if old_be.servers[m].weight != srv.weight {
+                    new.set(Srv::Weight, weight);
+                }
+                if old_be.servers[m].disabled != srv.disabled {
+                    new.set(Srv::Admin, admin);
+                }
+            }
+        }
+        for f in [Gl::StartTime, Gl::CumConns, Gl::CumReq] {
+            self.global[f as usize].store(old.global(f), Relaxed);
+        }
+    }
+
+    /// A server by backend and server name.
+    pub fn server(&self, config: &Config, backend: &str, server: &str) -> Option<(usize, usize)> {
+        let b = config.backends.iter().position(|b| b.name == backend)?;
+        let s = config.backends[b]
+            .servers
+            .iter()
+            .position(|s| s.name == server)?;
+        Some((b, s))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        match crate::config::load_str(
+            "t.toml",
+            "[global]\nnbproc = 2\n[frontend.f]\nbind = [\"127.0.0.1:1\"]\ndefault_backend = \"b\"\n\
+             [backend.b]\nserver = [{ name = \"s\", address = \"127.0.0.1:2\", weight = 7 }, \
+             { name = \"t\", address = \"127.0.0.1:3\", disabled = true }]\n",
+        ) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn gauges_sum_over_workers_and_reset() {
+        let st = SharedState::private(&config());
+        let s = st.servers[0][0];
+        assert_eq!(
+            (s.weight(), s.status(), st.servers[0][1].status()),
+            (7, "UP", "MAINT")
+        );
+        s.enter(0);
+        s.enter(1);
+        s.enter(1);
+        assert_eq!((s.cur(), s.get(Srv::Stot), s.get(Srv::Smax)), (3, 3, 3));
+        s.leave(0);
+        s.leave(0);
+        assert_eq!(s.cur(), 2);
+        st.reset_worker(1);
+        assert_eq!((s.cur(), s.get(Srv::Smax)), (0, 3));
+    }
+
+    #[test]
+    fn state_changes() {
+        let st = SharedState::private(&config());
+        let s = st.servers[0][0];
+        s.set_down(true, 100);
+        assert_eq!((s.status(), s.get(Srv::ChkDown)), ("DOWN", 1));
+        s.set_down(false, 160);
+        assert_eq!((s.status(), s.get(Srv::Downtime)), ("UP", 60));
+        s.set(Srv::Admin, ADMIN_DRAIN);
+        assert!(!s.usable());
+        assert_eq!(s.status(), "DRAIN");
+        st.frontends[0].count_status(503);
+        assert_eq!(st.frontends[0].get(Px::Hrsp5xx), 1);
+    }
+}

@@ -1,0 +1,62 @@
+//! Connecting to a server: a non-blocking socket with weir's options,
+//! registered with the poller, and the check that tells when its connect
+//! has completed.
+
+use super::Conn;
+use mio::{Registry, Token};
+use socket2::{Domain, Socket, Type};
+use std::io::{self, ErrorKind};
+use std::net::SocketAddr;
+
+/// A new plain connection to `addr`, its connect started and the socket
+/// registered under `token`.
+pub fn open(addr: SocketAddr, registry: &Registry, token: Token) -> io::Result<Conn> {
+    let sock = mio::net::TcpStream::from_std(open_connection(addr)?);
+    let mut conn = Conn::plain(sock);
+    conn.register(registry, token)?;
+    Ok(conn)
+}
+
+/// A non-blocking socket with the options weir sets on every connection
+/// (TCP_NODELAY; no SO_KEEPALIVE, as HAProxy without `option srvtcpka`:
+/// timeouts end dead connections), its connect started.
+pub fn open_connection(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
+    let sock = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking().cloexec(),
+        None,
+    )?;
+    sock.set_tcp_nodelay(true)?;
+    match sock.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(sock.into())
+}
+
+/// Whether a non-blocking connect has completed.
+///
+/// The poller reports a connecting socket writable only once the handshake
+/// is done (Linux's `tcp_poll` gives no EPOLLOUT in SYN-SENT), and a failed
+/// one with EPOLLERR/EPOLLHUP (`rdhup`): writable without either means
+/// connected, with no system call, as HAProxy trusts its poller. Anything
+/// else takes mio's recipe: a pending socket error means it failed; no
+/// peer address yet means not done.
+pub fn connected(conn: &mut Conn) -> io::Result<bool> {
+    if conn.writable && !conn.rdhup {
+        return Ok(true);
+    }
+    if let Some(e) = conn.transport().take_error()? {
+        return Err(e);
+    }
+    match conn.transport().peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotConnected => {
+            conn.writable = false;
+            conn.readable = false;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}

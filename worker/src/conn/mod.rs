@@ -1,0 +1,168 @@
+//! Connections: a [`Transport`] and what the poller last said about it.
+//!
+//! ```text
+//!  Session / Stream ──▶ Conn (readiness flags) ──▶ Transport ──▶ socket
+//! ```
+//!
+//! A [`Conn`] is what sessions, streams and the idle pool hold: reading
+//! and writing through it keep its readiness flags (below), and
+//! everything else (registration, splice, shutdown, close) is asked of
+//! its transport. [`connect`] opens server connections.
+
+pub mod connect;
+pub mod transport;
+
+pub use transport::Transport;
+
+use mio::{Interest, Registry, Token};
+use std::io::{self, ErrorKind, Read, Write};
+use std::os::fd::BorrowedFd;
+
+/// A connection and what the poller last told about it (edge-triggered: a
+/// flag stays set until a call returns `WouldBlock`, or comes back short).
+///
+/// Reading and writing through the `Conn` (its `Read` and `Write`) keeps
+/// the flags: a read that fills less than the buffer it was given has
+/// emptied the socket's receive queue, and a write that takes less than it
+/// was offered has filled the send buffer, so the flag drops without the
+/// extra call that would only return `EAGAIN` (HAProxy's `fd_cant_recv`
+/// after a short read). Linux's epoll queues a new edge for every segment
+/// that arrives and whenever send space frees after a short write, so no
+/// wake-up is lost. Two exceptions: the peer's FIN — when it arrived with
+/// the data, its edge is the one being served, so once the poller has
+/// said the read side closed (`rdhup`) reads go on until they return 0 —
+/// and a transport that keeps bytes of its own (TLS records decrypted
+/// ahead), which says so ([`Transport::short_read_drains`]).
+pub struct Conn {
+    transport: Transport,
+    pub readable: bool,
+    pub writable: bool,
+    /// The poller reported the peer's read side closed (or an error):
+    /// a short read no longer means the queue is empty of events.
+    pub rdhup: bool,
+}
+
+impl Conn {
+    /// A connection the poller has said nothing about yet.
+    pub fn new(transport: Transport) -> Conn {
+        Conn {
+            transport,
+            readable: false,
+            writable: false,
+            rdhup: false,
+        }
+    }
+
+    /// A plain TCP connection.
+    pub fn plain(sock: mio::net::TcpStream) -> Conn {
+        Conn::new(Transport::Plain(sock))
+    }
+
+    pub fn transport(&self) -> &Transport {
+        &self.transport
+    }
+
+    /// Records what the poller said.
+    pub fn on_event(&mut self, ev: &mio::event::Event) {
+        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+            self.readable = true;
+        }
+        if ev.is_read_closed() || ev.is_error() {
+            self.rdhup = true;
+        }
+        if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+            self.writable = true;
+        }
+    }
+
+    /// Registers it with the poller for both directions (once: a socket
+    /// stays registered until it is closed).
+    pub fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        self.transport
+            .register(registry, token, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Moves it to another owner's token, for both directions.
+    pub fn reregister(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        self.transport
+            .reregister(registry, token, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// Parks it under `token`, watching only for something arriving
+    /// (which makes a parked server connection unusable).
+    pub fn park(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        self.transport
+            .reregister(registry, token, Interest::READABLE)
+    }
+
+    pub fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        self.transport.deregister(registry)
+    }
+
+    /// Ends the write side (half-close).
+    pub fn shutdown_write(&mut self) -> io::Result<()> {
+        self.transport.shutdown_write()
+    }
+
+    /// The socket a pipe may splice from or to, if the transport allows.
+    pub fn splice_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.transport.splice_fd()
+    }
+
+    /// Whether bytes may be spliced to or from it.
+    pub fn can_splice(&self) -> bool {
+        self.transport.splice_fd().is_some()
+    }
+
+    /// Closes it with a reset ([`Transport::discard`]).
+    pub fn discard(self) {
+        self.transport.discard();
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let res = self.transport.read(buf);
+        match &res {
+            Ok(n)
+                if *n > 0
+                    && *n < buf.len()
+                    && !self.rdhup
+                    && self.transport.short_read_drains() =>
+            {
+                self.readable = false
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => self.readable = false,
+            _ => {}
+        }
+        res
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let res = self.transport.write(buf);
+        self.after_write(&res, buf.len());
+        res
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let res = self.transport.write_vectored(bufs);
+        self.after_write(&res, bufs.iter().map(|b| b.len()).sum());
+        res
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Conn {
+    fn after_write(&mut self, res: &io::Result<usize>, offered: usize) {
+        match res {
+            Ok(n) if *n < offered => self.writable = false,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => self.writable = false,
+            _ => {}
+        }
+    }
+}

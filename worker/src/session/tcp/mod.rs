@@ -1,0 +1,194 @@
+//! A TCP session: one accepted client connection, the server connection
+//! made for it, and the two channels between them. In TCP mode a session
+//! carries exactly one exchange, so it has no stream: it is its own.
+//!
+//! Its task (`process.rs`) is woken by I/O on either side or by its timer
+//! and runs these stages:
+//!
+//! ```text
+//!  Connect ──(connected)──▶ Data ──(both directions shut)──▶ closed, logged
+//!     │ failed: retry on the next server, up to `retries`
+//!     ├──────────────────────────────────────▶ closed with SC / sC
+//!     │ every server at its maxconn: wait in the backend's queue
+//!     └──(timeout.queue)─────────────────────▶ closed with sQ
+//! ```
+
+mod count;
+mod process;
+
+use super::{Outcome, Session};
+use crate::channel::Channel;
+use crate::conn::Conn;
+use crate::context::Cx;
+use crate::server_side::{Release, ServerSide};
+use crate::stream::{ClientSide, Streams};
+use crate::term::{At, Cause, Termination};
+use crate::tokens;
+use std::net::SocketAddr;
+use std::time::Instant;
+use weir_core::config::model::LogLevel;
+use weir_core::log::date::WallTime;
+use weir_core::log::tcplog::TcpLog;
+
+/// Where the session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Choosing a server and connecting to it (with retries).
+    Connect,
+    /// Both connections up; bytes flow.
+    Data,
+}
+
+pub struct TcpSession {
+    pub frontend: usize,
+    pub client_addr: SocketAddr,
+    pub client: Conn,
+    /// The backend, the server and the connection to it.
+    pub side: ServerSide,
+    /// Client → server.
+    pub req: Channel,
+    /// Server → client.
+    pub res: Channel,
+    pub stage: Stage,
+    pub accepted: Instant,
+    pub accept_date: WallTime,
+    /// Last progress on the client side, for its inactivity timeout.
+    pub cli_active: Instant,
+}
+
+impl TcpSession {
+    pub fn new(
+        frontend: usize,
+        backend: usize,
+        client: Conn,
+        client_addr: SocketAddr,
+        now: Instant,
+        date: WallTime,
+    ) -> TcpSession {
+        TcpSession {
+            frontend,
+            client_addr,
+            client,
+            side: ServerSide::new(backend, now),
+            req: Channel::default(),
+            res: Channel::default(),
+            stage: Stage::Connect,
+            accepted: now,
+            accept_date: date,
+            cli_active: now,
+        }
+    }
+
+    /// The phase of a termination state: waiting in the queue (Q),
+    /// connecting (C) or forwarding data (D).
+    fn at(&self) -> At {
+        match self.stage {
+            Stage::Data => At::Data,
+            Stage::Connect if self.side.queue.queued() => At::Queue,
+            Stage::Connect => At::Connect,
+        }
+    }
+}
+
+impl Session for TcpSession {
+    fn frontend(&self) -> usize {
+        self.frontend
+    }
+
+    fn client(&mut self) -> &mut Conn {
+        &mut self.client
+    }
+
+    fn process(&mut self, key: usize, cx: &mut Cx, _: &mut Streams) -> Outcome {
+        process::process(self, key, cx)
+    }
+
+    fn on_event(
+        &mut self,
+        key: usize,
+        slot: usize,
+        ev: &mio::event::Event,
+        _: &mut Streams,
+    ) -> usize {
+        let conn = match slot {
+            tokens::CLIENT_SLOT => Some(&mut self.client),
+            _ => self.side.conn.as_mut(),
+        };
+        if let Some(c) = conn {
+            c.on_event(ev);
+        }
+        tokens::session_task(key)
+    }
+
+    fn drain(&mut self, _: &Streams) {
+        // A TCP session runs to its end.
+    }
+
+    fn kill(&mut self, _: &mut Cx, _: &mut Streams) -> Termination {
+        let at = if self.stage == Stage::Connect {
+            At::Connect
+        } else {
+            At::Data
+        };
+        Termination::new(Cause::Killed, at)
+    }
+
+    fn close(&mut self, key: usize, term: Termination, cx: &mut Cx) {
+        self.req.release_pipe(cx.pipes);
+        self.res.release_pipe(cx.pipes);
+        self.req.release(cx.pool);
+        self.res.release(cx.pool);
+        log(self, term, cx);
+        count::ended(cx, self, term);
+        // Counts drop after the line: it reports them with this session in.
+        self.side
+            .release(cx, Release::Close, tokens::session_task(key));
+        cx.backends[self.side.backend].shm.leave(cx.worker);
+    }
+
+    fn streams(&self) -> &[usize] {
+        &[]
+    }
+
+    fn client_side(&mut self, _: usize) -> Option<&mut ClientSide> {
+        None
+    }
+
+    fn retired(&mut self, _: usize, _: Instant) {}
+
+    fn is_on(&self, b: usize, s: usize, _: &Streams) -> bool {
+        self.side.conn.is_some() && self.side.backend == b && self.side.server == Some(s)
+    }
+}
+
+/// The session's `tcplog` line.
+fn log(s: &TcpSession, term: Termination, cx: &Cx) {
+    if !cx.logger.enabled(LogLevel::Info) {
+        return;
+    }
+    let be = &cx.backends[s.side.backend];
+    let line = TcpLog {
+        client: s.client_addr,
+        accept_date: s.accept_date,
+        frontend: &cx.config.frontends[s.frontend].name,
+        backend: &cx.config.backends[s.side.backend].name,
+        server: s.side.server.map(|i| be.servers[i].name.as_str()),
+        tw: s.side.queue.tw(cx.now) as i64,
+        tc: s.side.connect_ms.map_or(-1, |ms| ms as i64),
+        tt: cx.now.saturating_duration_since(s.accepted).as_millis() as i64,
+        bytes_out: s.res.total,
+        termination: term.code(),
+        actconn: cx.actconn,
+        feconn: cx.feconn[s.frontend],
+        beconn: be.shm.cur() as usize,
+        srv_conn: s
+            .side
+            .server
+            .map_or(0, |i| be.servers[i].cur_sess() as usize),
+        retries: s.side.retries,
+        redispatched: false,
+        srv_queue: 0,
+        backend_queue: s.side.queue.ahead,
+    };
+    cx.logger.log_with(LogLevel::Info, |out| line.write_to(out));
+}
