@@ -8,10 +8,12 @@ WEIR    := target/debug/weir
 # Debian packages the tests use (clients and peers), by the command (or, for
 # a path, the file) they provide. tests/bench_smoke.rs runs bench/run.sh
 # --smoke: HAProxy, nginx with its stream module, wrk, ss, taskset, setsid.
-TEST_TOOLS := curl:curl socat:socat python3:python3 halog:haproxy promtool:prometheus \
+# tests/balance_haproxy.rs and tests/stats_fields.rs run HAProxy itself,
+# tests/hatop.rs runs hatop in tmux.
+TEST_TOOLS := curl:curl socat:socat python3:python3 haproxy:haproxy halog:haproxy promtool:prometheus \
 	prometheus-haproxy-exporter:prometheus-haproxy-exporter \
 	nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream \
-	wrk:wrk ss:iproute2 taskset:util-linux setsid:util-linux
+	wrk:wrk ss:iproute2 taskset:util-linux setsid:util-linux hatop:hatop tmux:tmux
 
 .PHONY: all build release run test check fmt lint deps fuzz deb rpm test-packages clean
 

@@ -84,7 +84,7 @@ start weir "$CPU_PROXY" env PB_LISTEN_HTTP="127.0.0.1:$P_HTTP" PB_LISTEN_TCP="12
 wait_port "$P_HTTP" || die "weir did not start: $(tail -5 "$RUN/weir.log")"
 [[ $(curl -s -m 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$P_HTTP/64") == 200 ]] || die "weir does not serve"
 MASTER=$(pgrep -s "${SID[weir]}" -x weir | sort -n | sed -n 1p)
-WORKER=$(pgrep -P "$MASTER" -x weir | sort -n | sed -n 1p)
+WORKER=$(pgrep -P "$MASTER" "^weir-worker-" | sort -n | sed -n 1p)
 [[ -n $WORKER ]] || die "no weir worker"
 
 quit_counts() { # SIGQUIT the worker; print its new "allocs reallocs frees"

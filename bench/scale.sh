@@ -149,7 +149,7 @@ run() { # run SCENARIO N ROUND: one wrk run against weir variant N (1, 2, 2s), a
   wait_quiet
   mapfile -t pids < <(pgrep -s "${SID[weir$n]}")
   master=$(pgrep -s "${SID[weir$n]}" -x weir | sort -n | sed -n 1p)
-  mapfile -t workers < <(pgrep -P "$master" -x weir | sort -n || true)
+  mapfile -t workers < <(pgrep -P "$master" "^weir-worker-" | sort -n || true)
   snapshot "$n" >/dev/null
   c0=$(ticks "${pids[@]}")
   # shellcheck disable=SC2046

@@ -263,3 +263,113 @@ mod counting {
         }
     }
 }
+
+/// Process titles, as nginx's `ngx_setproctitle` writes them: what `ps`
+/// shows of a process is read from the memory that held its command line
+/// (`/proc/PID/cmdline`), so a process renames itself by writing there.
+///
+/// The kernel gave the process its arguments and then its environment
+/// strings, one after the other, at the top of its stack. [`init_title`]
+/// learns where that area is (`/proc/self/stat`, fields 48 to 51), copies
+/// the environment strings elsewhere and points `environ` at the copies, so
+/// that the whole area may hold the title; [`set_title`] writes a title
+/// there. A title longer than the original arguments runs on into the old
+/// environment strings: the kernel then reads it up to its terminating NUL.
+pub mod title {
+    use std::ffi::{c_char, CStr};
+    use std::io;
+    use std::sync::OnceLock;
+
+    /// `[start, end)`: the bytes a title may use (addresses in this process).
+    static AREA: OnceLock<(usize, usize)> = OnceLock::new();
+
+    extern "C" {
+        /// libc's environment: a NULL-terminated array of C strings.
+        static mut environ: *mut *mut c_char;
+    }
+
+    /// `arg_start`, `arg_end`, `env_start`, `env_end` of this process.
+    fn bounds() -> io::Result<(usize, usize, usize, usize)> {
+        let stat = std::fs::read_to_string("/proc/self/stat")?;
+        let bad = || io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc/self/stat");
+        // Fields after the command name (which may hold spaces and
+        // parentheses) start at field 3; arg_start is field 48.
+        let rest = stat
+            .get(stat.rfind(')').ok_or_else(bad)? + 1..)
+            .ok_or_else(bad)?;
+        let fields: Vec<usize> = rest
+            .split_whitespace()
+            .skip(45)
+            .take(4)
+            .map(|f| f.parse().map_err(|_| bad()))
+            .collect::<io::Result<_>>()?;
+        match fields[..] {
+            [a, b, c, d] if 0 < a && a < b && b <= c && c <= d => Ok((a, b, c, d)),
+            _ => Err(bad()),
+        }
+    }
+
+    /// Prepares the area. Call once, early, while the process is
+    /// single-threaded, after the command line has been read: from then on
+    /// `std::env::args()` reads the title, not the arguments.
+    pub fn init_title() -> io::Result<()> {
+        if AREA.get().is_some() {
+            return Ok(());
+        }
+        let (arg_start, arg_end, env_start, env_end) = bounds()?;
+        // The environment strings may be used only if they follow the
+        // arguments directly (the kernel's layout, and its condition for
+        // reading a title past `arg_end`).
+        let end = if env_start == arg_end {
+            // SAFETY: `environ` is libc's NULL-terminated array of valid C
+            // strings; the process is single-threaded (the caller's
+            // contract), so nothing reads or changes the environment while
+            // this loop replaces the pointers into [env_start, env_end) by
+            // pointers to copies. The copies are leaked on purpose: the
+            // environment keeps them for the life of the process.
+            unsafe {
+                let mut p = environ;
+                while !p.is_null() && !(*p).is_null() {
+                    let at = *p as usize;
+                    if (env_start..env_end).contains(&at) {
+                        let copy = CStr::from_ptr(*p).to_owned();
+                        *p = copy.into_raw();
+                    }
+                    p = p.add(1);
+                }
+            }
+            env_end
+        } else {
+            arg_end
+        };
+        let _ = AREA.set((arg_start, end));
+        Ok(())
+    }
+
+    /// Writes `title` as this process's command line (truncated to the
+    /// area, at a character boundary), NUL-padded to the end of the area.
+    /// Does nothing before [`init_title`].
+    pub fn set_title(title: &str) {
+        let Some(&(start, end)) = AREA.get() else {
+            return;
+        };
+        let len = end - start;
+        let mut n = title.len().min(len.saturating_sub(1));
+        while !title.is_char_boundary(n) {
+            n -= 1;
+        }
+        // SAFETY: [start, end) is this process's argument and environment
+        // string area (from /proc/self/stat), mapped read-write on its stack
+        // for its whole life. No Rust value lives there: the environment
+        // was moved out by `init_title`, and the only pointers left into it
+        // are the argument pointers that std and libc keep, which read C
+        // strings and so always find a NUL within the area (its last byte
+        // is written 0 here). The process is single-threaded when it names
+        // itself (the master at start-up, a worker right after fork).
+        unsafe {
+            let area = std::slice::from_raw_parts_mut(start as *mut u8, len);
+            area[..n].copy_from_slice(&title.as_bytes()[..n]);
+            area[n..].fill(0);
+        }
+    }
+}

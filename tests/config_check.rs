@@ -377,3 +377,179 @@ fn valid_several_files_and_a_directory_in_name_order() {
     std::fs::write(conf_d.join("README"), "not read").unwrap();
     valid(&[&a, &conf_d]);
 }
+
+#[test]
+fn empty_lists_point_at_their_key() {
+    fails_at(
+        "[frontend.web]\nbind = []\ndefault_backend = \"app\"\n[backend.app]\nserver = [{ name = \"a\", address = \"127.0.0.1:1\" }]\n",
+        2,
+        1,
+        "`bind` of frontend \"web\" is empty",
+    );
+    fails_at(
+        &fe("").replace(
+            "server = [{ name = \"a\", address = \"127.0.0.1:8000\" }]",
+            "retries = 1\n  server = []",
+        ),
+        7,
+        3,
+        "`server` of backend \"app\" is empty",
+    );
+}
+
+/// Every kind of value a key can be given by mistake gets TOML's word for
+/// what the key takes and for what was found, never serde's Rust names.
+#[test]
+fn type_errors_in_toml_words() {
+    let in_fe = [
+        (
+            "maxconn = \"lots\"",
+            11,
+            "`maxconn` must be an integer, found a string (\"lots\")",
+        ),
+        (
+            "maxconn = 1.5",
+            11,
+            "`maxconn` must be an integer, found a float (1.5)",
+        ),
+        (
+            "maxconn = 1979-05-27",
+            11,
+            "`maxconn` must be an integer, found a date-time (1979-05-27)",
+        ),
+        (
+            "maxconn = 99999999999999999999",
+            11,
+            "`maxconn`: 99999999999999999999 is too large (integers are 64-bit",
+        ),
+        (
+            "forwardfor = \"yes\"",
+            14,
+            "`forwardfor` must be true or false, found a string (\"yes\")",
+        ),
+        (
+            "log_format = 5",
+            14,
+            "`log_format` must be a string, found an integer (5)",
+        ),
+        (
+            "timeout = 5",
+            11,
+            "`timeout` must be a timeout table such as { connect = \"5s\" }, found an integer (5)",
+        ),
+        (
+            "timeout = { client = true }",
+            22,
+            "`timeout.client` must be a duration such as \"5s\" (or an integer of milliseconds), \
+             found a boolean (true)",
+        ),
+        ("acl = [\"a\"]", 7, "`acl` must be a table of ACLs"),
+        (
+            "use_backend = { backend = \"app\" }",
+            15,
+            "`use_backend` must be an array, found a table",
+        ),
+    ];
+    for (extra, col, want) in in_fe {
+        fails_at(&fe(extra), 4, col, &format!("in [frontend.web]: {want}"));
+    }
+    let global = [
+        (
+            "bufsize = [16]",
+            11,
+            "`bufsize` must be a size such as \"16k\" (or an integer of bytes), found an array",
+        ),
+        (
+            "nbproc = true",
+            10,
+            "`nbproc` must be an integer or \"auto\", found a boolean (true)",
+        ),
+        (
+            "log = 514",
+            7,
+            "`log` must be a log target such as \"stderr\", or an array of them, found an integer (514)",
+        ),
+    ];
+    for (line, col, want) in global {
+        let text = format!("[global]\n{line}\n{}", fe(""));
+        fails_at(&text, 2, col, &format!("in [global]: {want}"));
+    }
+    let server = fe("").replace("127.0.0.1:8000\"", "127.0.0.1:8000\", weight = \"10\"");
+    fails_at(
+        &server,
+        6,
+        62,
+        "in [backend.app]: `server.weight` must be an integer, found a string (\"10\")",
+    );
+    fails_at(
+        &fe("").replace("bind = \":8080\"", "bind = [8080]"),
+        2,
+        9,
+        "each entry of `bind` must be an address string such as \":80\" or a table with `address`, \
+         found an integer (8080)",
+    );
+}
+
+#[test]
+fn two_type_errors_in_one_table_are_both_reported() {
+    let dir = TempDir::new("two-in-one");
+    let text = fe("").replace(
+        "server = [{ name = \"a\", address = \"127.0.0.1:8000\" }]",
+        "server = [{ name = \"a\", address = \"127.0.0.1:8000\" }]\n\
+         check = { rise = \"2\", interval = true }",
+    );
+    let file = dir.write("weir.toml", &text);
+    let out = check(&[&file]);
+    let lines = stderr_lines(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].contains(":7:18: error:") && lines[0].contains("`check.rise` must be an integer")
+    );
+    assert!(
+        lines[1].contains(":7:34: error:")
+            && lines[1].contains("`check.interval` must be a duration")
+    );
+}
+
+#[test]
+fn build_options_list_both_modes() {
+    let out = Command::new(weir_bin())
+        .arg("-vv")
+        .output()
+        .expect("run weir -vv");
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let modes = text
+        .lines()
+        .find(|l| l.starts_with("Modes:"))
+        .unwrap_or_else(|| panic!("no Modes line in {text}"));
+    let words: Vec<&str> = modes.split_whitespace().collect();
+    assert!(
+        words.contains(&"tcp") && words.contains(&"http"),
+        "both modes are built in: {modes}"
+    );
+}
+
+#[test]
+fn syntax_errors_in_weirs_words() {
+    fails_at(
+        "[global]\nnbproc = 1\nnbproc = 2\n",
+        3,
+        1,
+        "duplicate key `nbproc`: a key may be set once in a table",
+    );
+    fails_at("[global]\nnbproc = \n", 2, 10, "missing value after `=`");
+    fails_at(
+        "[global]\ndaemon = yes\n",
+        2,
+        10,
+        "`yes` is not a TOML value: strings must be quoted (\"yes\")",
+    );
+    fails_at(
+        "[[global]]\nnbproc = 1\n",
+        1,
+        3,
+        "[[global]] declares a list of tables: write [global]",
+    );
+}

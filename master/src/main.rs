@@ -19,14 +19,19 @@ mod spawn;
 mod stats_socket;
 mod takeover;
 mod tickets;
+mod title;
 
 use nix::sys::signal::{sigprocmask, SigmaskHow, Signal};
 use std::process::ExitCode;
-use weir_core::config::model::LogLevel;
+use weir_core::config::model::{LogLevel, Mode};
 use weir_core::log::Logger;
 
 fn main() -> ExitCode {
-    let opts = match cli::parse(std::env::args().skip(1)) {
+    // Read once: the master's process title is written over them later.
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let opts = match cli::parse(args.iter().skip(1).cloned()) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("weir: {e}\n{}", cli::USAGE);
@@ -41,11 +46,15 @@ fn main() -> ExitCode {
         print_version(opts.version);
         return ExitCode::SUCCESS;
     }
-    ExitCode::from(start(opts) as u8)
+    ExitCode::from(start(opts, &args) as u8)
 }
 
 fn print_version(level: u8) {
-    println!("weir version {}", weir_core::VERSION);
+    println!(
+        "weir version {} {}",
+        weir_core::VERSION,
+        weir_core::RELEASE_DATE
+    );
     if level > 1 {
         println!(
             "Build options: target {} {}",
@@ -53,12 +62,14 @@ fn print_version(level: u8) {
             std::env::consts::OS
         );
         println!("Poller: epoll (mio), edge-triggered; signals: signalfd");
-        println!("Modes: tcp");
+        let modes: Vec<&str> = Mode::ALL.iter().map(|m| m.name()).collect();
+        println!("Modes: {} (HTTP/1.0 and HTTP/1.1)", modes.join(" "));
     }
 }
 
-/// Everything from reading the configuration to the master's exit.
-fn start(opts: cli::Options) -> i32 {
+/// Everything from reading the configuration to the master's exit; `args`
+/// is the command line, for the master's process title.
+fn start(opts: cli::Options, args: &[String]) -> i32 {
     // Messages name the paths as the user typed them.
     let mut config = match weir_core::config::load(&opts.config_paths) {
         Ok(c) => c,
@@ -95,6 +106,7 @@ fn start(opts: cli::Options) -> i32 {
         logger.set_level(LogLevel::Debug);
     }
     logger.set_quiet_console(opts.quiet);
+    title::master(args, &logger);
     let fail = |logger: &Logger, msg: &str| {
         logger.alert(msg);
         if opts.quiet || !logger.enabled(LogLevel::Alert) {

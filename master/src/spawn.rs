@@ -86,6 +86,7 @@ impl Master {
         if getppid() != self.pid {
             return 1; // the master died between fork and prctl
         }
+        crate::title::child(id, cpu);
         let mut logger = std::mem::replace(&mut self.logger, Logger::null());
         logger.set_pid(getpid().as_raw() as u32);
         logger.set_quiet_console(false);

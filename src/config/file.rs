@@ -57,6 +57,7 @@ pub struct DefaultsFile {
     pub log_format: S<String>,
     pub maxconn: S<i64>,
     pub balance: S<String>,
+    pub hash_type: S<String>,
     pub http_reuse: S<String>,
     pub shards: S<IntOrStr>,
 }
@@ -82,6 +83,7 @@ pub struct ProxyFile {
     pub shards: S<IntOrStr>,
     // Backend side.
     pub balance: S<String>,
+    pub hash_type: S<String>,
     pub server: S<Vec<Spanned<ServerFile>>>,
     pub check: S<CheckFile>,
     pub retries: S<i64>,

@@ -25,10 +25,12 @@ mod parse;
 mod proxy;
 mod raw;
 mod stats;
+mod syntax_error;
 mod tls;
 mod tls_bind;
 mod tls_not_wired;
 mod tls_server;
+mod type_error;
 mod units;
 mod validate;
 

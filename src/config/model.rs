@@ -107,6 +107,19 @@ pub enum Mode {
     Http,
 }
 
+impl Mode {
+    /// Every mode this build runs (`weir -vv` lists them).
+    pub const ALL: [Mode; 2] = [Mode::Tcp, Mode::Http];
+
+    /// Its name in a configuration (`mode = "…"`) and in the CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Tcp => "tcp",
+            Mode::Http => "http",
+        }
+    }
+}
+
 /// Timeouts; `None` means "not set" (each user documents its fallback).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeouts {
@@ -213,12 +226,48 @@ pub enum Balance {
     Random,
 }
 
+/// How the hashing algorithms (`source`, `uri`, `hdr(NAME)`) place keys on
+/// servers (HAProxy's `hash-type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HashType {
+    /// A map of the servers' weights, `key % total weight` (HAProxy's
+    /// default): even, but a change in the servers moves most keys.
+    #[default]
+    MapBased,
+    /// A ring of points per server: a server that leaves or comes back
+    /// moves only its own share of keys.
+    Consistent,
+}
+
+impl Balance {
+    /// As written in `balance = "…"`.
+    pub fn name(&self) -> String {
+        match self {
+            Balance::RoundRobin => "roundrobin".into(),
+            Balance::StaticRr => "static-rr".into(),
+            Balance::LeastConn => "leastconn".into(),
+            Balance::First => "first".into(),
+            Balance::Source => "source".into(),
+            Balance::Uri => "uri".into(),
+            Balance::Hdr(h) => format!("hdr({h})"),
+            Balance::Random => "random".into(),
+        }
+    }
+
+    /// Whether it places keys by hashing (where `hash_type` applies).
+    pub fn is_hashing(&self) -> bool {
+        matches!(self, Balance::Source | Balance::Uri | Balance::Hdr(_))
+    }
+}
+
 /// `[backend.NAME]` (or the back half of `[listen.NAME]`).
 #[derive(Debug, Clone)]
 pub struct Backend {
     pub name: String,
     pub mode: Mode,
     pub balance: Balance,
+    /// For `source`, `uri` and `hdr(NAME)`.
+    pub hash_type: HashType,
     pub servers: Vec<Server>,
     /// Connect attempts after the first one fails.
     pub retries: u32,

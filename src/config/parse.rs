@@ -13,6 +13,7 @@ use toml::Spanned;
 use super::diag::{did_you_mean, Loc, Report};
 use super::file::{FileModel, KeySpans, Parsed, ProxySection};
 use super::schema::{self, Section};
+use super::{syntax_error, type_error};
 
 /// Parses the text of file number `file` (already in `report.sources`) and
 /// appends its sections to `model`.
@@ -21,7 +22,10 @@ pub(crate) fn parse_file(file: usize, text: &str, model: &mut FileModel, report:
     let at = |span: std::ops::Range<usize>| Loc { file, span };
     for e in &errors {
         model.syntax_errors = true;
-        report.error(&at(e.span().unwrap_or(0..0)), e.message().to_string());
+        let span = e.span().unwrap_or(0..0);
+        let rest = text.get(span.start..).unwrap_or_default();
+        let line = rest.split('\n').next().unwrap_or_default();
+        report.error(&at(span), syntax_error::explain(e.message(), line));
     }
     if !errors.is_empty() {
         // What the parser recovered is a guess: checking it would only add noise.
@@ -100,6 +104,18 @@ fn section<T: for<'de> Deserialize<'de>>(
 ) -> Parsed<T> {
     let mut keys = KeySpans::new();
     let mut hinted = Vec::new();
+    if let DeValue::Array(_) = value.get_ref() {
+        report.error(
+            &loc,
+            format!("[[{label}]] declares a list of tables: write [{label}] (one section)"),
+        );
+        return Parsed {
+            loc,
+            keys,
+            body: None,
+            hinted,
+        };
+    }
     if let DeValue::Table(table) = value.get_mut() {
         let mut ck = Checker {
             file: loc.file,
@@ -118,9 +134,10 @@ fn section<T: for<'de> Deserialize<'de>>(
     }
 }
 
-/// Deserializes a section, reporting every type error: after an error the
-/// key it lies under is dropped (and exempt from "missing key" errors) and
-/// the section is tried again, so that one bad value hides nothing else.
+/// Deserializes a section, reporting every type error in the user's words
+/// ([`type_error`]): after an error the innermost key it lies under is
+/// dropped (and exempt from "missing key" errors) and the section is tried
+/// again, so that one bad value hides nothing else.
 fn deserialize<T: for<'de> Deserialize<'de>>(
     label: &str,
     loc: &Loc,
@@ -134,23 +151,15 @@ fn deserialize<T: for<'de> Deserialize<'de>>(
             Err(e) => e,
         };
         let span = e.span().unwrap_or(loc.span.clone());
+        let (path, found) = type_error::locate(&value, &span);
+        let message = type_error::explain(e.message(), &path, found);
         let at = Loc {
             file: loc.file,
-            span: span.clone(),
+            span,
         };
-        report.error(&at, format!("in [{label}]: {}", e.message()));
-        let DeValue::Table(table) = value.get_mut() else {
-            return None;
-        };
-        let culprit = table
-            .iter()
-            .find(|(_, v)| v.span().contains(&span.start))
-            .map(|(k, _)| k.get_ref().to_string());
-        match culprit {
-            Some(key) => {
-                table.remove(key.as_str());
-                dropped.push(key);
-            }
+        report.error(&at, format!("in [{label}]: {message}"));
+        match type_error::remove_innermost_key(&mut value, &path) {
+            Some(key) => dropped.push(key),
             None => return None,
         }
     }

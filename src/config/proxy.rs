@@ -213,17 +213,18 @@ fn frontend(
         Some(b) => binds(p, b, mode, client_timeout, report),
         None => Vec::new(),
     };
-    if binds.is_empty()
-        && f.bind
-            .as_ref()
-            .is_none_or(|b| matches!(b.get_ref(), OneOrMany::Many(l) if l.is_empty()))
-    {
-        missing(
+    match &f.bind {
+        None => missing(
             p,
             "bind",
             format!("{what} has no `bind`: add bind = [\":PORT\"]"),
             report,
-        );
+        ),
+        Some(b) if matches!(b.get_ref(), OneOrMany::Many(l) if l.is_empty()) => report.error(
+            &p.key_loc("bind"),
+            format!("`bind` of {what} is empty: list at least one address, bind = [\":PORT\"]"),
+        ),
+        Some(_) => {}
     }
     let maxconn = v::int_in(p, &f.maxconn, "maxconn", 1, i64::from(u32::MAX), report)
         .map_or(inh.maxconn.unwrap_or(global.maxconn), |n| n as usize);
@@ -381,13 +382,27 @@ fn backend(
 ) -> Option<Backend> {
     let p = &s.parsed;
     let servers = servers(p, f, mode, system_roots, report);
-    if servers.is_empty() && f.server.as_ref().is_none_or(|l| l.get_ref().is_empty()) {
-        let msg = format!(
-            "{} \"{}\" has no `server`: add server = [{{ name = \"a\", address = \"HOST:PORT\" }}]",
-            s.kind.word(),
-            s.name
-        );
-        missing(p, "server", msg, report);
+    // A listen section serving the statistics needs no server (HAProxy's
+    // `listen stats`): its other requests get a 503.
+    let stats_only = s.kind == Section::Listen && f.stats.is_some();
+    let what = format!("{} \"{}\"", s.kind.word(), s.name);
+    match &f.server {
+        None if !stats_only => missing(
+            p,
+            "server",
+            format!(
+                "{what} has no `server`: add server = [{{ name = \"a\", address = \"HOST:PORT\" }}]"
+            ),
+            report,
+        ),
+        Some(l) if l.get_ref().is_empty() && !stats_only => report.error(
+            &p.key_loc("server"),
+            format!(
+                "`server` of {what} is empty: list at least one, \
+                 server = [{{ name = \"a\", address = \"HOST:PORT\" }}]"
+            ),
+        ),
+        _ => {}
     }
     let http = mode == Mode::Http;
     let d = &inh.timeouts;
@@ -410,10 +425,21 @@ fn backend(
     if f.check.is_none() {
         servers_need_check_table(s, f, report);
     }
+    let balance = v::balance(p, &f.balance, report).unwrap_or(inh.balance.clone());
+    if f.hash_type.is_some() && !balance.is_hashing() {
+        let msg = format!(
+            "`hash_type` applies to the hashing algorithms (balance \"source\", \"uri\" or \
+             \"hdr(NAME)\"); this {} balances by \"{}\"",
+            s.kind.word(),
+            balance.name()
+        );
+        report.error(&p.key_loc("hash_type"), msg);
+    }
     Some(Backend {
         name: s.name.clone(),
         mode,
-        balance: v::balance(p, &f.balance, report).unwrap_or(inh.balance.clone()),
+        hash_type: v::hash_type(p, &f.hash_type, report).unwrap_or(inh.hash_type),
+        balance,
         servers,
         retries: v::int_in(p, &f.retries, "retries", 0, 1000, report)
             .map_or(inh.retries, |n| n as u32),

@@ -42,6 +42,7 @@ pub const DEFAULTS: &[&str] = &[
     "log_format",
     "maxconn",
     "balance",
+    "hash_type",
     "http_reuse",
     "shards",
 ];
@@ -66,6 +67,7 @@ pub const FRONTEND: &[&str] = &[
 pub const BACKEND: &[&str] = &[
     "mode",
     "balance",
+    "hash_type",
     "server",
     "check",
     "retries",

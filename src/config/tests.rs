@@ -222,7 +222,7 @@ fn bad_values() {
     one(
         &fe("maxconn = \"many\""),
         "4:11",
-        "invalid type: string \"many\"",
+        "`maxconn` must be an integer, found a string (\"many\")",
     );
     one(
         &fe("").replace("\":8080\"", "\"localhost:80\""),
@@ -428,5 +428,25 @@ fn shards_one_or_by_worker_inherited_from_defaults() {
         &format!("[backend.app]\nshards = 1\nserver = [{{ name = \"a\", address = \"127.0.0.1:8000\" }}]\n{}", fe("").replace(BACKEND, "")),
         "2:1",
         "shards",
+    );
+}
+
+#[test]
+fn a_stats_only_listen_needs_no_server() {
+    let stats = "[listen.stats]\nmode = \"http\"\nbind = \":8404\"\nstats = { uri = \"/stats\" }\n";
+    let c = ok(stats);
+    assert!(c.frontends[0].stats.is_some());
+    assert_eq!(c.frontends[0].default_backend, Some(0));
+    assert!(c.backends[0].servers.is_empty());
+    // Without `stats` a listen section still needs a server.
+    one(
+        "[listen.db]\nbind = \":5432\"\n",
+        "1:9",
+        "listen \"db\" has no `server`",
+    );
+    one(
+        "[listen.db]\nbind = \":5432\"\nserver = []\n",
+        "3:1",
+        "`server` of listen \"db\" is empty",
     );
 }

@@ -142,3 +142,40 @@ fn queue_timeout_is_a_backend_timeout() {
     );
     one(&conf("", "timeout.queue = \"soon\""), "7:17", "");
 }
+
+#[test]
+fn hash_type_for_the_hashing_algorithms() {
+    use super::model::HashType;
+    let c = ok(&conf("mode = \"http\"", "balance = \"uri\""));
+    assert_eq!(
+        c.backends[0].hash_type,
+        HashType::MapBased,
+        "HAProxy's default"
+    );
+    let c = ok(&conf(
+        "mode = \"http\"",
+        "balance = \"uri\"\nhash_type = \"consistent\"",
+    ));
+    assert_eq!(c.backends[0].hash_type, HashType::Consistent);
+    let c = ok(&conf(
+        "hash_type = \"consistent\"\nbalance = \"source\"",
+        "",
+    ));
+    assert_eq!(
+        c.backends[0].hash_type,
+        HashType::Consistent,
+        "from [defaults]"
+    );
+    // [defaults] may set it for every backend, round-robin ones included.
+    ok(&conf("hash_type = \"consistent\"", ""));
+    one(
+        &conf("", "balance = \"source\"\nhash_type = \"consistant\""),
+        "8:13",
+        "unknown hash_type \"consistant\": expected \"map-based\" or \"consistent\"; did you mean `consistent`?",
+    );
+    one(
+        &conf("", "hash_type = \"consistent\""),
+        "7:1",
+        "`hash_type` applies to the hashing algorithms",
+    );
+}

@@ -515,7 +515,7 @@ fn deny_and_return() {
     one(
         &rule("{ deny = \"no\" }"),
         "6:26",
-        "expected a status code such as 403, or true",
+        "must be a status code such as 403, or true, found a string (\"no\")",
     );
     one(
         &rule("{ return = { status = 204, body = \"x\" } }"),

@@ -12,7 +12,7 @@ use toml::Spanned;
 
 use super::diag::{did_you_mean, Loc, Report};
 use super::file::{DefaultsFile, FileModel, Parsed, TimeoutFile};
-use super::model::{self, Balance, Config, HttpReuse, LogFormat, Mode, Shards, Timeouts};
+use super::model::{self, Balance, Config, HashType, HttpReuse, LogFormat, Mode, Shards, Timeouts};
 use super::schema::Section;
 use super::units;
 
@@ -26,6 +26,7 @@ pub(crate) struct Inherited {
     /// `None`: a frontend takes `global.maxconn`.
     pub maxconn: Option<usize>,
     pub balance: Balance,
+    pub hash_type: HashType,
     /// `None`: by mode ("tcplog" in TCP mode, "httplog" in HTTP mode).
     /// "httplog" here gives "tcplog" in TCP-mode proxies, as in HAProxy.
     pub log_format: Option<LogFormat>,
@@ -91,6 +92,7 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited 
         redispatch: false,
         maxconn: None,
         balance: Balance::RoundRobin,
+        hash_type: HashType::MapBased,
         log_format: None,
         forwardfor: false,
         http_reuse: HttpReuse::Safe,
@@ -122,6 +124,9 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited 
     }
     if let Some(b) = balance(p, &f.balance, report) {
         out.balance = b;
+    }
+    if let Some(h) = hash_type(p, &f.hash_type, report) {
+        out.hash_type = h;
     }
     if let Some(s) = shards(p, &f.shards, report) {
         out.shards = s;
@@ -281,6 +286,27 @@ pub(crate) fn balance<T>(
         },
     };
     Some(b)
+}
+
+/// `hash_type`: "map-based" (HAProxy's default) or "consistent".
+pub(crate) fn hash_type<T>(
+    p: &Parsed<T>,
+    v: &Option<Spanned<String>>,
+    report: &mut Report,
+) -> Option<HashType> {
+    let v = v.as_ref()?;
+    match v.get_ref().as_str() {
+        "map-based" => Some(HashType::MapBased),
+        "consistent" => Some(HashType::Consistent),
+        s => {
+            let msg = format!(
+                "unknown hash_type \"{s}\": expected \"map-based\" or \"consistent\"{}",
+                did_you_mean(s, ["map-based", "consistent"])
+            );
+            report.error(&p.at(v.span()), msg);
+            None
+        }
+    }
 }
 
 /// `log_format`: "tcplog" or "httplog"; custom formats (with `%`) are

@@ -115,9 +115,9 @@ impl BackendState {
             Balance::StaticRr => Box::new(balance::StaticRr::new(&servers)),
             Balance::LeastConn => Box::new(balance::LeastConn::default()),
             Balance::First => Box::new(balance::First::default()),
-            Balance::Source => Box::new(balance::Source::default()),
-            Balance::Uri => Box::new(balance::Uri::default()),
-            Balance::Hdr(_) => Box::new(balance::Hdr::default()),
+            Balance::Source => Box::new(balance::Source::new(b)),
+            Balance::Uri => Box::new(balance::Uri::new(b)),
+            Balance::Hdr(_) => Box::new(balance::Hdr::new(b)),
             Balance::Random => Box::new(balance::Random::new()),
         };
         BackendState {

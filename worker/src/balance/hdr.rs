@@ -1,17 +1,25 @@
-//! `balance = "hdr(NAME)"`: a hash of the request header's value (its
-//! first occurrence) over the eligible servers' weights, so that requests
-//! with the same value (a `Host`, a tenant id) go to the same server.
-//! When the request lacks the header, and in TCP mode, round-robin.
+//! `balance = "hdr(NAME)"`: HAProxy's header hashing — sdbm of the
+//! header's first value ([`super::keyed::header_key`]), placed by the
+//! backend's `hash_type` — so that requests with the same value (a `Host`,
+//! a tenant id) go to the same server, the one HAProxy would choose. When
+//! the request lacks the header or its value is empty, and in TCP mode,
+//! round-robin.
 
-use super::hash::{hash, weighted};
-use super::roundrobin::Smooth;
-use super::{eligible, Balancer, PickCtx};
+use super::keyed::{header_key, Hashed};
+use super::{Balancer, PickCtx};
 use crate::backend::ServerState;
+use weir_core::config::model;
 
-#[derive(Default)]
 pub struct Hdr {
-    fallback: Smooth,
-    list: Vec<usize>,
+    hashed: Hashed,
+}
+
+impl Hdr {
+    pub fn new(b: &model::Backend) -> Hdr {
+        Hdr {
+            hashed: Hashed::new(b),
+        }
+    }
 }
 
 impl Balancer for Hdr {
@@ -21,19 +29,15 @@ impl Balancer for Hdr {
         req: &PickCtx,
         avoid: Option<usize>,
     ) -> Option<usize> {
-        eligible(servers, avoid, &mut self.list);
-        let weight = |i: usize| servers[i].weight();
-        match req.header {
-            Some(v) => weighted(&self.list, weight, hash(v)),
-            None => self.fallback.next(servers.len(), &self.list, weight),
-        }
+        self.hashed.pick(servers, header_key(req), avoid)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::servers;
+    use super::super::testutil::{backend, servers};
     use super::*;
+    use weir_core::config::model::HashType;
 
     fn with(v: &[u8]) -> PickCtx<'_> {
         PickCtx {
@@ -45,7 +49,7 @@ mod tests {
     #[test]
     fn sticky_per_value_and_weighted() {
         let s = servers(&[2, 1, 1]);
-        let mut b = Hdr::default();
+        let mut b = Hdr::new(&backend(&[2, 1, 1], HashType::MapBased));
         let mut counts = [0usize; 3];
         for i in 0..4000 {
             let v = format!("tenant-{i}");
@@ -53,18 +57,30 @@ mod tests {
             assert_eq!(b.pick(&s, &with(v.as_bytes()), None), Some(first));
             counts[first] += 1;
         }
-        assert!((1800..=2200).contains(&counts[0]), "{counts:?}");
+        assert!((1700..=2300).contains(&counts[0]), "{counts:?}");
     }
 
     #[test]
-    fn missing_header_round_robin_and_backup() {
+    fn first_value_only() {
+        let s = servers(&[1, 1, 1, 1, 1]);
+        let mut b = Hdr::new(&backend(&[1, 1, 1, 1, 1], HashType::MapBased));
+        for v in ["a", "bb", "tenant-7"] {
+            let alone = b.pick(&s, &with(v.as_bytes()), None);
+            let listed = format!(" {v} , other, more");
+            assert_eq!(b.pick(&s, &with(listed.as_bytes()), None), alone, "{v}");
+        }
+    }
+
+    #[test]
+    fn missing_or_empty_header_round_robin_and_backup() {
         let mut s = servers(&[1, 1, 1]);
         s[2].backup = true;
-        let mut b = Hdr::default();
+        let mut b = Hdr::new(&backend(&[1, 1, 1], HashType::MapBased));
         let picks: Vec<_> = (0..4)
             .map(|_| b.pick(&s, &PickCtx::default(), None).unwrap())
             .collect();
         assert_eq!(picks, [0, 1, 0, 1]);
+        assert!(b.pick(&s, &with(b" , x"), None).is_some());
         s[0].set_maint(true);
         s[1].set_maint(true);
         assert_eq!(b.pick(&s, &with(b"x"), Some(2)), Some(2));

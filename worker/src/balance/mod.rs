@@ -13,15 +13,23 @@
 //! | `static-rr` | [`static_rr`] | the same on the weights read at start |
 //! | `leastconn` | [`leastconn`] | fewest (sessions + 1) / weight; round-robin among ties |
 //! | `first` | [`first`] | the first eligible in declaration order |
-//! | `source` | [`source`] | weighted hash of the client address |
-//! | `uri` | [`uri`] | weighted hash of the path (round-robin without one) |
-//! | `hdr(NAME)` | [`hdr`] | weighted hash of the header (round-robin without it) |
+//! | `source` | [`source`] | HAProxy's hash of the client address |
+//! | `uri` | [`uri`] | HAProxy's hash of the path (round-robin without one) |
+//! | `hdr(NAME)` | [`hdr`] | HAProxy's hash of the header (round-robin without it) |
 //! | `random` | [`random`] | weighted, from a per-backend PRNG |
+//!
+//! The three hashing algorithms place their key as HAProxy 2.6 does
+//! ([`keyed`]): on a map of the weights ([`map`], `hash_type =
+//! "map-based"`, the default) or on a consistent-hashing ring ([`chash`]),
+//! with HAProxy's hash functions ([`hash`]).
 
+mod chash;
 mod first;
 mod hash;
 mod hdr;
+mod keyed;
 mod leastconn;
+mod map;
 mod random;
 mod roundrobin;
 mod source;
@@ -91,6 +99,38 @@ pub fn eligible(servers: &[ServerState], avoid: Option<usize>, out: &mut Vec<usi
 #[cfg(test)]
 pub(crate) mod testutil {
     use crate::backend::ServerState;
+
+    use weir_core::config::model::{Backend, Balance, HashType, HttpReuse, Mode, Server};
+
+    /// A backend configured with servers of these weights.
+    pub fn backend(weights: &[u32], hash_type: HashType) -> Backend {
+        Backend {
+            name: "be".into(),
+            mode: Mode::Http,
+            balance: Balance::Uri,
+            hash_type,
+            servers: weights
+                .iter()
+                .enumerate()
+                .map(|(i, &weight)| Server {
+                    name: format!("s{i}"),
+                    addr: ([127, 0, 0, 1], 1).into(),
+                    weight,
+                    backup: false,
+                    disabled: false,
+                    check: false,
+                    maxconn: None,
+                    tls: None,
+                })
+                .collect(),
+            retries: 3,
+            redispatch: false,
+            timeouts: Default::default(),
+            forwardfor: false,
+            http_reuse: HttpReuse::Safe,
+            check: None,
+        }
+    }
 
     /// Servers `s0`, `s1`, … with these weights.
     pub fn servers(weights: &[u32]) -> Vec<ServerState> {

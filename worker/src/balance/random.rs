@@ -3,7 +3,7 @@
 //! process id and a counter: fast, no shared state, and good enough to
 //! spread load (it is not for secrets). No crate is needed for that.
 
-use super::hash::{mix, weighted};
+use super::hash::mix;
 use super::{eligible, Balancer, PickCtx};
 use crate::backend::ServerState;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +38,25 @@ impl Random {
     }
 }
 
+/// Chooses one of `list` in proportion to `weight(i)`: `point` modulo the
+/// total weight, walking the cumulative weights. `None` for an empty list
+/// or a total of 0.
+fn weighted(list: &[usize], weight: impl Fn(usize) -> u32, point: u64) -> Option<usize> {
+    let total: u64 = list.iter().map(|&i| u64::from(weight(i))).sum();
+    if total == 0 {
+        return None;
+    }
+    let mut at = point % total;
+    for &i in list {
+        let w = u64::from(weight(i));
+        if at < w {
+            return Some(i);
+        }
+        at -= w;
+    }
+    list.last().copied()
+}
+
 impl Default for Random {
     fn default() -> Random {
         Random::new()
@@ -61,6 +80,16 @@ impl Balancer for Random {
 mod tests {
     use super::super::testutil::{servers, tally};
     use super::*;
+
+    #[test]
+    fn weighted_walks_cumulative_weights() {
+        let w = |i: usize| [1u32, 3, 0, 2][i];
+        let list = [0, 1, 2, 3];
+        let got: Vec<_> = (0..6).map(|p| weighted(&list, w, p).unwrap()).collect();
+        assert_eq!(got, [0, 1, 1, 1, 3, 3]);
+        assert_eq!(weighted(&[], w, 3), None);
+        assert_eq!(weighted(&[2], w, 3), None);
+    }
 
     #[test]
     fn weighted_distribution() {

@@ -1,27 +1,24 @@
-//! `balance = "source"`: a hash of the client's address, over the eligible
-//! servers' weights (`hash % total weight`, walking the cumulative
-//! weights). The same address goes to the same server for as long as the
-//! set of eligible servers stays the same; when it changes (a server goes
-//! down, comes back or is full), addresses are spread anew (HAProxy's
-//! map-based hashing). Without an address, round-robin.
+//! `balance = "source"`: HAProxy's source hashing — the client address's
+//! 32-bit words XORed ([`super::hash::addr_words`]), placed by the
+//! backend's `hash_type` — so that one client goes to one server, the one
+//! HAProxy would choose, for as long as the servers stay the same. Without
+//! an address, round-robin.
 
-use super::hash::{hash, weighted};
-use super::roundrobin::Smooth;
-use super::{eligible, Balancer, PickCtx};
+use super::hash::addr_words;
+use super::keyed::Hashed;
+use super::{Balancer, PickCtx};
 use crate::backend::ServerState;
-use std::net::IpAddr;
+use weir_core::config::model;
 
-#[derive(Default)]
 pub struct Source {
-    fallback: Smooth,
-    list: Vec<usize>,
+    hashed: Hashed,
 }
 
-/// The address's bytes; an IPv4-mapped IPv6 address hashes as its IPv4.
-fn key(ip: IpAddr) -> u64 {
-    match ip.to_canonical() {
-        IpAddr::V4(a) => hash(&a.octets()),
-        IpAddr::V6(a) => hash(&a.octets()),
+impl Source {
+    pub fn new(b: &model::Backend) -> Source {
+        Source {
+            hashed: Hashed::new(b),
+        }
     }
 }
 
@@ -32,19 +29,16 @@ impl Balancer for Source {
         req: &PickCtx,
         avoid: Option<usize>,
     ) -> Option<usize> {
-        eligible(servers, avoid, &mut self.list);
-        let weight = |i: usize| servers[i].weight();
-        match req.src {
-            Some(ip) => weighted(&self.list, weight, key(ip)),
-            None => self.fallback.next(servers.len(), &self.list, weight),
-        }
+        self.hashed.pick(servers, req.src.map(addr_words), avoid)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::servers;
+    use super::super::testutil::{backend, servers};
     use super::*;
+    use std::net::IpAddr;
+    use weir_core::config::model::HashType;
 
     fn ctx(i: u32) -> IpAddr {
         IpAddr::from((0x0a00_0000 + i).to_be_bytes())
@@ -53,7 +47,7 @@ mod tests {
     #[test]
     fn sticky_and_weighted() {
         let s = servers(&[1, 3]);
-        let mut b = Source::default();
+        let mut b = Source::new(&backend(&[1, 3], HashType::MapBased));
         let mut counts = [0usize; 2];
         for i in 0..4000 {
             let req = PickCtx {
@@ -68,17 +62,25 @@ mod tests {
     }
 
     #[test]
-    fn mapped_v4_is_v4() {
-        let v4: IpAddr = "192.0.2.7".parse().unwrap();
-        let v6: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        assert_eq!(key(v4), key(v6));
+    fn map_based_is_the_address_modulo_the_weights() {
+        // 10.0.0.i with 3 equal servers: slot (0x0a000000 + i) % 3.
+        let s = servers(&[1, 1, 1]);
+        let mut b = Source::new(&backend(&[1, 1, 1], HashType::MapBased));
+        for i in 0..10u32 {
+            let req = PickCtx {
+                src: Some(ctx(i)),
+                ..PickCtx::default()
+            };
+            let want = ((0x0a00_0000 + i) % 3) as usize;
+            assert_eq!(b.pick(&s, &req, None), Some(want));
+        }
     }
 
     #[test]
     fn fallbacks_avoid_backup() {
         let mut s = servers(&[1, 1, 1]);
         s[2].backup = true;
-        let mut b = Source::default();
+        let mut b = Source::new(&backend(&[1, 1, 1], HashType::MapBased));
         let none = PickCtx::default();
         let picks: Vec<_> = (0..4).map(|_| b.pick(&s, &none, None).unwrap()).collect();
         assert_eq!(picks, [0, 1, 0, 1], "round-robin without an address");

@@ -1,17 +1,24 @@
-//! `balance = "uri"`: a hash of the request's path — the part of the URI
-//! before `?`, as HAProxy's default — over the eligible servers' weights,
-//! so that a cache behind weir sees each object on one server. Without a
-//! URI (TCP mode), round-robin.
+//! `balance = "uri"`: HAProxy's URI hashing — sdbm of the request target
+//! up to its `?` ([`super::keyed::uri_key`]), placed by the backend's
+//! `hash_type` — so that a cache behind weir sees each object on one
+//! server, the server HAProxy would choose. Without a URI (TCP mode),
+//! round-robin.
 
-use super::hash::{hash, weighted};
-use super::roundrobin::Smooth;
-use super::{eligible, Balancer, PickCtx};
+use super::keyed::{uri_key, Hashed};
+use super::{Balancer, PickCtx};
 use crate::backend::ServerState;
+use weir_core::config::model;
 
-#[derive(Default)]
 pub struct Uri {
-    fallback: Smooth,
-    list: Vec<usize>,
+    hashed: Hashed,
+}
+
+impl Uri {
+    pub fn new(b: &model::Backend) -> Uri {
+        Uri {
+            hashed: Hashed::new(b),
+        }
+    }
 }
 
 impl Balancer for Uri {
@@ -21,22 +28,15 @@ impl Balancer for Uri {
         req: &PickCtx,
         avoid: Option<usize>,
     ) -> Option<usize> {
-        eligible(servers, avoid, &mut self.list);
-        let weight = |i: usize| servers[i].weight();
-        match req.uri {
-            Some(uri) => {
-                let path = uri.split(|&b| b == b'?').next().unwrap_or(uri);
-                weighted(&self.list, weight, hash(path))
-            }
-            None => self.fallback.next(servers.len(), &self.list, weight),
-        }
+        self.hashed.pick(servers, uri_key(req), avoid)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::servers;
+    use super::super::testutil::{backend, servers};
     use super::*;
+    use weir_core::config::model::HashType;
 
     fn on(uri: &[u8]) -> PickCtx<'_> {
         PickCtx {
@@ -48,7 +48,7 @@ mod tests {
     #[test]
     fn sticky_per_path_and_spread() {
         let s = servers(&[1, 1, 1, 1]);
-        let mut b = Uri::default();
+        let mut b = Uri::new(&backend(&[1, 1, 1, 1], HashType::MapBased));
         let mut counts = [0usize; 4];
         for i in 0..4000 {
             let path = format!("/obj/{i}");
@@ -58,14 +58,26 @@ mod tests {
             counts[first] += 1;
         }
         for c in counts {
-            assert!((850..=1150).contains(&c), "{counts:?}");
+            assert!((800..=1200).contains(&c), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn map_based_is_sdbm_modulo_the_weights() {
+        // Weights 1 and 3: the map is [s0, s1, s1, s1], slot sdbm % 4.
+        let s = servers(&[1, 3]);
+        let mut b = Uri::new(&backend(&[1, 3], HashType::MapBased));
+        for path in ["/a", "/b", "/index.html", "/x/y/z"] {
+            let h = super::super::hash::sdbm(path.as_bytes());
+            let want = [0, 1, 1, 1][(h % 4) as usize];
+            assert_eq!(b.pick(&s, &on(path.as_bytes()), None), Some(want), "{path}");
         }
     }
 
     #[test]
     fn fallbacks_avoid_full() {
         let mut s = servers(&[1, 1]);
-        let mut b = Uri::default();
+        let mut b = Uri::new(&backend(&[1, 1], HashType::Consistent));
         let picks: Vec<_> = (0..4)
             .map(|_| b.pick(&s, &PickCtx::default(), None).unwrap())
             .collect();

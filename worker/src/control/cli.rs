@@ -6,8 +6,9 @@
 //! answer is written and the connection closes. `prompt` makes it
 //! interactive: each line's answer is followed by HAProxy's `\n> ` prompt,
 //! until `quit` or EOF. Everything is non-blocking; a line is at most
-//! [`MAX_LINE`] bytes, a connection idle for [`IDLE_TIMEOUT`] is closed,
-//! and at most [`MAX_CONNS`] connections are served at once.
+//! [`MAX_LINE`] bytes, a connection idle for [`IDLE_TIMEOUT`] (or what
+//! `set timeout cli` asked) is closed, and at most [`MAX_CONNS`]
+//! connections are served at once.
 
 use super::commands::{self, Session};
 use super::{part_token, ControlCtx, Part};
@@ -116,7 +117,6 @@ impl Cli {
                 }
                 Ok(n) => {
                     c.input.extend_from_slice(&buf[..n]);
-                    c.deadline = cx.now + IDLE_TIMEOUT;
                     // A line longer than MAX_LINE, whether or not its end
                     // arrived in the same read.
                     let first_line = c.input.iter().position(|&b| b == b'\n');
@@ -129,6 +129,8 @@ impl Cli {
                     if c.overflow {
                         overflowed(c);
                     }
+                    // After the lines ran: `set timeout cli` counts at once.
+                    c.deadline = cx.now + c.session.timeout.unwrap_or(IDLE_TIMEOUT);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,

@@ -9,9 +9,10 @@
 //! generation moved).
 
 use super::servers_state;
+use super::stat_filter::Filter;
 use super::ControlCtx;
 use crate::stats::{self, info::Info};
-use weir_core::config::model::Balance;
+use weir_core::config::model::{Balance, HashType};
 use weir_core::shm::{unix_now, ServerShm, Srv, ADMIN_DRAIN, ADMIN_MAINT, ADMIN_READY};
 
 /// One connection's mode.
@@ -21,6 +22,8 @@ pub struct Session {
     pub prompt: bool,
     /// `quit`: close now.
     pub quit: bool,
+    /// `set timeout cli`: how long this connection may stay silent.
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// The commands `help` lists, HAProxy's way (`usage : description`).
@@ -51,10 +54,17 @@ const HELP: &[(&str, &str)] = &[
         "show servers state [<backend>]",
         "dump volatile server information (all or for a single backend)",
     ),
-    ("show stat", "report counters for each proxy and server"),
+    (
+        "show stat [{<iid>|<proxy>} <type> <sid>]",
+        "report counters for each proxy and server",
+    ),
     (
         "shutdown sessions server <bk>/<srv>",
         "kill sessions on a server",
+    ),
+    (
+        "set timeout cli <delay>",
+        "change this session's idle timeout (seconds)",
     ),
     ("help [<command>]", "list matching or all commands"),
     ("prompt", "toggle interactive mode with prompt"),
@@ -98,11 +108,12 @@ fn run(w: &[&str], session: &mut Session, cx: &mut ControlCtx) -> String {
             session.quit = true;
             String::new()
         }
+        ["set", "timeout", rest @ ..] => set_timeout(session, rest),
         ["show", "info", ..] => {
             let pid = nix::unistd::getppid().as_raw() as u32;
             Info::gather(cx.config, cx.shared, pid).render()
         }
-        ["show", "stat", ..] => stats::csv::render(&stats::rows(cx.config, cx.shared)),
+        ["show", "stat", rest @ ..] => show_stat(cx, rest),
         ["show", "servers", "state", rest @ ..] => servers_state::render(cx, rest.first().copied()),
         ["show", "pools", ..] => pools(cx),
         ["disable", "server", rest @ ..] => with_server(cx, rest.first(), |cx, b, s| {
@@ -141,6 +152,51 @@ fn run(w: &[&str], session: &mut Session, cx: &mut ControlCtx) -> String {
             })
         }
         [first, ..] => unknown(first),
+    }
+}
+
+/// `set timeout cli <delay>`: this connection's idle timeout, in seconds
+/// unless a unit (`ms`, `s`, `m`, `h`, `d`) follows, as HAProxy's.
+fn set_timeout(session: &mut Session, args: &[&str]) -> String {
+    let (Some(&"cli"), value) = (args.first(), args.get(1)) else {
+        return "'set timeout' only supports 'cli'.\n".into();
+    };
+    let Some(value) = value else {
+        return "Expects an integer value.\n".into();
+    };
+    let digits = value.bytes().take_while(u8::is_ascii_digit).count();
+    let n: u64 = match value[..digits].parse() {
+        Ok(n) => n,
+        Err(_) => return "Invalid timeout value.\n".into(),
+    };
+    let ms = match &value[digits..] {
+        "ms" => Some(n),
+        "" | "s" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
+        "h" => n.checked_mul(3_600_000),
+        "d" => n.checked_mul(86_400_000),
+        _ => None,
+    };
+    match ms {
+        Some(ms) if ms >= 1000 => {
+            session.timeout = Some(std::time::Duration::from_millis(ms));
+            String::new()
+        }
+        _ => "Invalid timeout value.\n".into(),
+    }
+}
+
+/// `show stat`, filtered as asked ([`Filter`]).
+fn show_stat(cx: &ControlCtx, args: &[&str]) -> String {
+    let rows = stats::rows(cx.config, cx.shared);
+    match Filter::parse(args) {
+        Ok(None) => stats::csv::render(&rows),
+        Ok(Some(f)) if !f.finds_proxy(&rows) => "No such proxy.\n".into(),
+        Ok(Some(f)) => {
+            let kept: Vec<stats::Row> = rows.into_iter().filter(|r| f.keeps(r)).collect();
+            stats::csv::render(&kept)
+        }
+        Err(e) => e,
     }
 }
 
@@ -248,7 +304,11 @@ fn set_weight(cx: &mut ControlCtx, b: usize, s: usize, arg: Option<&str>) -> Str
     } else {
         w
     };
-    let static_lb = matches!(cx.config.backends[b].balance, Balance::StaticRr);
+    // HAProxy's static algorithms: static-rr, and map-based hashing (its
+    // map is laid out once for the configured weights).
+    let be = &cx.config.backends[b];
+    let static_lb = matches!(be.balance, Balance::StaticRr)
+        || (be.balance.is_hashing() && be.hash_type == HashType::MapBased);
     if static_lb && w != 0 && w != initial {
         return "Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n"
             .into();

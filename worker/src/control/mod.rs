@@ -16,6 +16,7 @@ mod cli;
 mod commands;
 mod probe;
 mod servers_state;
+mod stat_filter;
 
 use crate::signals;
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -81,8 +82,6 @@ pub fn run(
     shared: SharedState,
     stats_socket: Option<UnixListener>,
 ) -> i32 {
-    // `ps` and the tests tell it from the workers by this name.
-    let _ = nix::sys::prctl::set_name(c"weir-control");
     match run_loop(&config, &logger, &shared, stats_socket.as_ref()) {
         Ok(()) => 0,
         Err(e) => {

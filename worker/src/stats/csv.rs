@@ -2,7 +2,9 @@
 //! naming the columns, then one line per row, every line ending with a
 //! comma. The columns are HAProxy 2.6's static fields, in its order, up to
 //! and including the `-` column that ends them; a field weir has no figure
-//! for is empty, as HAProxy leaves the fields that do not apply.
+//! for is empty, as HAProxy leaves the fields that do not apply. Fields of
+//! features weir does not have are 0 where HAProxy shows 0 for them unused
+//! (`rate_lim`, `cache_lookups`, `cache_hits`, the backends' `agg_*`).
 
 use super::{Kind, Row};
 use std::fmt::Write;
@@ -157,7 +159,10 @@ pub fn line(out: &mut String, r: &Row) {
     let kind = r.kind.unwrap_or(Kind::Frontend);
     let fe = kind == Kind::Frontend;
     let srv = kind == Kind::Server;
+    let be = kind == Kind::Backend;
     let zero_unless_fe = (!fe).then_some(0);
+    // HAProxy counts cache lookups on HTTP frontends and backends.
+    let http_proxy = (!srv && r.mode == "http").then_some(0);
     for col in COLUMNS {
         match *col {
             "pxname" => text(out, &r.pxname),
@@ -190,7 +195,9 @@ pub fn line(out: &mut String, r: &Row) {
             "sid" => opt(out, Some(r.sid as u64)),
             "lbtot" => opt(out, r.lbtot),
             "type" => opt(out, Some(kind as u64)),
+            "rate_lim" => opt(out, fe.then_some(0)),
             "check_status" => out.push_str(r.check_status.unwrap_or("")),
+            "check_desc" => out.push_str(r.check_status.map_or("", super::check_desc)),
             "check_code" => opt(out, r.check_code),
             "check_duration" => opt(out, r.check_duration),
             "hrsp_1xx" => opt(out, Some(r.hrsp[0])),
@@ -212,6 +219,10 @@ pub fn line(out: &mut String, r: &Row) {
             "dcon" | "dses" => opt(out, fe.then_some(0)),
             "wrew" | "eint" => out.push('0'),
             "connect" | "reuse" => opt(out, zero_unless_fe),
+            "cache_lookups" | "cache_hits" => opt(out, http_proxy),
+            "agg_server_status" | "agg_server_check_status" | "agg_check_status" => {
+                opt(out, be.then_some(0))
+            }
             "uweight" => opt(out, r.weight.filter(|_| !fe)),
             "-" => out.push('-'),
             _ => {}

@@ -1,10 +1,14 @@
-//! `show info`: the service as a whole, in HAProxy's `Key: value` lines
-//! and order. Figures weir does not have (SSL, compression, pipes, rates)
-//! are 0, as HAProxy reports them when unused; `Pid` is the master's, the
-//! process an operator signals.
+//! `show info`: the service as a whole, in HAProxy 2.6's `Key: value`
+//! lines and order (its `Idle_pct` line left out: weir does not measure
+//! it). Figures of features weir does not have (TLS, compression, peers,
+//! debug commands, log reception) are 0, as HAProxy reports them unused;
+//! so are the figures weir's workers keep to themselves (memory pools,
+//! pipes in use, rates, dropped logs, the run queue): see
+//! docs/statistics.md. `Pid` is the master's, the process an operator
+//! signals.
 
 use weir_core::config::model::Config;
-use weir_core::shm::{unix_now, Gl, SharedState};
+use weir_core::shm::{unix_now, Gl, Px, SharedState};
 
 /// The figures `show info` and the Prometheus `haproxy_process_*` report.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +23,12 @@ pub struct Info {
     pub cum_conns: u64,
     pub cum_req: u64,
     pub listeners: u64,
+    /// Servers with health checks (one check task each).
+    pub checks: u64,
+    /// The pipe pools' bound over every worker (`maxconn / 4` each).
+    pub maxpipes: u64,
+    /// Bytes sent to clients and to servers.
+    pub bytes_out: u64,
 }
 
 /// RLIMIT_NOFILE as the master set it (inherited), else as configured.
@@ -34,6 +44,18 @@ impl Info {
     pub fn gather(config: &Config, shared: &SharedState, pid: u32) -> Info {
         let start_time = shared.global(Gl::StartTime);
         let nbproc = config.global.nbproc.max(1) as u64;
+        let sent: u64 = shared
+            .frontends
+            .iter()
+            .map(|p| p.get(Px::Bout))
+            .sum::<u64>()
+            + shared.backends.iter().map(|p| p.get(Px::Bin)).sum::<u64>();
+        let checks = config
+            .backends
+            .iter()
+            .filter(|b| b.check.is_some())
+            .map(|b| b.servers.iter().filter(|s| s.check).count() as u64)
+            .sum();
         Info {
             pid,
             nbproc,
@@ -45,6 +67,9 @@ impl Info {
             cum_conns: shared.global(Gl::CumConns),
             cum_req: shared.global(Gl::CumReq),
             listeners: config.frontends.iter().map(|f| f.binds.len() as u64).sum(),
+            checks,
+            maxpipes: shared.global(Gl::MaxConn) / 4 * nbproc,
+            bytes_out: sent,
         }
     }
 
@@ -67,20 +92,21 @@ impl Info {
             .ok()
             .and_then(|h| h.into_string().ok())
             .unwrap_or_default();
+        let zero = || "0".to_string();
         let lines: Vec<(&str, String)> = vec![
             ("Name", "weir".into()),
             ("Version", v.into()),
-            ("Release_date", String::new()),
+            ("Release_date", weir_core::RELEASE_DATE.into()),
             ("Nbthread", "1".into()),
             ("Nbproc", self.nbproc.to_string()),
             ("Process_num", "1".into()),
             ("Pid", self.pid.to_string()),
             ("Uptime", self.uptime_text()),
             ("Uptime_sec", self.uptime.to_string()),
-            ("Memmax_MB", "0".into()),
-            ("PoolAlloc_MB", "0".into()),
-            ("PoolUsed_MB", "0".into()),
-            ("PoolFailed", "0".into()),
+            ("Memmax_MB", zero()),
+            ("PoolAlloc_MB", zero()),
+            ("PoolUsed_MB", zero()),
+            ("PoolFailed", zero()),
             ("Ulimit-n", self.ulimit_n.to_string()),
             ("Maxsock", self.ulimit_n.to_string()),
             ("Maxconn", self.maxconn.to_string()),
@@ -88,34 +114,57 @@ impl Info {
             ("CurrConns", self.curr_conns.to_string()),
             ("CumConns", self.cum_conns.to_string()),
             ("CumReq", self.cum_req.to_string()),
-            ("MaxSslConns", "0".into()),
-            ("CurrSslConns", "0".into()),
-            ("CumSslConns", "0".into()),
-            ("Maxpipes", "0".into()),
-            ("PipesUsed", "0".into()),
-            ("PipesFree", "0".into()),
-            ("ConnRate", "0".into()),
-            ("ConnRateLimit", "0".into()),
-            ("MaxConnRate", "0".into()),
-            ("SessRate", "0".into()),
-            ("SessRateLimit", "0".into()),
-            ("MaxSessRate", "0".into()),
-            ("CompressBpsIn", "0".into()),
-            ("CompressBpsOut", "0".into()),
-            ("CompressBpsRateLim", "0".into()),
+            ("MaxSslConns", zero()),
+            ("CurrSslConns", zero()),
+            ("CumSslConns", zero()),
+            ("Maxpipes", self.maxpipes.to_string()),
+            ("PipesUsed", zero()),
+            ("PipesFree", zero()),
+            ("ConnRate", zero()),
+            ("ConnRateLimit", zero()),
+            ("MaxConnRate", zero()),
+            ("SessRate", zero()),
+            ("SessRateLimit", zero()),
+            ("MaxSessRate", zero()),
+            ("SslRate", zero()),
+            ("SslRateLimit", zero()),
+            ("MaxSslRate", zero()),
+            ("SslFrontendKeyRate", zero()),
+            ("SslFrontendMaxKeyRate", zero()),
+            ("SslFrontendSessionReuse_pct", zero()),
+            ("SslBackendKeyRate", zero()),
+            ("SslBackendMaxKeyRate", zero()),
+            ("SslCacheLookups", zero()),
+            ("SslCacheMisses", zero()),
+            ("CompressBpsIn", zero()),
+            ("CompressBpsOut", zero()),
+            ("CompressBpsRateLim", zero()),
+            // Each session is one task in its worker, each checked server
+            // one in the control process.
+            ("Tasks", (self.curr_conns + self.checks).to_string()),
+            ("Run_queue", zero()),
             ("node", host),
-            ("Stopping", "0".into()),
+            ("Stopping", zero()),
             ("Jobs", (self.curr_conns + self.listeners).to_string()),
-            ("Unstoppable Jobs", "0".into()),
+            ("Unstoppable Jobs", zero()),
             ("Listeners", self.listeners.to_string()),
-            ("ActivePeers", "0".into()),
-            ("ConnectedPeers", "0".into()),
-            ("DroppedLogs", "0".into()),
-            ("BusyPolling", "0".into()),
-            ("FailedResolutions", "0".into()),
+            ("ActivePeers", zero()),
+            ("ConnectedPeers", zero()),
+            ("DroppedLogs", zero()),
+            ("BusyPolling", zero()),
+            ("FailedResolutions", zero()),
+            ("TotalBytesOut", self.bytes_out.to_string()),
+            // HAProxy's spelling.
+            ("TotalSplicdedBytesOut", zero()),
+            ("BytesOutRate", zero()),
+            ("DebugCommandsIssued", zero()),
+            ("CumRecvLogs", zero()),
             ("Build info", v.into()),
+            ("Memmax_bytes", zero()),
+            ("PoolAlloc_bytes", zero()),
+            ("PoolUsed_bytes", zero()),
             ("Start_time_sec", self.start_time.to_string()),
-            ("Tainted", "0".into()),
+            ("Tainted", zero()),
         ];
         let mut out = String::with_capacity(1024);
         for (k, val) in lines {

@@ -95,6 +95,23 @@ pub fn check_status_name(code: u64) -> &'static str {
     weir_core::shm::check_status::name(code)
 }
 
+/// HAProxy's description of a check status (the CSV's `check_desc`,
+/// `check_statuses` in its `src/check.c`).
+pub fn check_desc(status: &str) -> &'static str {
+    match status {
+        "INI" => "Initializing",
+        "L4OK" => "Layer4 check passed",
+        "L4TOUT" => "Layer4 timeout",
+        "L4CON" => "Layer4 connection problem",
+        "L7OK" => "Layer7 check passed",
+        "L7TOUT" => "Layer7 timeout",
+        "L7RSP" => "Layer7 invalid response",
+        "L7STS" => "Layer7 wrong status",
+        "SOCKERR" => "Socket error",
+        _ => "Unknown",
+    }
+}
+
 /// HAProxy's name for a balance algorithm (the CSV's `algo`).
 pub fn algo_name(b: &Balance) -> &'static str {
     match b {
@@ -275,7 +292,14 @@ pub fn rows(config: &Config, shared: &SharedState) -> Vec<Row> {
             eresp: Some(p.get(Px::Eresp)),
             wretr: Some(p.get(Px::Wretr)),
             wredis: Some(p.get(Px::Wredis)),
-            status: if act + bck > 0 { "UP" } else { "DOWN" }.into(),
+            // HAProxy: UP while a server is usable, or when it has none (a
+            // stats-only listen section).
+            status: if act + bck > 0 || be.servers.is_empty() {
+                "UP"
+            } else {
+                "DOWN"
+            }
+            .into(),
             weight: Some(weight),
             act: Some(act),
             bck: Some(bck),
