@@ -2,7 +2,7 @@
 //! errors (at their line and column), the warnings, and the refusal of
 //! `tls` while the worker cannot serve it.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::model::{ClientVerify, Config, ServerSni, ServerVerify, TlsVersion};

@@ -156,7 +156,13 @@ pub fn pids_with_arg(arg: &str) -> Vec<i32> {
     dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&pid| {
             fs::read(format!("/proc/{pid}/cmdline"))
-                .map(|c| c.split(|&b| b == 0).any(|a| a == arg.as_bytes()))
+                .map(|c| {
+                    // The master's title puts its command line in one
+                    // argument: a word of it counts too.
+                    c.split(|&b| b == 0).any(|a| {
+                        a == arg.as_bytes() || a.split(|&b| b == b' ').any(|w| w == arg.as_bytes())
+                    })
+                })
                 .unwrap_or(false)
         })
         .filter(|&pid| alive(pid))

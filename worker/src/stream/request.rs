@@ -162,7 +162,9 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
         };
         request_head_edited(head, buf, &opts, &edits, st.to_srv.vec());
         st.set_lb_key(match &be.balance {
-            Balance::Uri => Some(crate::rules::path_and_query(head.target.get(buf))),
+            // The target as received (HAProxy hashes an absolute-form URI
+            // whole, up to its query).
+            Balance::Uri => Some(head.target.get(buf)),
             Balance::Hdr(name) => head.values(buf, name).next(),
             _ => None,
         });
