@@ -28,7 +28,6 @@ mod stats;
 mod syntax_error;
 mod tls;
 mod tls_bind;
-mod tls_not_wired;
 mod tls_server;
 mod type_error;
 mod units;
@@ -98,21 +97,6 @@ pub fn load_str(file_name: &str, text: &str) -> Result<Config, Vec<Diagnostic>> 
     finish(&model, report)
 }
 
-/// [`load_str`] without the refusal of `tls` (TLS is not wired into the
-/// worker yet): what the typed model holds for TLS, for tests.
-#[cfg(test)]
-pub(crate) fn load_str_tls(file_name: &str, text: &str) -> Result<Config, Vec<Diagnostic>> {
-    let mut report = Report::default();
-    let mut model = FileModel::default();
-    add(
-        file_name.to_string(),
-        text.to_string(),
-        &mut model,
-        &mut report,
-    );
-    finish_with(&model, report, false)
-}
-
 /// Stage 1 for one file.
 fn add(name: String, text: String, model: &mut FileModel, report: &mut Report) {
     let index = report.sources.len();
@@ -121,17 +105,9 @@ fn add(name: String, text: String, model: &mut FileModel, report: &mut Report) {
 }
 
 /// Stage 2, unless a syntax error makes its findings unreliable.
-fn finish(model: &FileModel, report: Report) -> Result<Config, Vec<Diagnostic>> {
-    finish_with(model, report, true)
-}
-
-fn finish_with(
-    model: &FileModel,
-    mut report: Report,
-    refuse_tls: bool,
-) -> Result<Config, Vec<Diagnostic>> {
+fn finish(model: &FileModel, mut report: Report) -> Result<Config, Vec<Diagnostic>> {
     if !model.syntax_errors {
-        if let Some(mut config) = validate::build(model, &mut report, refuse_tls) {
+        if let Some(mut config) = validate::build(model, &mut report) {
             if report.errors.is_empty() {
                 config.warnings = report.sorted_warnings();
                 return Ok(config);

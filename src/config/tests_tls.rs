@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::model::{ClientVerify, Config, ServerSni, ServerVerify, TlsVersion};
-use super::{load_str, load_str_tls, Diagnostic, Severity};
+use super::{load_str, Diagnostic, Severity};
 use crate::tls::testcerts;
 
 /// A directory of test files, removed on drop.
@@ -51,11 +51,11 @@ fn be(server: &str, check: &str) -> String {
 }
 
 fn ok(text: &str) -> Config {
-    load_str_tls("t.toml", text).unwrap_or_else(|e| panic!("unexpected errors: {e:#?}\n{text}"))
+    load_str("t.toml", text).unwrap_or_else(|e| panic!("unexpected errors: {e:#?}\n{text}"))
 }
 
 fn errors(text: &str) -> Vec<String> {
-    match load_str_tls("t.toml", text) {
+    match load_str("t.toml", text) {
         Ok(_) => panic!("expected errors for:\n{text}"),
         Err(e) => e
             .iter()
@@ -359,27 +359,5 @@ fn ticket_keys_in_global() {
     assert!(
         e.starts_with("2:23: `tls_ticket_lifetime` must be between 1m and 7d"),
         "{e}"
-    );
-}
-
-#[test]
-fn a_bind_serves_tls_and_a_server_is_refused_until_wired() {
-    let f = Files::new();
-    let crt = cert_file(&f);
-    let text = fe(
-        &format!("[\":80\", {{ address = \":443\", tls = {{ crt = \"{crt}\" }} }}]"),
-        "",
-    );
-    assert!(load_str("t.toml", &text).is_ok());
-    let text = text.replace(
-        "address = \"127.0.0.1:8000\"",
-        "address = \"127.0.0.1:8000\", tls = true",
-    );
-    let e = load_str("t.toml", &text).expect_err("refused");
-    assert_eq!(e.len(), 1, "{e:#?}");
-    assert!(
-        e[0].message
-            .starts_with("TLS to servers is not wired into the worker yet"),
-        "{e:#?}"
     );
 }

@@ -38,18 +38,13 @@ pub(crate) struct Inherited {
 }
 
 /// Builds the typed model, or returns `None` when any error was reported
-/// (in this stage or before). `refuse_tls`: report every `tls` as not
-/// wired into the worker yet (off only in tests of the TLS model).
-pub(crate) fn build(files: &FileModel, report: &mut Report, refuse_tls: bool) -> Option<Config> {
+/// (in this stage or before).
+pub(crate) fn build(files: &FileModel, report: &mut Report) -> Option<Config> {
     once("global", &files.global, report);
     once("defaults", &files.defaults, report);
     let global = super::global::build(files.global.first(), report);
     let inherited = defaults(files.defaults.first(), report);
     let (frontends, backends) = super::proxy::build_all(files, &global, &inherited, report);
-    if refuse_tls {
-        // Until the worker's transport speaks TLS: delete with the file.
-        super::tls_not_wired::refuse(files, report);
-    }
     if frontends.is_empty() && report.errors.is_empty() {
         let file = report
             .sources

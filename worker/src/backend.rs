@@ -5,9 +5,13 @@
 
 use crate::balance::{self, Balancer, PickCtx};
 use crate::queue::WaitQueue;
+use std::cell::Cell;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
 use weir_core::config::model::{self, Balance};
 use weir_core::shm::{ProxyShm, ServerShm};
+use weir_core::tls::Connector;
 
 /// One server.
 pub struct ServerState {
@@ -19,6 +23,13 @@ pub struct ServerState {
     pub maxconn: Option<usize>,
     /// Shared state and counters.
     pub shm: ServerShm,
+    /// How to speak TLS to it (`tls` on the server): `Some(Err)` if its
+    /// configuration could not be built, and then it is never connected
+    /// to (never in clear text instead).
+    pub tls: Option<Result<Arc<Connector>, String>>,
+    /// When a failed TLS handshake with it was last logged (a warning a
+    /// second at most per server and worker).
+    pub tls_warned: Cell<Option<Instant>>,
 }
 
 impl ServerState {
@@ -29,6 +40,11 @@ impl ServerState {
             backup: s.backup,
             maxconn: s.maxconn,
             shm,
+            tls: s
+                .tls
+                .as_ref()
+                .map(|t| Connector::from_server(t).map(Arc::new)),
+            tls_warned: Cell::new(None),
         }
     }
 
@@ -66,6 +82,8 @@ impl ServerState {
             backup: false,
             maxconn: None,
             shm: ServerShm::detached(weight),
+            tls: None,
+            tls_warned: Cell::new(None),
         }
     }
 
@@ -97,6 +115,8 @@ pub struct BackendState {
     pub shm: ProxyShm,
     /// This worker's sessions waiting for a server slot.
     pub queue: WaitQueue,
+    /// A server of it sends the request's Host as its TLS SNI.
+    pub sni_from_host: bool,
     balancer: Box<dyn Balancer>,
 }
 
@@ -120,10 +140,16 @@ impl BackendState {
             Balance::Hdr(_) => Box::new(balance::Hdr::new(b)),
             Balance::Random => Box::new(balance::Random::new()),
         };
+        let sni_from_host = b.servers.iter().any(|s| {
+            s.tls
+                .as_ref()
+                .is_some_and(|t| matches!(t.sni, model::ServerSni::RequestHost { .. }))
+        });
         BackendState {
             servers,
             shm,
             queue: WaitQueue::default(),
+            sni_from_host,
             balancer,
         }
     }

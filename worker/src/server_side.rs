@@ -17,13 +17,14 @@
 
 use crate::backend::BackendState;
 use crate::balance::PickCtx;
-use crate::conn::connect::{self, connected};
+use crate::conn::connect::{self, connected, TlsTo};
 use crate::conn::Conn;
 use crate::context::Cx;
 use crate::idle::{self, Kept};
 use crate::queue::{self, Wait};
 use crate::term::{At, Cause, Termination};
 use mio::Token;
+use std::io;
 use std::time::{Duration, Instant};
 use weir_core::config::model::{defaults, Backend};
 
@@ -68,6 +69,8 @@ pub enum Progress {
 pub struct Attempt<'a> {
     /// What the balancer hashes (client address, URI, header).
     pub pick: PickCtx<'a>,
+    /// The request's Host, for a server whose TLS SNI is the Host.
+    pub host: Option<&'a str>,
     /// The poller token the connection is registered under.
     pub token: Token,
     /// The owner's key in the backend's queue (its task).
@@ -146,6 +149,15 @@ impl ServerSide {
         }
         if conn.readable || conn.writable {
             match connected(conn) {
+                Ok(true) if conn.handshaking() => match conn.handshake() {
+                    // Done: ready on the next call, with the same checks.
+                    Ok(true) => return self.advance(cx, at),
+                    Ok(false) => {}
+                    Err(e) => {
+                        self.tls_failed(cx, &e);
+                        return self.retry(cx, at, false);
+                    }
+                },
                 Ok(true) => {
                     self.active = cx.now;
                     self.ready_at = Some(cx.now);
@@ -231,7 +243,20 @@ impl ServerSide {
             }
             self.connect_start.get_or_insert(cx.now);
             let srv = &cx.backends[be_i].servers[i];
-            if let Ok(conn) = connect::open(srv.addr, cx.registry, at.token) {
+            let tls = match &srv.tls {
+                None => Ok(None),
+                Some(Ok(c)) => Ok(Some(TlsTo {
+                    connector: c,
+                    host: at.host,
+                })),
+                // Never in clear text instead.
+                Some(Err(e)) => Err(e),
+            };
+            let opened = match tls {
+                Ok(tls) => connect::open(srv.addr, tls, cx.registry, at.token),
+                Err(e) => Err(io::Error::other(e.clone())),
+            };
+            if let Ok(conn) = opened {
                 srv.shm.enter(cx.worker);
                 self.conn = Some(conn);
                 self.reused = false;
@@ -286,6 +311,35 @@ impl ServerSide {
             old.park(cx.idle, cx.registry, cx.now);
         }
         *kept = Kept::new(conn, self.backend, i, cx.idle);
+    }
+
+    /// A TLS handshake with the server failed (a certificate that does
+    /// not verify, no common version…): a warning (one a second per
+    /// server), then a retry like any failed connect.
+    fn tls_failed(&self, cx: &Cx, e: &io::Error) {
+        let Some(i) = self.server else {
+            return;
+        };
+        let srv = &cx.backends[self.backend].servers[i];
+        let quiet = srv
+            .tls_warned
+            .get()
+            .is_some_and(|t| cx.now.saturating_duration_since(t) < Duration::from_secs(1));
+        if quiet {
+            return;
+        }
+        srv.tls_warned.set(Some(cx.now));
+        let be = &cx.config.backends[self.backend].name;
+        let why = self
+            .conn
+            .as_ref()
+            .and_then(|c| c.tls())
+            .and_then(|t| t.error())
+            .map_or_else(|| e.to_string(), |e| e.to_string());
+        cx.logger.warning(&format!(
+            "TLS handshake with server {be}/{} failed: {why}",
+            srv.name
+        ));
     }
 
     /// The backend's state in this worker.

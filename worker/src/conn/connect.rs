@@ -2,17 +2,40 @@
 //! registered with the poller, and the check that tells when its connect
 //! has completed.
 
-use super::Conn;
+use super::{Conn, Tls, Transport};
 use mio::{Registry, Token};
 use socket2::{Domain, Socket, Type};
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
+use weir_core::tls::Connector;
 
-/// A new plain connection to `addr`, its connect started and the socket
-/// registered under `token`.
-pub fn open(addr: SocketAddr, registry: &Registry, token: Token) -> io::Result<Conn> {
+/// TLS for a new server connection: the server's client configuration
+/// and the name it is reached by (SNI, and what its certificate must
+/// name).
+pub struct TlsTo<'a> {
+    pub connector: &'a Connector,
+    /// The request's Host, for `sni = "host"`.
+    pub host: Option<&'a str>,
+}
+
+/// A new connection to `addr` (in TLS with `tls`), its connect started and
+/// the socket registered under `token`. The TLS handshake starts once the
+/// connect completes ([`Conn::handshake`]).
+pub fn open(
+    addr: SocketAddr,
+    tls: Option<TlsTo>,
+    registry: &Registry,
+    token: Token,
+) -> io::Result<Conn> {
     let sock = mio::net::TcpStream::from_std(open_connection(addr)?);
-    let mut conn = Conn::plain(sock);
+    let mut conn = match tls {
+        None => Conn::plain(sock),
+        Some(t) => {
+            let name = t.connector.server_name(t.host, addr.ip());
+            let tls = Tls::client(sock, t.connector.config.clone(), name)?;
+            Conn::new(Transport::Tls(Box::new(tls)))
+        }
+    };
     conn.register(registry, token)?;
     Ok(conn)
 }

@@ -65,6 +65,10 @@ fn advance(
             uri,
             header,
         },
+        host: st
+            .sni_host_set
+            .then(|| std::str::from_utf8(&st.sni_host).ok())
+            .flatten(),
         token: tokens::slot(st.session, st.slot),
         queue_key: tokens::stream_task(key),
         reuse: Some(Reuse {

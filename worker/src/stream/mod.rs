@@ -178,6 +178,10 @@ pub struct Stream {
     /// memory is kept with the stream's.
     lb_key: Vec<u8>,
     lb_key_set: bool,
+    /// The request's Host, kept when a server of the backend takes it as
+    /// its TLS SNI (`sni = "host"`); memory kept like `lb_key`'s.
+    sni_host: Vec<u8>,
+    sni_host_set: bool,
 }
 
 impl Stream {
@@ -216,6 +220,8 @@ impl Stream {
             counted: false,
             lb_key: Vec::new(),
             lb_key_set: false,
+            sni_host: Vec::new(),
+            sni_host_set: false,
         }
     }
 
@@ -233,15 +239,18 @@ impl Stream {
         let mut to_cli = std::mem::take(&mut self.to_cli);
         let mut request_line = std::mem::take(&mut self.request_line);
         let mut lb_key = std::mem::take(&mut self.lb_key);
+        let mut sni_host = std::mem::take(&mut self.sni_host);
         to_srv.reset();
         to_cli.reset();
         request_line.clear();
         lb_key.clear();
+        sni_host.clear();
         *self = Stream {
             to_srv,
             to_cli,
             request_line,
             lb_key,
+            sni_host,
             ..Stream::new(backend, start, date, now, bufsize)
         };
     }
@@ -255,6 +264,10 @@ impl Stream {
         self.set_lb_key(None);
         if self.lb_key.capacity() > keep {
             self.lb_key = Vec::new();
+        }
+        self.set_sni_host(None);
+        if self.sni_host.capacity() > keep {
+            self.sni_host = Vec::new();
         }
         self.to_srv.trim(keep);
         self.to_cli.trim(keep);
@@ -279,6 +292,13 @@ impl Stream {
         self.lb_key.clear();
         self.lb_key_set = key.is_some();
         self.lb_key.extend_from_slice(key.unwrap_or_default());
+    }
+
+    /// Sets (or clears) the Host kept for a server's TLS SNI.
+    pub fn set_sni_host(&mut self, host: Option<&[u8]>) {
+        self.sni_host.clear();
+        self.sni_host_set = host.is_some();
+        self.sni_host.extend_from_slice(host.unwrap_or_default());
     }
 
     /// Whether the stream reads from the client now: while its request

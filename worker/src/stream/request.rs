@@ -168,6 +168,9 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
             Balance::Hdr(name) => head.values(buf, name).next(),
             _ => None,
         });
+        if cx.backends[be_i].sni_from_host {
+            st.set_sni_host(head.values(buf, "host").next());
+        }
         st.req_body = Body::new(head.framing);
         st.req_has_body = has_body;
         st.ctx = ResponseContext::from(head);

@@ -52,6 +52,7 @@ pub fn process(s: &mut TcpSession, key: usize, cx: &mut Cx) -> Outcome {
                 src: Some(s.client_addr.ip()),
                 ..PickCtx::default()
             },
+            host: None,
             token: tokens::slot(key, tokens::SERVER_SLOT),
             queue_key: tokens::session_task(key),
             reuse: None,
