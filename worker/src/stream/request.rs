@@ -173,6 +173,7 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
         }
         st.req_body = Body::new(head.framing);
         st.req_has_body = has_body;
+        st.replayable = !has_body && head.method.is_idempotent();
         st.ctx = ResponseContext::from(head);
         st.phase = Phase::Connect;
         st.counted = true;
