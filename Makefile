@@ -71,7 +71,7 @@ deps:
 ## (a crash, a failed assertion) fails the run; its input is kept in
 ## fuzz/artifacts/. New inputs go to fuzz/corpus/ (git-ignored).
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := request_head response_head ticket_keys
+FUZZ_TARGETS := request_head response_head ticket_keys proxy_header
 FUZZ_TOOLS_INSTALL ?= $(CARGO) install --locked
 UNDER_CI := $(filter true TRUE True 1,$(CI))
 fuzz:

@@ -201,6 +201,7 @@ pub struct ServerFile {
     pub backup: S<bool>,
     pub disabled: S<bool>,
     pub send_proxy: S<bool>,
+    pub send_proxy_v2: S<bool>,
     pub tls: S<ServerTlsSpec>,
 }
 

@@ -194,6 +194,9 @@ pub struct Bind {
     pub v6only: Option<bool>,
     /// TLS termination on this listener.
     pub tls: Option<BindTls>,
+    /// Every connection opens with a PROXY protocol header (v1 or v2),
+    /// whose addresses are the client's.
+    pub accept_proxy: bool,
 }
 
 /// What a bind line names.
@@ -490,6 +493,17 @@ pub struct Server {
     pub maxconn: Option<usize>,
     /// Connections to this server are TLS.
     pub tls: Option<ServerTls>,
+    /// Each connection to it opens with a PROXY protocol header.
+    pub send_proxy: Option<ProxyVersion>,
+}
+
+/// The PROXY protocol version sent to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyVersion {
+    /// `send_proxy`: the text line.
+    V1,
+    /// `send_proxy_v2`: the binary header.
+    V2,
 }
 
 /// Defaults the product applies when a key is absent (documented in

@@ -115,6 +115,7 @@ pub const SERVER: &[&str] = &[
     "backup",
     "disabled",
     "send_proxy",
+    "send_proxy_v2",
     "tls",
 ];
 

@@ -75,6 +75,10 @@ impl Worker {
             .tls
             .as_ref()
             .map_or(Duration::ZERO, |a| a.handshake_timeout);
+        let accept_proxy = self.config.frontends[fe]
+            .binds
+            .get(l.bind)
+            .is_some_and(|b| b.accept_proxy);
         let _ = sock.set_nodelay(true);
         let client = match l.tls.clone() {
             None => Conn::plain(sock),
@@ -103,6 +107,7 @@ impl Worker {
                 let mut s = TcpSession::new(fe, be, client, addr, now, date);
                 s.bind = l.bind;
                 s.handshake_timeout = handshake_timeout;
+                s.expect_proxy = accept_proxy;
                 AnySession::Tcp(s)
             }
             Mode::Http => {
@@ -113,6 +118,7 @@ impl Worker {
                     port: dst_port,
                     date: self.clock.now(),
                     handshake_timeout,
+                    accept_proxy,
                 };
                 let bufsize = self.config.global.bufsize;
                 AnySession::Http(H1Mux::new(accepted, client, bufsize, now))

@@ -10,6 +10,7 @@
 //! its transport. [`connect`] opens server connections.
 
 pub mod connect;
+pub mod proxy;
 pub mod tls;
 pub mod transport;
 
@@ -42,6 +43,9 @@ pub struct Conn {
     /// The poller reported the peer's read side closed (or an error):
     /// a short read no longer means the queue is empty of events.
     pub rdhup: bool,
+    /// It carries one client's identity (a PROXY header was sent on it):
+    /// never parked for another client to reuse.
+    pub private: bool,
 }
 
 impl Conn {
@@ -52,6 +56,7 @@ impl Conn {
             readable: false,
             writable: false,
             rdhup: false,
+            private: false,
         }
     }
 
@@ -157,6 +162,41 @@ impl Conn {
     /// Whether bytes may be spliced to or from it.
     pub fn can_splice(&self) -> bool {
         self.transport.splice_fd().is_some()
+    }
+
+    /// Looks at the bytes waiting without taking them ([`Transport::peek`]).
+    pub fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let res = self.transport.peek(buf);
+        if matches!(&res, Err(e) if e.kind() == ErrorKind::WouldBlock) {
+            self.readable = false;
+        }
+        res
+    }
+
+    /// Takes `n` bytes already peeked at off the socket, out of the way
+    /// of the layers above, the transport's included (the PROXY header:
+    /// a TLS handshake starts after it).
+    pub fn skip(&mut self, n: usize) -> io::Result<()> {
+        let mut scrap = [0u8; proxy::MAX_LEN];
+        let mut left = n.min(scrap.len());
+        while left > 0 {
+            let got = self.transport.read_raw(&mut scrap[..left])?;
+            if got == 0 {
+                return Err(ErrorKind::UnexpectedEof.into());
+            }
+            left -= got;
+        }
+        Ok(())
+    }
+
+    /// Writes bytes ahead of anything else ([`Transport::write_preamble`]).
+    pub fn write_preamble(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.transport.write_preamble(bytes)
+    }
+
+    /// The connection's local address.
+    pub fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.transport.local_addr()
     }
 
     /// Closes it with a reset ([`Transport::discard`]).

@@ -164,6 +164,52 @@ impl Transport {
         }
     }
 
+    /// Looks at the bytes waiting on the socket without taking them (the
+    /// PROXY protocol header, before anything reads past it).
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let sock = match self {
+            Transport::Plain(s) => s,
+            Transport::Tls(t) => &t.sock,
+        };
+        use std::os::fd::AsRawFd;
+        nix::sys::socket::recv(sock.as_raw_fd(), buf, nix::sys::socket::MsgFlags::MSG_PEEK)
+            .map_err(io::Error::from)
+    }
+
+    /// Reads from the socket itself, under the transport (bytes that come
+    /// before it starts: the PROXY header).
+    pub fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.read(buf),
+            Transport::Tls(t) => t.sock.read(buf),
+        }
+    }
+
+    /// Writes bytes on the socket itself, ahead of anything the transport
+    /// will write (the PROXY protocol header, before a TLS handshake).
+    /// All or nothing: a fresh connection's send buffer takes them.
+    pub fn write_preamble(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let sock = match self {
+            Transport::Plain(s) => s,
+            Transport::Tls(t) => &mut t.sock,
+        };
+        match sock.write(bytes) {
+            Ok(n) if n == bytes.len() => Ok(()),
+            Ok(_) => Err(io::Error::other(
+                "the PROXY header did not fit the send buffer",
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The local address of the connection (what a client connected to).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        match self {
+            Transport::Plain(s) => s.local_addr(),
+            Transport::Tls(t) => t.sock.local_addr(),
+        }
+    }
+
     /// Closes the connection with a reset (SO_LINGER 0), as HAProxy does
     /// with server connections it no longer wants, so that no TIME_WAIT
     /// piles up on weir's ephemeral ports. Closing the socket takes it out

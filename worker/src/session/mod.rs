@@ -16,6 +16,7 @@
 //! ([`crate::tokens`]).
 
 pub mod handshake;
+pub mod proxy_header;
 pub mod tcp;
 
 use crate::conn::Conn;

@@ -60,6 +60,10 @@ fn advance(
     parked: bool,
     had_conn: bool,
 ) -> Transition {
+    if cs.dst.is_none() && cx.backends[st.side.backend].send_proxy_any {
+        cs.dst = cs.conn.local_addr().ok();
+    }
+    let client = cs.dst.map(|dst| (cs.addr, dst));
     let be = &cx.config.backends[st.side.backend];
     // The fields, not `lb_key()`: `st.side` is borrowed below.
     let lb = st.lb_key_set.then_some(&st.lb_key[..]);
@@ -69,6 +73,7 @@ fn advance(
         _ => (None, None),
     };
     let mut at = Attempt {
+        client,
         pick: PickCtx {
             src: Some(cs.addr.ip()),
             uri,

@@ -47,6 +47,8 @@ pub struct H1Mux {
     /// The bind it was accepted on, and its TLS handshake timeout.
     bind: usize,
     handshake_timeout: Duration,
+    /// A PROXY protocol header is due before anything else.
+    expect_proxy: bool,
 }
 
 /// What the mux is told of a connection when it is accepted.
@@ -59,6 +61,8 @@ pub struct Accepted {
     pub date: WallTime,
     /// The bind's TLS handshake timeout (unused on a plain connection).
     pub handshake_timeout: Duration,
+    /// The bind expects a PROXY protocol header (`accept_proxy`).
+    pub accept_proxy: bool,
 }
 
 impl H1Mux {
@@ -73,6 +77,7 @@ impl H1Mux {
             accept_date: a.date,
             bind: a.bind,
             handshake_timeout: a.handshake_timeout,
+            expect_proxy: a.accept_proxy,
         }
     }
 

@@ -4,9 +4,11 @@
 //! answer 408 at `timeout http_request`.
 
 use super::H1Mux;
+use crate::conn::proxy::Header;
 use crate::context::Cx;
 use crate::idle::kept;
 use crate::session::handshake::{self, Handshake, Who};
+use crate::session::proxy_header::{self, ProxyStep};
 use crate::session::Outcome;
 use crate::stream::forward::{fill, Fill};
 use crate::stream::run::BUDGET_BUFFERS;
@@ -26,13 +28,32 @@ pub fn process(m: &mut H1Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
     if m.client.close_after {
         return Outcome::Close(Termination::NORMAL);
     }
+    let who = Who {
+        frontend: m.client.frontend,
+        bind: m.bind,
+        addr: m.client.addr,
+        accepted: m.accepted,
+        date: &m.accept_date,
+    };
+    if m.expect_proxy {
+        let timeout = client_timeout(cx, m.client.frontend);
+        match proxy_header::advance(&mut m.client.conn, timeout, &who, cx) {
+            ProxyStep::Done(header) => {
+                m.expect_proxy = false;
+                if let Header::Proxy { src, dst } = header {
+                    m.client.addr = src;
+                    m.client.port = dst.port();
+                    m.client.dst = Some(dst);
+                }
+            }
+            ProxyStep::Pending(at) => return Outcome::Wait(Some(at)),
+            ProxyStep::Failed => return Outcome::Close(Termination::client(At::Request)),
+        }
+    }
     if m.client.conn.handshaking() {
         let who = Who {
-            frontend: m.client.frontend,
-            bind: m.bind,
             addr: m.client.addr,
-            accepted: m.accepted,
-            date: &m.accept_date,
+            ..who
         };
         match handshake::advance(&mut m.client.conn, m.handshake_timeout, &who, cx) {
             Handshake::Done => {}

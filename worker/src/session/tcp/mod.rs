@@ -42,6 +42,8 @@ pub enum Stage {
 pub struct TcpSession {
     pub frontend: usize,
     pub client_addr: SocketAddr,
+    /// The address the client connected to, from its PROXY header.
+    pub dst: Option<SocketAddr>,
     pub client: Conn,
     /// The backend, the server and the connection to it.
     pub side: ServerSide,
@@ -59,6 +61,8 @@ pub struct TcpSession {
     pub handshake_timeout: std::time::Duration,
     /// The client's TLS handshake failed (logged then, not as a session).
     pub handshake_failed: bool,
+    /// A PROXY protocol header is due before anything else.
+    pub expect_proxy: bool,
 }
 
 impl TcpSession {
@@ -73,6 +77,7 @@ impl TcpSession {
         TcpSession {
             frontend,
             client_addr,
+            dst: None,
             client,
             side: ServerSide::new(backend, now),
             req: Channel::default(),
@@ -84,6 +89,7 @@ impl TcpSession {
             bind: 0,
             handshake_timeout: std::time::Duration::ZERO,
             handshake_failed: false,
+            expect_proxy: false,
         }
     }
 
