@@ -2,7 +2,7 @@
 //! control, shutdown, and every limit crossed by a flood at the right
 //! count while normal traffic never is.
 
-use super::super::frame::{flag, kind, parse, Frame, Parse};
+use super::super::frame::{flag, kind};
 use super::super::limits::Limit;
 use super::*;
 

@@ -119,9 +119,12 @@ fn h1_response_to_h2_fields() {
     assert_eq!(out.len(), 1);
 }
 
+/// An HTTP/1.1 head and the h2 fields it should become.
+type Case<'a> = (&'a [u8], &'a [(&'a str, &'a str)]);
+
 #[test]
 fn h1_request_to_h2_fields() {
-    let cases: &[(&[u8], &[(&str, &str)])] = &[
+    let cases: &[Case] = &[
         (
             b"POST /rpc HTTP/1.1\r\nHost: s:50051\r\nTE: trailers\r\nContent-Type: application/grpc\r\n\
               Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n",
