@@ -43,6 +43,7 @@ pub struct GlobalFile {
     pub maxpollevents: S<i64>,
     pub tls_ticket_keys: S<String>,
     pub tls_ticket_lifetime: S<IntOrStr>,
+    pub h2: S<super::h2::H2File>,
 }
 
 /// `[defaults]`.

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 mod tls;
 
+pub use super::h2::H2;
+
 pub use tls::{
     BindTls, ClientVerify, ServerSni, ServerTls, ServerVerify, TicketKeyFile, TlsVersion,
 };
@@ -63,6 +65,8 @@ pub struct Global {
     /// How often generated ticket keys rotate; the ticket lifetime
     /// announced to clients.
     pub tls_ticket_lifetime: Duration,
+    /// `h2`: HTTP/2 settings and attack limits (SPEC §9).
+    pub h2: H2,
 }
 
 /// Which CPU each worker is pinned to.

@@ -30,6 +30,7 @@ pub const GLOBAL: &[&str] = &[
     "maxpollevents",
     "tls_ticket_keys",
     "tls_ticket_lifetime",
+    "h2",
 ];
 
 /// `[defaults]`.
@@ -274,6 +275,7 @@ pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
         "use_backend" => Some(USE_BACKEND),
         "http_request" => Some(HTTP_RULE),
         "http_response" => Some(HTTP_RESPONSE_RULE),
+        "h2" => Some(super::h2::KEYS),
         _ => None,
     }
 }

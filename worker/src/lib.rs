@@ -29,6 +29,7 @@ pub mod context;
 pub mod control;
 pub mod dispatch;
 pub mod event_loop;
+pub mod h2;
 pub mod http;
 pub mod idle;
 pub mod listener;
