@@ -71,10 +71,6 @@ impl Worker {
     ) {
         let l = &self.listeners[li];
         let (fe, dst_port) = (l.frontend, l.port);
-        let handshake_timeout = l
-            .tls
-            .as_ref()
-            .map_or(Duration::ZERO, |a| a.handshake_timeout);
         let accept_proxy = self.config.frontends[fe]
             .binds
             .get(l.bind)
@@ -106,7 +102,6 @@ impl Worker {
                 let date = self.clock.now();
                 let mut s = TcpSession::new(fe, be, client, addr, now, date);
                 s.bind = l.bind;
-                s.handshake_timeout = handshake_timeout;
                 s.expect_proxy = accept_proxy;
                 AnySession::Tcp(s)
             }
@@ -116,8 +111,6 @@ impl Worker {
                     bind: l.bind,
                     addr,
                     port: dst_port,
-                    date: self.clock.now(),
-                    handshake_timeout,
                     accept_proxy,
                 };
                 let bufsize = self.config.global.bufsize;

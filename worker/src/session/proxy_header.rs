@@ -72,10 +72,11 @@ pub fn advance(conn: &mut Conn, timeout: Duration, who: &Who, cx: &Cx) -> ProxyS
 fn failed(what: &str, who: &Who, cx: &Cx) -> ProxyStep {
     if cx.logger.enabled(LogLevel::Info) {
         let fe = &cx.config.frontends[who.frontend].name;
+        let date = who.date(cx);
         cx.logger.log_with(LogLevel::Info, |out| {
             push_addr(out, &who.addr);
             out.extend_from_slice(b" [");
-            write_accept_date(out, who.date);
+            write_accept_date(out, &date);
             out.extend_from_slice(b"] ");
             out.extend_from_slice(fe.as_bytes());
             out.push(b'/');

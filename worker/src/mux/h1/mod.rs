@@ -27,7 +27,7 @@ use crate::stream::{ClientSide, Streams};
 use crate::term::Termination;
 use crate::tokens;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use weir_core::log::date::WallTime;
 
 /// One client connection in HTTP mode.
@@ -42,11 +42,8 @@ pub struct H1Mux {
     req_start: Option<(Instant, WallTime)>,
     /// When the connection became idle between two requests.
     idle_since: Instant,
-    /// The accept date, for a failed TLS handshake's log line.
-    accept_date: WallTime,
-    /// The bind it was accepted on, and its TLS handshake timeout.
-    bind: usize,
-    handshake_timeout: Duration,
+    /// The bind it was accepted on (its TLS settings, a failure's line).
+    bind: u16,
     /// A PROXY protocol header is due before anything else.
     expect_proxy: bool,
 }
@@ -58,9 +55,6 @@ pub struct Accepted {
     pub addr: SocketAddr,
     /// The local port (`dst_port`).
     pub port: u16,
-    pub date: WallTime,
-    /// The bind's TLS handshake timeout (unused on a plain connection).
-    pub handshake_timeout: Duration,
     /// The bind expects a PROXY protocol header (`accept_proxy`).
     pub accept_proxy: bool,
 }
@@ -74,9 +68,7 @@ impl H1Mux {
             accepted: now,
             req_start: None,
             idle_since: now,
-            accept_date: a.date,
-            bind: a.bind,
-            handshake_timeout: a.handshake_timeout,
+            bind: a.bind as u16,
             expect_proxy: a.accept_proxy,
         }
     }

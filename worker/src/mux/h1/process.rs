@@ -30,10 +30,9 @@ pub fn process(m: &mut H1Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
     }
     let who = Who {
         frontend: m.client.frontend,
-        bind: m.bind,
+        bind: usize::from(m.bind),
         addr: m.client.addr,
         accepted: m.accepted,
-        date: &m.accept_date,
     };
     if m.expect_proxy {
         let timeout = client_timeout(cx, m.client.frontend);
@@ -55,7 +54,7 @@ pub fn process(m: &mut H1Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
             addr: m.client.addr,
             ..who
         };
-        match handshake::advance(&mut m.client.conn, m.handshake_timeout, &who, cx) {
+        match handshake::advance(&mut m.client.conn, &who, cx) {
             Handshake::Done => {}
             Handshake::Pending(at) => return Outcome::Wait(Some(at)),
             Handshake::Failed => return Outcome::Close(Termination::client(At::Request)),

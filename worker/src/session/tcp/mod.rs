@@ -56,9 +56,8 @@ pub struct TcpSession {
     pub accept_date: WallTime,
     /// Last progress on the client side, for its inactivity timeout.
     pub cli_active: Instant,
-    /// The bind it was accepted on, and its TLS handshake timeout.
+    /// The bind it was accepted on (its TLS settings, a failure's line).
     pub bind: usize,
-    pub handshake_timeout: std::time::Duration,
     /// The client's TLS handshake failed (logged then, not as a session).
     pub handshake_failed: bool,
     /// A PROXY protocol header is due before anything else.
@@ -87,7 +86,6 @@ impl TcpSession {
             accept_date: date,
             cli_active: now,
             bind: 0,
-            handshake_timeout: std::time::Duration::ZERO,
             handshake_failed: false,
             expect_proxy: false,
         }

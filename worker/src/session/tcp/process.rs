@@ -37,7 +37,6 @@ pub fn process(s: &mut TcpSession, key: usize, cx: &mut Cx) -> Outcome {
             bind: s.bind,
             addr: s.client_addr,
             accepted: s.accepted,
-            date: &s.accept_date,
         };
         let fe = &cx.config.frontends[s.frontend];
         let timeout = fe.timeouts.client.unwrap_or(defaults::TIMEOUT_CLIENT);
@@ -63,9 +62,8 @@ pub fn process(s: &mut TcpSession, key: usize, cx: &mut Cx) -> Outcome {
             bind: s.bind,
             addr: s.client_addr,
             accepted: s.accepted,
-            date: &s.accept_date,
         };
-        match handshake::advance(&mut s.client, s.handshake_timeout, &who, cx) {
+        match handshake::advance(&mut s.client, &who, cx) {
             Handshake::Done => {}
             Handshake::Pending(at) => return Outcome::Wait(Some(at)),
             Handshake::Failed => {
