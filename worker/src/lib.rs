@@ -20,6 +20,7 @@
 //! - [`control`], [`stats`]: the control process and the statistics.
 #![forbid(unsafe_code)]
 
+pub mod accept;
 pub mod any_session;
 pub mod backend;
 pub mod balance;
