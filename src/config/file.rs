@@ -183,6 +183,7 @@ pub struct BindTable {
     pub freebind: S<bool>,
     pub v6only: S<bool>,
     pub accept_proxy: S<bool>,
+    pub proto: S<String>,
     pub tls: S<BindTlsFile>,
 }
 

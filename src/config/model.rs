@@ -201,6 +201,9 @@ pub struct Bind {
     /// Every connection opens with a PROXY protocol header (v1 or v2),
     /// whose addresses are the client's.
     pub accept_proxy: bool,
+    /// `proto = "h2"`: every connection speaks HTTP/2 from its first byte
+    /// (clear text, no preface sniffing, no HTTP/1.1).
+    pub proto_h2: bool,
 }
 
 /// What a bind line names.

@@ -352,6 +352,7 @@ fn binds(
             v6only: None,
             tls: None,
             accept_proxy: false,
+            proto_h2: false,
         };
         if let Some(t) = t {
             bind.backlog = v::int_in(p, &t.backlog, "backlog", 1, i64::from(i32::MAX), report)
@@ -360,6 +361,20 @@ fn binds(
             bind.freebind = t.freebind.as_ref().is_some_and(|b| *b.get_ref());
             bind.v6only = t.v6only.as_ref().map(|b| *b.get_ref());
             bind.accept_proxy = t.accept_proxy.as_ref().is_some_and(|b| *b.get_ref());
+            if let Some(proto) = &t.proto {
+                match (proto.get_ref().as_str(), mode) {
+                    ("h2", Mode::Http) => bind.proto_h2 = true,
+                    ("h1" | "http/1.1", Mode::Http) => {}
+                    (_, Mode::Tcp) => report.error(
+                        &p.at(proto.span()),
+                        "`proto` applies to HTTP binds; this proxy is in TCP mode",
+                    ),
+                    (other, _) => report.error(
+                        &p.at(proto.span()),
+                        format!("unknown bind proto \"{other}\": expected \"h2\" or \"http/1.1\""),
+                    ),
+                }
+            }
             if let Some(tls) = &t.tls {
                 let tls = tls.get_ref();
                 bind.tls = super::tls_bind::build(p, &prefix, tls, mode, client_timeout, report);

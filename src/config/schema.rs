@@ -103,6 +103,7 @@ pub const BIND: &[&str] = &[
     "freebind",
     "v6only",
     "accept_proxy",
+    "proto",
     "tls",
 ];
 

@@ -57,6 +57,8 @@ pub struct Worker {
     pub idle: IdlePool,
     /// HTTP streams: the live ones, and finished ones kept for reuse.
     pub streams: crate::stream::Streams,
+    /// Tasks a run asked to wake ([`crate::context::Cx::wake`]).
+    pub woken: Vec<usize>,
     /// The field and edit lists heads and rules reuse (HTTP).
     pub scratch: crate::http::Scratch,
     pub pool: BufferPool,
@@ -130,6 +132,7 @@ impl Worker {
             sessions: Slab::new(),
             idle: IdlePool::for_worker(),
             streams: Default::default(),
+            woken: Vec::new(),
             scratch: Default::default(),
             backends,
             feconn: vec![0; nfe],

@@ -10,6 +10,7 @@
 //! its transport. [`connect`] opens server connections.
 
 pub mod connect;
+pub mod pipe;
 pub mod proxy;
 pub mod tls;
 pub mod transport;
@@ -106,6 +107,11 @@ impl Conn {
         self.transport.tls()
     }
 
+    /// The pipe, if this is a stream's end of a multiplexing mux.
+    pub fn pipe(&mut self) -> Option<&mut pipe::Pipe> {
+        self.transport.pipe()
+    }
+
     /// Whether a TLS handshake is still going on.
     pub fn handshaking(&self) -> bool {
         self.tls().is_some_and(Tls::handshaking)
@@ -115,7 +121,7 @@ impl Conn {
     /// once it is done (at once for a plain connection).
     pub fn handshake(&mut self) -> io::Result<bool> {
         let res = match &mut self.transport {
-            Transport::Plain(_) => return Ok(true),
+            Transport::Plain(_) | Transport::Pipe(_) => return Ok(true),
             Transport::Tls(t) => t.handshake(),
         };
         if let Ok(false) = res {

@@ -77,6 +77,19 @@ impl H1Mux {
     pub fn stream(&self) -> Option<usize> {
         self.stream
     }
+
+    /// The bind it was accepted on.
+    pub fn bind(&self) -> usize {
+        usize::from(self.bind)
+    }
+
+    /// Takes the connection out (to the HTTP/2 mux), leaving a closed one.
+    pub fn take_client(&mut self) -> ClientSide {
+        let gone = Conn::new(crate::conn::Transport::Pipe(Box::default()));
+        let c = &self.client;
+        let empty = ClientSide::new(c.frontend, gone, c.addr, c.port, c.active);
+        std::mem::replace(&mut self.client, empty)
+    }
 }
 
 impl Session for H1Mux {
@@ -169,10 +182,10 @@ impl Session for H1Mux {
         (self.stream == Some(stream)).then_some(&mut self.client)
     }
 
-    fn retired(&mut self, stream: usize, now: Instant) {
+    fn retired(&mut self, stream: usize, _: bool, cx: &mut Cx) {
         if self.stream == Some(stream) {
             self.stream = None;
-            self.idle_since = now;
+            self.idle_since = cx.now;
         }
     }
 

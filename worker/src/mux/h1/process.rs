@@ -6,6 +6,7 @@
 use super::H1Mux;
 use crate::conn::proxy::Header;
 use crate::context::Cx;
+use crate::h2::frame::PrefaceCheck;
 use crate::idle::kept;
 use crate::session::handshake::{self, Handshake, Who};
 use crate::session::proxy_header::{self, ProxyStep};
@@ -59,6 +60,10 @@ pub fn process(m: &mut H1Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
             Handshake::Pending(at) => return Outcome::Wait(Some(at)),
             Handshake::Failed => return Outcome::Close(Termination::client(At::Request)),
         }
+        let alpn = m.client.conn.tls().and_then(|t| t.alpn());
+        if alpn == Some(&b"h2"[..]) {
+            return Outcome::UpgradeH2;
+        }
     }
     let budget = BUDGET_BUFFERS * cx.bufsize();
     match fill(&mut m.client.conn, &mut m.client.req, cx.pool, budget) {
@@ -68,6 +73,23 @@ pub fn process(m: &mut H1Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
             m.req_start.get_or_insert((cx.now, cx.date));
         }
         Err(_) => return Outcome::Close(Termination::client(At::Data)),
+    }
+    if m.client.requests == 0 && m.client.conn.tls().is_none() {
+        // HTTP/2 in clear text: a `proto = "h2"` bind, or prior knowledge
+        // (the connection opens with the preface, as HAProxy takes it).
+        let bind = cx.config.frontends[m.client.frontend]
+            .binds
+            .get(usize::from(m.bind));
+        if bind.is_some_and(|b| b.proto_h2) {
+            return Outcome::UpgradeH2;
+        }
+        match crate::h2::frame::check_preface(m.client.req.data()) {
+            PrefaceCheck::Complete => return Outcome::UpgradeH2,
+            PrefaceCheck::Partial if !m.client.req.data().is_empty() => {
+                return Outcome::Wait(Some(deadline(m, cx).0));
+            }
+            _ => {}
+        }
     }
     match wait_request(m, key, cx, streams) {
         Head::Started(j) => return Outcome::Run(j),

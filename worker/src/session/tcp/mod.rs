@@ -168,7 +168,7 @@ impl Session for TcpSession {
         None
     }
 
-    fn retired(&mut self, _: usize, _: Instant) {}
+    fn retired(&mut self, _: usize, _: bool, _: &mut Cx) {}
 
     fn is_on(&self, b: usize, s: usize, _: &Streams) -> bool {
         self.side.conn.is_some() && self.side.backend == b && self.side.server == Some(s)
