@@ -231,8 +231,10 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Want)> {
             Refused,
         ),
         (
-            "HTTP/2 preface",
-            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec(),
+            // The real preface starts HTTP/2 (tests/h2_*.rs); a near miss
+            // is an HTTP/1 request of version 2.0.
+            "HTTP/2 preface, mangled",
+            b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n".to_vec(),
             Refused,
         ),
         (

@@ -204,6 +204,7 @@ pub struct ServerFile {
     pub disabled: S<bool>,
     pub send_proxy: S<bool>,
     pub send_proxy_v2: S<bool>,
+    pub proto: S<String>,
     pub tls: S<ServerTlsSpec>,
 }
 

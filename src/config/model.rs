@@ -502,6 +502,9 @@ pub struct Server {
     pub tls: Option<ServerTls>,
     /// Each connection to it opens with a PROXY protocol header.
     pub send_proxy: Option<ProxyVersion>,
+    /// Spoken to in HTTP/2 (`proto = "h2"`, or TLS ALPN `["h2"]`):
+    /// streams multiplexed over its connections.
+    pub h2: bool,
 }
 
 /// The PROXY protocol version sent to a server.

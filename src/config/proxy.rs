@@ -5,7 +5,7 @@
 
 use super::addr;
 use super::diag::Report;
-use super::file::{FileModel, Parsed, ProxyFile, ProxySection, TimeoutFile};
+use super::file::{FileModel, Parsed, ProxyFile, ProxySection, ServerFile, TimeoutFile};
 use super::http::{self, Backends};
 use super::model::{
     self, Backend, Bind, BindAddr, Frontend, Global, LogFormat, Mode, ProxyVersion, Server, Shards,
@@ -555,7 +555,7 @@ fn servers(
                 None
             }
         };
-        let tls = e.tls.as_ref().and_then(|spec| {
+        let mut tls = e.tls.as_ref().and_then(|spec| {
             let target = tls_server::Target {
                 prefix: &format!("server.{i}"),
                 address: address.get_ref(),
@@ -564,6 +564,15 @@ fn servers(
             };
             tls_server::build(p, spec, &target, system_roots, report)
         });
+        let h2 = server_proto(p, e, mode, &mut tls, &key, report);
+        if h2 && send_proxy.is_some() {
+            let which = if v2 { "send_proxy_v2" } else { "send_proxy" };
+            report.error(
+                &p.key_loc(&key(which)),
+                "a PROXY header names one client, and an HTTP/2 server connection carries \
+                 the streams of many: not with proto = \"h2\"",
+            );
+        }
         out.push(Server {
             name: name.get_ref().clone(),
             addr,
@@ -574,7 +583,54 @@ fn servers(
             maxconn: maxconn.map(|n| n as usize),
             tls,
             send_proxy,
+            h2,
         });
     }
     out
+}
+
+/// Whether a server speaks HTTP/2: `proto = "h2"`, or TLS whose ALPN
+/// offers only `h2`. `proto = "h2"` over TLS offers ALPN `h2` when the
+/// server's `tls` names no protocol.
+fn server_proto(
+    p: &Parsed<ProxyFile>,
+    e: &ServerFile,
+    mode: Mode,
+    tls: &mut Option<model::ServerTls>,
+    key: &dyn Fn(&str) -> String,
+    report: &mut Report,
+) -> bool {
+    let alpn_h2 = tls.as_ref().is_some_and(|t| t.alpn == ["h2"]);
+    let Some(proto) = &e.proto else {
+        return alpn_h2 && mode == Mode::Http;
+    };
+    let h2 = match (proto.get_ref().as_str(), mode) {
+        (_, Mode::Tcp) => {
+            report.error(
+                &p.at(proto.span()),
+                "`proto` applies to servers of HTTP backends; this one is in TCP mode",
+            );
+            return false;
+        }
+        ("h2", _) => true,
+        ("h1" | "http/1.1", _) => false,
+        (other, _) => {
+            let msg = format!("unknown server proto \"{other}\": expected \"h2\" or \"http/1.1\"");
+            report.error(&p.at(proto.span()), msg);
+            return false;
+        }
+    };
+    match tls {
+        Some(t) if h2 && t.alpn.is_empty() => t.alpn = vec!["h2".into()],
+        Some(t) if h2 != (t.alpn == ["h2"]) && !t.alpn.is_empty() => {
+            let msg = format!(
+                "proto = \"{}\" and the server's TLS ALPN {:?} disagree",
+                proto.get_ref(),
+                t.alpn
+            );
+            report.error(&p.key_loc(&key("tls")), msg);
+        }
+        _ => {}
+    }
+    h2
 }

@@ -118,6 +118,7 @@ pub const SERVER: &[&str] = &[
     "disabled",
     "send_proxy",
     "send_proxy_v2",
+    "proto",
     "tls",
 ];
 

@@ -124,10 +124,11 @@ pub(crate) fn build(
         },
     };
     let alpn = alpn(p, &t.alpn, report).unwrap_or_default();
-    if alpn.iter().any(|a| a == "h2") {
+    if alpn.len() > 1 && alpn.iter().any(|a| a == "h2") {
         if let Some(v) = &t.alpn {
-            let msg = "ALPN \"h2\" towards a server is not supported yet: weir speaks \
-                       HTTP/1.1 to servers (HTTP/2 is on the client side)";
+            let msg = "ALPN towards a server lists \"h2\" with another protocol: weir chooses \
+                       how it speaks to a server before it connects; list only \"h2\" (or set \
+                       the server's proto = \"h2\")";
             report.error(&p.at(v.span()), msg);
         }
     }

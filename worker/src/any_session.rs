@@ -32,7 +32,7 @@ impl AnySession {
     /// Hands an HTTP/1 connection that turned out to speak HTTP/2 to the
     /// HTTP/2 mux (the same socket, the same token, the bytes read so
     /// far).
-    pub fn upgrade_h2(&mut self, cx: &crate::context::Cx) {
+    pub fn upgrade_h2(&mut self, cx: &mut crate::context::Cx) {
         if let AnySession::Http(h1) = self {
             let bind = h1.bind();
             let client = h1.take_client();

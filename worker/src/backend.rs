@@ -32,6 +32,9 @@ pub struct ServerState {
     pub tls_warned: Cell<Option<Instant>>,
     /// Each connection to it opens with a PROXY protocol header.
     pub send_proxy: Option<model::ProxyVersion>,
+    /// Spoken to in HTTP/2: streams share its connections
+    /// ([`crate::mux::h2_server`]).
+    pub h2: bool,
 }
 
 impl ServerState {
@@ -48,6 +51,7 @@ impl ServerState {
                 .map(|t| Connector::from_server(t).map(Arc::new)),
             tls_warned: Cell::new(None),
             send_proxy: s.send_proxy,
+            h2: s.h2,
         }
     }
 
@@ -88,6 +92,7 @@ impl ServerState {
             tls: None,
             tls_warned: Cell::new(None),
             send_proxy: None,
+            h2: false,
         }
     }
 

@@ -7,6 +7,7 @@
 use crate::backend::BackendState;
 use crate::http::Scratch;
 use crate::idle::IdlePool;
+use crate::mux::h2_server::ServerMuxes;
 use crate::pipes::PipePool;
 use mio::Registry;
 use std::time::Instant;
@@ -23,6 +24,8 @@ pub struct Cx<'a> {
     pub backends: &'a mut [BackendState],
     /// Parked server connections (HTTP reuse).
     pub idle: &'a mut IdlePool,
+    /// HTTP/2 connections to servers, shared by streams.
+    pub muxes: &'a mut ServerMuxes,
     /// The field and edit lists heads and rules reuse (HTTP).
     pub scratch: &'a mut Scratch,
     pub registry: &'a Registry,

@@ -8,6 +8,7 @@ use crate::any_session::AnySession;
 use crate::conn::{Conn, Tls, Transport};
 use crate::context::Cx;
 use crate::mux::h1::{Accepted, H1Mux};
+use crate::mux::h2_server::Step;
 use crate::scheduler::Scheduler;
 use crate::session::tcp::TcpSession;
 use crate::session::Outcome;
@@ -42,6 +43,7 @@ impl Worker {
                 pipes: &mut self.pipes,
                 backends: &mut self.backends,
                 idle: &mut self.idle,
+                muxes: &mut self.muxes,
                 scratch: &mut self.scratch,
                 registry: self.poll.registry(),
                 config: &self.config,
@@ -156,7 +158,7 @@ impl Worker {
                 Outcome::Yield => p.sched.wake(task),
                 Outcome::Close(term) => self.close_session(key, term, now),
                 Outcome::UpgradeH2 => {
-                    sess.upgrade_h2(&p.cx);
+                    sess.upgrade_h2(&mut p.cx);
                     continue;
                 }
                 Outcome::Run(j) => {
@@ -191,7 +193,15 @@ impl Worker {
             return StreamStep::Ended;
         };
         let session = st.session;
+        if let Some(c) = st.side.conn.as_mut() {
+            c.link_edge();
+        }
         let step = stream::run(st, client, &mut p.cx, j);
+        // Its HTTP/2 server connection frames what it wrote, credits
+        // what it read.
+        if let Some(t) = st.side.conn.as_ref().and_then(Conn::link_task) {
+            p.cx.wake(t);
+        }
         if let Some(sess) = p.sessions.get_mut(session) {
             sess.get().stream_ran(j, &mut p.cx);
         }
@@ -212,6 +222,26 @@ impl Worker {
             if let Some(k) = session {
                 self.run_session(k, now);
                 return;
+            }
+        }
+        self.after_run(now);
+    }
+
+    /// Runs HTTP/2 server connection `m`'s task once.
+    pub fn run_mux(&mut self, m: usize, now: Instant) {
+        let mut p = self.parts(now);
+        let Some(mut mx) = p.cx.muxes.take(m) else {
+            return;
+        };
+        let task = tokens::mux_task(m);
+        match crate::mux::h2_server::process(&mut mx, &mut p.cx) {
+            Step::Wait(at) => {
+                p.cx.muxes.put(m, mx);
+                p.sched.set_expiry(task, at);
+            }
+            Step::Close => {
+                p.cx.muxes.closed(m, mx);
+                p.sched.remove(task);
             }
         }
         self.after_run(now);

@@ -57,6 +57,7 @@ fn run_tasks(w: &mut Worker, now: Instant) {
             Task::Internal(t) => w.run_internal(t, now),
             Task::Session(k) => w.run_session(k, now),
             Task::Stream(j) => w.run_stream_task(j, now),
+            Task::Mux(m) => w.run_mux(m, now),
         }
     }
 }
@@ -94,6 +95,10 @@ fn process_io(w: &mut Worker) {
                 }
             }
             Owner::Session(key, slot) => w.on_session_event(key, slot, ev),
+            Owner::Mux(m) => {
+                w.muxes.on_event(m, ev);
+                w.sched.wake(tokens::mux_task(m));
+            }
             Owner::Idle(id) => w.idle.on_event(id),
         }
     }

@@ -22,6 +22,7 @@ use crate::conn::proxy;
 use crate::conn::Conn;
 use crate::context::Cx;
 use crate::idle::{self, Kept};
+use crate::mux::h2_server::ServerMuxes;
 use crate::queue::{self, Wait};
 use crate::term::{At, Cause, Termination};
 use mio::Token;
@@ -262,6 +263,26 @@ impl ServerSide {
                 return Ok(Progress::Ready);
             }
             self.connect_start.get_or_insert(cx.now);
+            if cx.backends[be_i].servers[i].h2 {
+                // A share of an HTTP/2 connection, up or on its way.
+                match ServerMuxes::attach(cx, be_i, i, at.host, at.queue_key) {
+                    Ok(conn) => {
+                        cx.backends[be_i].servers[i].shm.enter(cx.worker);
+                        self.conn = Some(conn);
+                        self.reused = false;
+                        self.ready_at = None;
+                        let timeout = be.timeouts.connect.unwrap_or(defaults::TIMEOUT_CONNECT);
+                        self.connect_deadline = Some(cx.now + timeout);
+                        return Ok(Progress::Connecting);
+                    }
+                    Err(_) if self.retries < be.retries => {
+                        self.retries += 1;
+                        avoid = Some(i);
+                        continue;
+                    }
+                    Err(_) => return Err(Termination::server(At::Connect)),
+                }
+            }
             let srv = &cx.backends[be_i].servers[i];
             let tls = match &srv.tls {
                 None => Ok(None),
@@ -311,6 +332,11 @@ impl ServerSide {
             return;
         };
         be.release(i, cx.worker);
+        if let Some(t) = conn.link_task() {
+            // Its HTTP/2 connection forgets the stream (or resets it).
+            cx.wake(t);
+            return;
+        }
         match how {
             Release::Close => drop(conn),
             Release::Discard => conn.discard(),
@@ -328,6 +354,11 @@ impl ServerSide {
             return;
         };
         cx.backends[self.backend].release(i, cx.worker);
+        if let Some(t) = conn.link_task() {
+            // A link is no connection to keep: its stream is over.
+            cx.wake(t);
+            return;
+        }
         if let Some(old) = kept.take() {
             old.park(cx.idle, cx.registry, cx.now);
         }

@@ -7,6 +7,7 @@
 //!                                             0 the client connection,
 //!                                             1.. a server side (a TCP
 //!                                             session's, an HTTP stream's)
+//! Token(MUX_BASE + m)                       HTTP/2 server connection m
 //! Token(IDLE_BASE + i)                      parked server connection i
 //! ```
 //!
@@ -17,8 +18,9 @@
 //! ([`crate::idle::kept`]). The session maps a slot to the stream in it.
 //!
 //! Tasks: `TASK_*` are the worker's own; session k is task
-//! `SESSION_TASKS + 2k` and stream j (its key in the worker's stream slab)
-//! task `SESSION_TASKS + 2j + 1`, so both stay dense for the scheduler.
+//! `SESSION_TASKS + 3k`, stream j (its key in the worker's stream slab)
+//! task `SESSION_TASKS + 3j + 1` and HTTP/2 server connection m task
+//! `SESSION_TASKS + 3m + 2`, so all stay dense for the scheduler.
 //! A task number is also its owner's key in a backend's queue.
 
 use mio::Token;
@@ -26,6 +28,7 @@ use mio::Token;
 pub const SIGNALS: Token = Token(0);
 const LISTENER_BASE: usize = 1;
 const SESSION_BASE: usize = 1 << 20;
+const MUX_BASE: usize = 1 << 44;
 const IDLE_BASE: usize = 1 << 48;
 /// Slots per session: the client connection and up to 1023 server sides.
 const SLOT_BITS: u32 = 10;
@@ -69,6 +72,8 @@ pub enum Owner {
     Listener(usize),
     /// A session's connection: (session key, slot).
     Session(usize, usize),
+    /// An HTTP/2 connection to a server.
+    Mux(usize),
     Idle(usize),
 }
 
@@ -79,6 +84,7 @@ pub enum Task {
     Internal(usize),
     Session(usize),
     Stream(usize),
+    Mux(usize),
 }
 
 pub fn listener(i: usize) -> Token {
@@ -91,6 +97,10 @@ pub fn slot(key: usize, slot: usize) -> Token {
     Token(SESSION_BASE + (key << SLOT_BITS) + slot)
 }
 
+pub fn mux(m: usize) -> Token {
+    Token(MUX_BASE + m)
+}
+
 pub fn idle(i: usize) -> Token {
     Token(IDLE_BASE + i)
 }
@@ -100,6 +110,7 @@ pub fn owner(t: Token) -> Owner {
         0 => Owner::Signals,
         n if n < SESSION_BASE => Owner::Listener(n - LISTENER_BASE),
         n if n >= IDLE_BASE => Owner::Idle(n - IDLE_BASE),
+        n if n >= MUX_BASE => Owner::Mux(n - MUX_BASE),
         n => {
             let k = n - SESSION_BASE;
             Owner::Session(k >> SLOT_BITS, k & ((1 << SLOT_BITS) - 1))
@@ -109,19 +120,25 @@ pub fn owner(t: Token) -> Owner {
 
 /// Session `key`'s task.
 pub fn session_task(key: usize) -> usize {
-    SESSION_TASKS + 2 * key
+    SESSION_TASKS + 3 * key
 }
 
 /// Stream `key`'s task.
 pub fn stream_task(key: usize) -> usize {
-    SESSION_TASKS + 2 * key + 1
+    SESSION_TASKS + 3 * key + 1
+}
+
+/// HTTP/2 server connection `m`'s task.
+pub fn mux_task(m: usize) -> usize {
+    SESSION_TASKS + 3 * m + 2
 }
 
 pub fn task(t: usize) -> Task {
     match t.checked_sub(SESSION_TASKS) {
         None => Task::Internal(t),
-        Some(n) if n % 2 == 0 => Task::Session(n / 2),
-        Some(n) => Task::Stream(n / 2),
+        Some(n) if n % 3 == 0 => Task::Session(n / 3),
+        Some(n) if n % 3 == 1 => Task::Stream(n / 3),
+        Some(n) => Task::Mux(n / 3),
     }
 }
 
@@ -137,8 +154,10 @@ mod tests {
         assert_eq!(owner(slot(0, CLIENT_SLOT)), Owner::Session(0, 0));
         assert_eq!(owner(slot(1 << 20, 1023)), Owner::Session(1 << 20, 1023));
         assert_eq!(owner(idle(5)), Owner::Idle(5));
+        assert_eq!(owner(mux(6)), Owner::Mux(6));
         assert_eq!(task(TASK_IDLE), Task::Internal(TASK_IDLE));
         assert_eq!(task(session_task(9)), Task::Session(9));
         assert_eq!(task(stream_task(9)), Task::Stream(9));
+        assert_eq!(task(mux_task(9)), Task::Mux(9));
     }
 }

@@ -6,6 +6,7 @@ use crate::any_session::AnySession;
 use crate::backend::BackendState;
 use crate::idle::IdlePool;
 use crate::listener::Listener;
+use crate::mux::h2_server::ServerMuxes;
 use crate::pipes::PipePool;
 use crate::scheduler::Scheduler;
 use crate::signals::{self, Command};
@@ -55,6 +56,8 @@ pub struct Worker {
     pub sessions: Slab<AnySession>,
     /// Parked server connections (HTTP reuse).
     pub idle: IdlePool,
+    /// HTTP/2 connections to servers.
+    pub muxes: ServerMuxes,
     /// HTTP streams: the live ones, and finished ones kept for reuse.
     pub streams: crate::stream::Streams,
     /// Tasks a run asked to wake ([`crate::context::Cx::wake`]).
@@ -131,6 +134,7 @@ impl Worker {
             listeners,
             sessions: Slab::new(),
             idle: IdlePool::for_worker(),
+            muxes: ServerMuxes::default(),
             streams: Default::default(),
             woken: Vec::new(),
             scratch: Default::default(),

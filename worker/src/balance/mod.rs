@@ -122,6 +122,7 @@ pub(crate) mod testutil {
                     maxconn: None,
                     tls: None,
                     send_proxy: None,
+                    h2: false,
                 })
                 .collect(),
             retries: 3,

@@ -67,6 +67,9 @@ pub fn open_connection(addr: SocketAddr) -> io::Result<std::net::TcpStream> {
 /// else takes mio's recipe: a pending socket error means it failed; no
 /// peer address yet means not done.
 pub fn connected(conn: &mut Conn) -> io::Result<bool> {
+    if let Some(l) = conn.transport().link() {
+        return l.connected();
+    }
     if conn.writable && !conn.rdhup {
         return Ok(true);
     }

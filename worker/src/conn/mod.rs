@@ -10,6 +10,7 @@
 //! its transport. [`connect`] opens server connections.
 
 pub mod connect;
+pub mod link;
 pub mod pipe;
 pub mod proxy;
 pub mod tls;
@@ -112,6 +113,20 @@ impl Conn {
         self.transport.pipe()
     }
 
+    /// The mux task of a stream's link to an HTTP/2 server connection.
+    pub fn link_task(&self) -> Option<usize> {
+        self.transport.link().map(|l| l.task)
+    }
+
+    /// A link has no poller: each wake of its stream is an edge in both
+    /// directions (the mux wakes it only when it changed something).
+    pub fn link_edge(&mut self) {
+        if self.transport.link().is_some() {
+            self.readable = true;
+            self.writable = true;
+        }
+    }
+
     /// Whether a TLS handshake is still going on.
     pub fn handshaking(&self) -> bool {
         self.tls().is_some_and(Tls::handshaking)
@@ -121,7 +136,7 @@ impl Conn {
     /// once it is done (at once for a plain connection).
     pub fn handshake(&mut self) -> io::Result<bool> {
         let res = match &mut self.transport {
-            Transport::Plain(_) | Transport::Pipe(_) => return Ok(true),
+            Transport::Plain(_) | Transport::Pipe(_) | Transport::Link(_) => return Ok(true),
             Transport::Tls(t) => t.handshake(),
         };
         if let Ok(false) = res {

@@ -13,6 +13,7 @@
 //! boxed so a plain connection stays small, and the match is written once,
 //! here.
 
+use super::link::Link;
 use super::pipe::Pipe;
 use super::tls::Tls;
 use mio::net::TcpStream;
@@ -30,6 +31,8 @@ pub enum Transport {
     Tls(Box<Tls>),
     /// A stream's end of a multiplexing mux (HTTP/2): no socket.
     Pipe(Box<Pipe>),
+    /// A stream's share of an HTTP/2 connection to its server: no socket.
+    Link(Box<Link>),
 }
 
 impl Transport {
@@ -39,6 +42,7 @@ impl Transport {
             Transport::Plain(s) => s.read(buf),
             Transport::Tls(t) => t.read(buf),
             Transport::Pipe(p) => p.read(buf),
+            Transport::Link(l) => l.read(buf),
         }
     }
 
@@ -47,6 +51,7 @@ impl Transport {
             Transport::Plain(s) => s.write(buf),
             Transport::Tls(t) => t.write(buf),
             Transport::Pipe(p) => p.write_vectored(&[IoSlice::new(buf)]),
+            Transport::Link(l) => l.write_vectored(&[IoSlice::new(buf)]),
         }
     }
 
@@ -55,6 +60,7 @@ impl Transport {
             Transport::Plain(s) => s.write_vectored(bufs),
             Transport::Tls(t) => t.write_vectored(bufs),
             Transport::Pipe(p) => p.write_vectored(bufs),
+            Transport::Link(l) => l.write_vectored(bufs),
         }
     }
 
@@ -64,7 +70,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.shutdown(Shutdown::Write),
             Transport::Tls(t) => t.shutdown_write(),
-            Transport::Pipe(_) => Ok(()),
+            Transport::Pipe(_) | Transport::Link(_) => Ok(()),
         }
     }
 
@@ -76,7 +82,7 @@ impl Transport {
         match self {
             Transport::Plain(_) => true,
             Transport::Tls(t) => t.short_read_drains(),
-            Transport::Pipe(_) => true,
+            Transport::Pipe(_) | Transport::Link(_) => true,
         }
     }
 
@@ -87,6 +93,7 @@ impl Transport {
             Transport::Plain(_) => true,
             Transport::Tls(t) => t.flushed(),
             Transport::Pipe(p) => p.flushed(),
+            Transport::Link(l) => l.flushed(),
         }
     }
 
@@ -97,6 +104,7 @@ impl Transport {
             Transport::Plain(_) => Ok(true),
             Transport::Tls(t) => t.flush(),
             Transport::Pipe(p) => Ok(p.flushed()),
+            Transport::Link(l) => Ok(l.flushed()),
         }
     }
 
@@ -108,12 +116,20 @@ impl Transport {
         }
     }
 
+    /// The link of a stream to an HTTP/2 server connection.
+    pub fn link(&self) -> Option<&Link> {
+        match self {
+            Transport::Link(l) => Some(l),
+            _ => None,
+        }
+    }
+
     /// The TLS layer, if this is a TLS connection.
     pub fn tls(&self) -> Option<&Tls> {
         match self {
             Transport::Plain(_) => None,
             Transport::Tls(t) => Some(t),
-            Transport::Pipe(_) => None,
+            Transport::Pipe(_) | Transport::Link(_) => None,
         }
     }
 
@@ -122,7 +138,7 @@ impl Transport {
     pub fn splice_fd(&self) -> Option<BorrowedFd<'_>> {
         match self {
             Transport::Plain(s) => Some(s.as_fd()),
-            Transport::Tls(_) | Transport::Pipe(_) => None,
+            Transport::Tls(_) | Transport::Pipe(_) | Transport::Link(_) => None,
         }
     }
 
@@ -136,7 +152,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => registry.register(s, token, interest),
             Transport::Tls(t) => registry.register(&mut t.sock, token, interest),
-            Transport::Pipe(_) => Ok(()),
+            Transport::Pipe(_) | Transport::Link(_) => Ok(()),
         }
     }
 
@@ -150,7 +166,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => registry.reregister(s, token, interest),
             Transport::Tls(t) => registry.reregister(&mut t.sock, token, interest),
-            Transport::Pipe(_) => Ok(()),
+            Transport::Pipe(_) | Transport::Link(_) => Ok(()),
         }
     }
 
@@ -159,7 +175,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => registry.deregister(s),
             Transport::Tls(t) => registry.deregister(&mut t.sock),
-            Transport::Pipe(_) => Ok(()),
+            Transport::Pipe(_) | Transport::Link(_) => Ok(()),
         }
     }
 
@@ -168,7 +184,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.take_error(),
             Transport::Tls(t) => t.sock.take_error(),
-            Transport::Pipe(_) => Ok(None),
+            Transport::Pipe(_) | Transport::Link(_) => Ok(None),
         }
     }
 
@@ -177,7 +193,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.peer_addr(),
             Transport::Tls(t) => t.sock.peer_addr(),
-            Transport::Pipe(_) => Err(ErrorKind::NotConnected.into()),
+            Transport::Pipe(_) | Transport::Link(_) => Err(ErrorKind::NotConnected.into()),
         }
     }
 
@@ -185,7 +201,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.set_nodelay(on),
             Transport::Tls(t) => t.sock.set_nodelay(on),
-            Transport::Pipe(_) => {
+            Transport::Pipe(_) | Transport::Link(_) => {
                 let _ = on;
                 Ok(())
             }
@@ -198,7 +214,7 @@ impl Transport {
         let sock = match self {
             Transport::Plain(s) => s,
             Transport::Tls(t) => &t.sock,
-            Transport::Pipe(_) => return Err(ErrorKind::WouldBlock.into()),
+            Transport::Pipe(_) | Transport::Link(_) => return Err(ErrorKind::WouldBlock.into()),
         };
         use std::os::fd::AsRawFd;
         nix::sys::socket::recv(sock.as_raw_fd(), buf, nix::sys::socket::MsgFlags::MSG_PEEK)
@@ -212,6 +228,7 @@ impl Transport {
             Transport::Plain(s) => s.read(buf),
             Transport::Tls(t) => t.sock.read(buf),
             Transport::Pipe(p) => p.read(buf),
+            Transport::Link(l) => l.read(buf),
         }
     }
 
@@ -222,7 +239,7 @@ impl Transport {
         let sock = match self {
             Transport::Plain(s) => s,
             Transport::Tls(t) => &mut t.sock,
-            Transport::Pipe(_) => return Ok(()),
+            Transport::Pipe(_) | Transport::Link(_) => return Ok(()),
         };
         match sock.write(bytes) {
             Ok(n) if n == bytes.len() => Ok(()),
@@ -238,7 +255,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.local_addr(),
             Transport::Tls(t) => t.sock.local_addr(),
-            Transport::Pipe(_) => Err(ErrorKind::NotConnected.into()),
+            Transport::Pipe(_) | Transport::Link(_) => Err(ErrorKind::NotConnected.into()),
         }
     }
 
@@ -250,7 +267,7 @@ impl Transport {
         let sock = match &self {
             Transport::Plain(s) => s,
             Transport::Tls(t) => &t.sock,
-            Transport::Pipe(_) => return,
+            Transport::Pipe(_) | Transport::Link(_) => return,
         };
         let _ = socket2::SockRef::from(sock).set_linger(Some(Duration::ZERO));
     }

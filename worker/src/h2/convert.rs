@@ -68,7 +68,8 @@ pub fn to_h1_request(
     let mut cookie_done = false;
     for (name, v) in list.iter().skip(req.first_field) {
         match name {
-            b"host" | b"te" | b"content-length" => {}
+            // `te: trailers` (the only one allowed) goes on: gRPC.
+            b"host" | b"content-length" => {}
             b"cookie" if cookie_done => {}
             b"cookie" => {
                 // §8.2.3: crumbs joined with "; " for HTTP/1.1.
@@ -246,7 +247,13 @@ pub fn to_h1_response(
                 BodyFraming::Length(n)
             }
         }
-        None if bodiless || end_stream => BodyFraming::None,
+        None if bodiless => BodyFraming::None,
+        None if end_stream => {
+            // Nothing follows: say so, or an HTTP/1.1 reader waits for
+            // the end of the connection (a gRPC "trailers-only" reply).
+            field(out, b"content-length", b"0");
+            BodyFraming::None
+        }
         None => {
             field(out, b"transfer-encoding", b"chunked");
             BodyFraming::Chunked

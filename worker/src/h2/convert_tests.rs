@@ -36,7 +36,7 @@ fn h2_request_to_h1_head() {
     assert_eq!(
         head,
         "POST /up?x=1 HTTP/1.1\r\nhost: example.com\r\ncookie: a=1; b=2\r\naccept: */*\r\n\
-         transfer-encoding: chunked\r\n\r\n"
+         te: trailers\r\ntransfer-encoding: chunked\r\n\r\n"
     );
     assert_eq!(framing, BodyFraming::Chunked);
     // weir's HTTP/1 parser reads it as is.

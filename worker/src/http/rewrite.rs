@@ -186,6 +186,12 @@ fn write_head(
     for (i, h) in f.headers.iter().enumerate() {
         let name = h.name.get(buf);
         let keep = match Field::of(name) {
+            // `TE: trailers` says the client takes trailers: gRPC needs
+            // it to reach an HTTP/2 server (HAProxy keeps it too).
+            Field::HopByHop if name.len() == 2 => {
+                h.value.get(buf).eq_ignore_ascii_case(b"trailers")
+                    && !named.names(buf, f.headers, name)
+            }
             Field::HopByHop => false,
             Field::Framing => opts.keep_transfer_encoding,
             Field::Upgrade => opts.keep_upgrade,
@@ -243,7 +249,8 @@ fn write_head(
 /// What the rewrite does with a field, by its name.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Field {
-    /// `Connection`, `Keep-Alive`, `Proxy-Connection`, `TE`: removed.
+    /// `Connection`, `Keep-Alive`, `Proxy-Connection`, `TE` (but for
+    /// `TE: trailers`): removed.
     HopByHop,
     /// `Transfer-Encoding`, `Trailer`: kept only with a chunked body as-is.
     Framing,
@@ -417,10 +424,13 @@ mod tests {
     #[test]
     fn hop_by_hop_removed_end_to_end_kept() {
         let raw = b"GET /p?q HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Secret, Upgrade\r\n\
-            Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\n\
-            X-Secret: s\r\nUpgrade: websocket\r\nAccept:   */*  \r\n\r\n";
+            Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: gzip\r\n\
+            X-Secret: s\r\nUpgrade: websocket\r\nTE: trailers\r\nAccept:   */*  \r\n\r\n";
         let out = rewrite_req(raw, RewriteOptions::default());
-        assert_eq!(out, "GET /p?q HTTP/1.1\r\nHost: h\r\nAccept: */*\r\n\r\n");
+        assert_eq!(
+            out,
+            "GET /p?q HTTP/1.1\r\nHost: h\r\nTE: trailers\r\nAccept: */*\r\n\r\n"
+        );
     }
 
     #[test]

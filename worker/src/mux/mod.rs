@@ -19,3 +19,4 @@
 
 pub mod h1;
 pub mod h2;
+pub mod h2_server;

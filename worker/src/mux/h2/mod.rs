@@ -7,7 +7,7 @@
 //! control, limits). This mux owns the socket and drives it:
 //!
 //! ```text
-//!  client ─▶ Conn ─▶ client.req (frames) ─▶ h2::Connection::receive ─▶ Event
+//!  client ─▶ Conn ─▶ rbuf (frames) ─▶ h2::Connection::receive ─▶ Event
 //!     HEADERS: a Stream (own key, task, slot s = its server token), its
 //!              request written as HTTP/1.1 into its own ClientSide's channel
 //!     DATA:    body bytes into that channel (chunked when no length)
@@ -21,7 +21,9 @@
 //! it wrote, within the flow-control windows. Streams, their analysers,
 //! their server sides, logs and counters are those of HTTP/1.
 
+pub mod body;
 mod process;
+pub mod rbuf;
 mod request;
 mod response;
 
@@ -33,6 +35,7 @@ use crate::session::{Outcome, Session};
 use crate::stream::{ClientSide, Streams};
 use crate::term::{At, Cause, Termination};
 use crate::tokens;
+use rbuf::ReadBuf;
 use response::RespBody;
 use std::time::Instant;
 
@@ -63,9 +66,11 @@ struct Slot {
 
 /// One client connection in HTTP/2.
 pub struct H2Mux {
-    /// The connection itself; its channel holds frames read but not yet
-    /// taken by the protocol.
+    /// The connection itself (its channel stays empty: frames go to
+    /// `rbuf`).
     pub client: ClientSide,
+    /// Frames read, not yet taken by the protocol.
+    rbuf: ReadBuf,
     h2: Box<Connection>,
     /// Slot `i` is the stream with server token slot `i + 1`.
     slots: Vec<Slot>,
@@ -86,12 +91,18 @@ pub struct H2Mux {
 impl H2Mux {
     /// The mux for a connection whose HTTP/1 mux found HTTP/2 (ALPN, the
     /// preface): `client` keeps the bytes already read.
-    pub fn new(client: ClientSide, bind: usize, cx: &Cx) -> H2Mux {
+    pub fn new(client: ClientSide, bind: usize, cx: &mut Cx) -> H2Mux {
         let limits = crate::h2::Limits::from(&cx.config.global.h2);
         let now_ms = weir_core::shm::unix_now_ms();
         let bufsize = cx.config.global.bufsize;
+        let mut rbuf = ReadBuf::default();
+        rbuf.extend(client.req.data());
+        rbuf.eof = client.req.shutr;
+        let mut client = client;
+        client.req.release(cx.pool);
         H2Mux {
             client,
+            rbuf,
             h2: Box::new(Connection::new(crate::h2::Role::Server, limits, now_ms)),
             slots: Vec::new(),
             keys: Vec::new(),

@@ -8,7 +8,6 @@ use super::{request, response, H2Mux};
 use crate::context::Cx;
 use crate::h2::{ConnError, Event};
 use crate::session::Outcome;
-use crate::stream::forward::{fill, Fill};
 use crate::stream::run::BUDGET_BUFFERS;
 use crate::stream::timers::client_timeout;
 use crate::stream::Streams;
@@ -40,10 +39,9 @@ pub fn process(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
         return Outcome::Close(Termination::client(At::Data));
     }
     if !m.failed {
-        match fill(&mut m.client.conn, &mut m.client.req, cx.pool, budget) {
-            Ok(Fill::Ok(0)) => {}
-            Ok(Fill::Ok(_)) => m.client.active = cx.now,
-            Ok(Fill::Eof) => {}
+        match m.rbuf.fill(&mut m.client.conn, budget) {
+            Ok(0) => {}
+            Ok(_) => m.client.active = cx.now,
             Err(_) => return Outcome::Close(Termination::client(At::Data)),
         }
         if let Err(e) = receive(m, key, cx, streams) {
@@ -61,7 +59,7 @@ pub fn process(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
         Ok(f) => f,
         Err(_) => return Outcome::Close(Termination::client(At::Data)),
     };
-    let gone = m.client.req.shutr && m.client.req.is_empty();
+    let gone = m.rbuf.eof && m.rbuf.is_empty();
     if (m.failed || gone || m.h2.is_done()) && m.keys.is_empty() && flushed {
         return Outcome::Close(Termination::NORMAL);
     }
@@ -90,7 +88,7 @@ fn receive(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) -> Res
     let now_ms = unix_now_ms();
     loop {
         let used = {
-            let data = m.client.req.data();
+            let data = m.rbuf.data();
             let Some((used, event)) = m.h2.receive(data, now_ms)? else {
                 break;
             };
@@ -101,7 +99,7 @@ fn receive(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) -> Res
             } = event
             {
                 request::data(&mut m.slots, &mut m.h2, stream, data, end_stream, cx);
-                m.client.req.consume(used, cx.pool);
+                m.rbuf.consume(used);
                 continue;
             }
             match event {
@@ -122,7 +120,7 @@ fn receive(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) -> Res
             }
             used
         };
-        m.client.req.consume(used, cx.pool);
+        m.rbuf.consume(used);
         if used == 0 {
             break;
         }

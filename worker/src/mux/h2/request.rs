@@ -156,18 +156,7 @@ pub fn data(
         h2.release(id, data.len());
         return;
     };
-    if s.req_chunked {
-        if !data.is_empty() {
-            convert::chunk_header(data.len(), &mut s.inbox);
-            s.inbox.extend_from_slice(data);
-            s.inbox.extend_from_slice(convert::CRLF);
-        }
-        if end_stream {
-            convert::last_chunk(None, &mut s.inbox);
-        }
-    } else {
-        s.inbox.extend_from_slice(data);
-    }
+    super::body::to_h1(data, end_stream, s.req_chunked, &mut s.inbox);
     s.unreleased += data.len();
     s.req_end |= end_stream;
     feed_slot(s, h2, cx);
@@ -213,14 +202,20 @@ pub fn feed(m: &mut H2Mux, i: usize, cx: &mut Cx) {
 }
 
 fn feed_slot(s: &mut Slot, h2: &mut Connection, cx: &mut Cx) {
+    let mut moved = false;
     while !s.inbox.is_empty() && s.client.req.has_room() {
         let mut src: &[u8] = &s.inbox;
         match s.client.req.read_from(&mut src, cx.pool) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 s.inbox.drain(..n);
+                moved = true;
             }
         }
+    }
+    if moved {
+        // The stream may have run dry waiting for these.
+        cx.wake(tokens::stream_task(s.key));
     }
     if s.inbox.is_empty() && s.unreleased > 0 {
         h2.release(s.id, s.unreleased);

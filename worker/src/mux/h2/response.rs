@@ -7,27 +7,13 @@
 
 use super::{H2Mux, Slot};
 use crate::context::Cx;
-use crate::h2::convert::{self, Dechunker, Piece};
+use crate::h2::convert;
 use crate::h2::ErrorCode;
 use crate::http::Framing;
 use crate::tokens;
 use weir_core::shm::unix_now_ms;
 
-/// Where a stream's response stands.
-#[derive(Debug, Default)]
-pub enum RespBody {
-    /// Its head has not come yet.
-    #[default]
-    Head,
-    /// This many body bytes are still to come.
-    Length(u64),
-    /// Chunked: taken apart as it comes.
-    Chunked(Box<Dechunker>),
-    /// Until the stream ends (a close-delimited HTTP/1 body).
-    UntilEnd,
-    /// END_STREAM is out.
-    Done,
-}
+pub use super::body::Body as RespBody;
 
 /// Frames what stream slot `i` wrote, as far as the windows allow.
 pub fn drain(m: &mut H2Mux, i: usize, cx: &mut Cx) {
@@ -60,7 +46,7 @@ pub fn drain(m: &mut H2Mux, i: usize, cx: &mut Cx) {
         if pending.is_empty() {
             break;
         }
-        let used = match resp {
+        let used = match &mut *resp {
             RespBody::Head => {
                 let parsed = res_parser.parse_into(pending, *ctx, cx.scratch.headers());
                 let head = match parsed {
@@ -98,76 +84,14 @@ pub fn drain(m: &mut H2Mux, i: usize, cx: &mut Cx) {
                 *resp = next;
                 len
             }
-            RespBody::Length(left) => {
-                let cap = h2.send_capacity(id);
-                let n = pending
-                    .len()
-                    .min(cap)
-                    .min(usize::try_from(*left).unwrap_or(usize::MAX));
-                if n == 0 {
-                    break;
-                }
-                let end = n as u64 == *left;
-                let sent = h2.send_data(id, &pending[..n], end).unwrap_or(0);
-                *left -= sent as u64;
-                if *left == 0 {
-                    *resp = RespBody::Done;
-                }
-                if sent == 0 {
-                    break;
-                }
-                sent
-            }
-            RespBody::Chunked(dec) => {
-                let cap = h2.send_capacity(id);
-                if cap == 0 {
-                    break;
-                }
-                let input = &pending[..pending.len().min(cap)];
-                let mut ended = false;
-                let fed = dec.feed(input, |piece| match piece {
-                    Piece::Data(d) => {
-                        let _ = h2.send_data(id, d, false);
-                    }
-                    Piece::End => ended = true,
-                });
-                let Ok(used) = fed else {
+            body => match super::body::frame(h2, id, body, pending, fields) {
+                Some(0) => break,
+                Some(used) => used,
+                None => {
                     failed = true;
                     break;
-                };
-                if ended {
-                    fields.clear();
-                    convert::trailer_fields(dec.trailers(), fields);
-                    let ok = if fields.is_empty() {
-                        h2.send_data(id, &[], true).map(|_| ())
-                    } else {
-                        h2.send_headers(id, fields.iter(), true)
-                    };
-                    if ok.is_err() {
-                        failed = true;
-                        break;
-                    }
-                    *resp = RespBody::Done;
                 }
-                if used == 0 {
-                    break;
-                }
-                used
-            }
-            RespBody::UntilEnd => {
-                let n = pending.len().min(h2.send_capacity(id));
-                let sent = if n == 0 {
-                    0
-                } else {
-                    h2.send_data(id, &pending[..n], false).unwrap_or(0)
-                };
-                if sent == 0 {
-                    break;
-                }
-                sent
-            }
-            // Anything after the end of the response is dropped.
-            RespBody::Done => pending.len(),
+            },
         };
         pipe.consumed(used);
         moved += used;
