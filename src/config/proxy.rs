@@ -8,7 +8,7 @@ use super::diag::Report;
 use super::file::{FileModel, Parsed, ProxyFile, ProxySection, TimeoutFile};
 use super::http::{self, Backends};
 use super::model::{
-    self, Backend, Bind, BindAddr, Frontend, Global, LogFormat, Mode, Server, Shards, Timeouts,
+    self, Backend, Bind, BindAddr, Frontend, Global, Mode, Server, Shards, Timeouts,
 };
 use super::raw::{BindSpec, OneOrMany};
 use super::schema::Section;
@@ -63,7 +63,25 @@ pub(crate) fn build_all(
             frontends.extend(frontend(s, f, mode, &own, ctx, report));
         }
         if s.kind != Section::Frontend {
-            backends.extend(backend(s, f, mode, &own, inh, &mut system_roots, report));
+            let mut b = backend(s, f, mode, &own, inh, &mut system_roots, report);
+            if let Some(b) = &mut b {
+                match frontends
+                    .last()
+                    .filter(|fe| s.kind == Section::Listen && fe.name == s.name)
+                {
+                    // A listen section: the same settings, checked once.
+                    Some(fe) => {
+                        b.log.clone_from(&fe.log);
+                        b.errorfiles.clone_from(&fe.errorfiles);
+                    }
+                    None => {
+                        b.log =
+                            super::log::proxy_log(p, &f.log, &f.log_facility, &f.log_level, report);
+                        b.errorfiles = errorfiles(p, f, global, inh, report);
+                    }
+                }
+            }
+            backends.extend(b);
         }
     }
     (frontends, backends)
@@ -131,6 +149,21 @@ fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
         if f.http_reuse.is_some() {
             let msg = format!("`http_reuse` only applies in HTTP mode; this {what} is in TCP mode");
             report.error(&p.key_loc("http_reuse"), msg);
+        }
+        for key in [
+            "capture_request_header",
+            "capture_response_header",
+            "errorfile",
+        ] {
+            let set = match key {
+                "errorfile" => f.errorfile.is_some(),
+                "capture_request_header" => f.capture_request_header.is_some(),
+                _ => f.capture_response_header.is_some(),
+            };
+            if set {
+                let msg = format!("`{key}` only applies in HTTP mode; this {what} is in TCP mode");
+                report.error(&p.key_loc(key), msg);
+            }
         }
     }
     let Some(t) = &f.timeout else { return };
@@ -244,21 +277,14 @@ fn frontend(
             None
         }
     };
-    let log_format = match v::log_format(p, &f.log_format, report) {
-        Some(LogFormat::HttpLog) if !http => {
-            let msg = format!(
-                "log_format \"httplog\" needs mode = \"http\"; this {} is in TCP mode: use \"tcplog\"",
-                s.kind.word()
-            );
-            report.error(&p.key_loc("log_format"), msg);
-            LogFormat::TcpLog
-        }
-        Some(l) => l,
-        None => match (&inh.log_format, http) {
-            (Some(LogFormat::TcpLog), _) | (_, false) => LogFormat::TcpLog,
-            (Some(LogFormat::HttpLog) | None, true) => LogFormat::HttpLog,
-        },
-    };
+    let log_format = super::log::frontend_format(
+        p,
+        &f.log_format,
+        &inh.log_format,
+        http,
+        s.kind.word(),
+        report,
+    );
     let rules = match http {
         true => http::build(p, f, backends, report),
         false => http::Rules::default(),
@@ -300,6 +326,20 @@ fn frontend(
         default_backend,
         timeouts,
         log_format,
+        log: super::log::proxy_log(p, &f.log, &f.log_facility, &f.log_level, report),
+        capture_request: super::log::captures(
+            p,
+            "capture_request_header",
+            &f.capture_request_header,
+            report,
+        ),
+        capture_response: super::log::captures(
+            p,
+            "capture_response_header",
+            &f.capture_response_header,
+            report,
+        ),
+        errorfiles: errorfiles(p, f, global, inh, report),
         stats: super::stats::build(p, f, mode, report),
         acls: rules.acls,
         use_backend: rules.use_backend,
@@ -457,7 +497,25 @@ fn backend(
             false => inh.http_reuse,
         },
         check,
+        log: None,
+        errorfiles: Default::default(),
     })
+}
+
+/// A proxy's `errorfile` over `[defaults]`'.
+fn errorfiles(
+    p: &Parsed<ProxyFile>,
+    f: &ProxyFile,
+    global: &Global,
+    inh: &Inherited,
+    report: &mut Report,
+) -> model::ErrorFiles {
+    match &f.errorfile {
+        Some(t) => {
+            super::errorfile::build(p, t.get_ref(), global.bufsize, report).over(&inh.errorfiles)
+        }
+        None => inh.errorfiles.clone(),
+    }
 }
 
 /// `check = true` on a server needs the backend's `check` table (a table

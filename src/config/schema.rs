@@ -45,6 +45,7 @@ pub const DEFAULTS: &[&str] = &[
     "hash_type",
     "http_reuse",
     "shards",
+    "errorfile",
 ];
 
 /// `[frontend.NAME]`.
@@ -61,6 +62,12 @@ pub const FRONTEND: &[&str] = &[
     "http_request",
     "http_response",
     "shards",
+    "log",
+    "log_facility",
+    "log_level",
+    "errorfile",
+    "capture_request_header",
+    "capture_response_header",
 ];
 
 /// `[backend.NAME]`.
@@ -75,6 +82,10 @@ pub const BACKEND: &[&str] = &[
     "http_reuse",
     "timeout",
     "forwardfor",
+    "log",
+    "log_facility",
+    "log_level",
+    "errorfile",
 ];
 
 /// `[listen.NAME]`: every frontend and backend key, plus these.
@@ -175,6 +186,9 @@ pub const RETURN: &[&str] = &["status", "content_type", "body"];
 /// The `redirect` action's table.
 pub const REDIRECT: &[&str] = &["location", "prefix", "scheme", "code"];
 
+/// One `capture_request_header` / `capture_response_header` entry.
+pub const CAPTURE: &[&str] = &["name", "len"];
+
 /// A listen section's `stats` table.
 pub const STATS: &[&str] = &["uri", "refresh", "prometheus"];
 
@@ -258,8 +272,8 @@ impl Section {
 
 /// The keys of the table nested under `key` in a section, for the keys whose
 /// value is a table (`timeout`, `check`, `stats`) or a list of tables (`bind`,
-/// `server`, `use_backend`, the rule lists). The free-form `acl` table is
-/// not listed.
+/// `server`, `use_backend`, the rule lists, the captures). The free-form
+/// `acl` and `errorfile` tables are not listed.
 pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
     if !section.accepts(key) {
         return None;
@@ -273,6 +287,7 @@ pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
         "use_backend" => Some(USE_BACKEND),
         "http_request" => Some(HTTP_RULE),
         "http_response" => Some(HTTP_RESPONSE_RULE),
+        "capture_request_header" | "capture_response_header" => Some(CAPTURE),
         _ => None,
     }
 }

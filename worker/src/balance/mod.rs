@@ -129,6 +129,8 @@ pub(crate) mod testutil {
             forwardfor: false,
             http_reuse: HttpReuse::Safe,
             check: None,
+            log: None,
+            errorfiles: Default::default(),
         }
     }
 
