@@ -82,7 +82,11 @@ pub fn write(r: &Record, out: &mut Vec<u8>) {
                 out: o.out,
                 first: true,
             };
-            for (k, v) in [("version", t.version), ("cipher", t.cipher), ("sni", t.sni)] {
+            for (k, v) in [
+                ("version", t.version),
+                ("cipher", t.cipher_name()),
+                ("sni", t.sni),
+            ] {
                 inner.key(k);
                 match v {
                     Some(v) => inner.str(v.as_bytes()),

@@ -78,12 +78,61 @@ pub struct Captures<'a> {
 pub struct TlsInfo<'a> {
     /// `TLSv1.2`, `TLSv1.3`.
     pub version: Option<&'a str>,
-    /// The IANA name of the cipher suite.
+    /// The cipher suite, as rustls names it (see [`TlsInfo::cipher_name`]).
     pub cipher: Option<&'a str>,
     /// The server name the client asked for.
     pub sni: Option<&'a str>,
     pub resumed: bool,
 }
+
+impl TlsInfo<'_> {
+    /// The cipher suite by OpenSSL's name, as HAProxy logs it
+    /// (`TLS_AES_256_GCM_SHA384`, `ECDHE-RSA-AES128-GCM-SHA256`); a suite
+    /// missing from the table keeps its rustls name.
+    pub fn cipher_name(&self) -> Option<&str> {
+        let c = self.cipher?;
+        Some(
+            OPENSSL_NAMES
+                .iter()
+                .find(|(rustls, _)| *rustls == c)
+                .map_or(c, |(_, openssl)| openssl),
+        )
+    }
+}
+
+/// rustls's names of the suites it offers, and OpenSSL's.
+const OPENSSL_NAMES: &[(&str, &str)] = &[
+    ("TLS13_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"),
+    ("TLS13_AES_256_GCM_SHA384", "TLS_AES_256_GCM_SHA384"),
+    (
+        "TLS13_CHACHA20_POLY1305_SHA256",
+        "TLS_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+    ),
+    (
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+    ),
+    (
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+    ),
+    (
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "ECDHE-RSA-AES128-GCM-SHA256",
+    ),
+    (
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "ECDHE-RSA-AES256-GCM-SHA384",
+    ),
+    (
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+        "ECDHE-RSA-CHACHA20-POLY1305",
+    ),
+];
 
 impl Record<'_> {
     /// The termination state's two letters (`%ts`).

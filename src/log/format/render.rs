@@ -103,7 +103,12 @@ fn write_field(f: &Field, r: &Record, out: &mut Vec<u8>) {
         Alias::Version => text(out, f.flags, version, Enc::Url),
         Alias::ReqCookie | Alias::ResCookie | Alias::UniqueId => text(out, f.flags, None, Enc::Raw),
         Alias::SslVersion => text(out, f.flags, tls_str(tls.and_then(|t| t.version)), Enc::Raw),
-        Alias::SslCipher => text(out, f.flags, tls_str(tls.and_then(|t| t.cipher)), Enc::Raw),
+        Alias::SslCipher => text(
+            out,
+            f.flags,
+            tls_str(tls.and_then(|t| t.cipher_name())),
+            Enc::Raw,
+        ),
         Alias::SslSni => text(out, f.flags, tls_str(tls.and_then(|t| t.sni)), Enc::Url),
         Alias::FcErr => out.push(b'0'),
         Alias::SslFcErr | Alias::SslCErr | Alias::SslCCaErr => {

@@ -177,7 +177,7 @@ fn httpslog() {
     let line = render(f, &tls);
     assert!(line.starts_with(&httplog::render(&tls)), "{line}");
     assert!(
-        line.ends_with(" 0/0/0/0/1 www.example.com/TLSv1.3/TLS13_AES_256_GCM_SHA384"),
+        line.ends_with(" 0/0/0/0/1 www.example.com/TLSv1.3/TLS_AES_256_GCM_SHA384"),
         "{line}"
     );
 }
