@@ -123,12 +123,12 @@ fn formats_and_modes() {
 
 #[test]
 fn proxy_log_targets() {
-    let c = ok(&format!(
+    let c = ok(
         "[frontend.web]\nbind = \":8080\"\ndefault_backend = \"app\"\n\
          log = [\"global\", \"udp://127.0.0.1:5514\"]\nlog_facility = \"local3\"\nlog_level = \"notice\"\n\
-         [backend.app]\nlog = \"unix:/dev/log\"\nserver = [{{ name = \"a\", address = \"127.0.0.1:8000\" }}]\n\
-         [listen.l]\nbind = \":81\"\nlog = \"stdout\"\nserver = [{{ name = \"a\", address = \"127.0.0.1:8000\" }}]\n"
-    ));
+         [backend.app]\nlog = \"unix:/dev/log\"\nserver = [{ name = \"a\", address = \"127.0.0.1:8000\" }]\n\
+         [listen.l]\nbind = \":81\"\nlog = \"stdout\"\nserver = [{ name = \"a\", address = \"127.0.0.1:8000\" }]\n"
+    );
     let l = c.frontends[0].log.as_ref().unwrap();
     assert!(l.global);
     assert_eq!(

@@ -51,8 +51,8 @@ pub fn push_addr(out: &mut Vec<u8>, addr: &SocketAddr) {
 
 /// Bytes HAProxy writes `#XX` in a request line (`%r`, `%HU`…): `"`,
 /// `#`, control bytes and every byte from 0x7F up (its `url_encode_map`).
-fn url_escaped(b: u8) -> bool {
-    b < 0x20 || b >= 0x7f || b == b'"' || b == b'#'
+pub(crate) fn url_escaped(b: u8) -> bool {
+    !(0x20..0x7f).contains(&b) || b == b'"' || b == b'#'
 }
 
 /// Bytes HAProxy writes `#XX` in a captured header (`%hr`, `%hs`): those

@@ -7,7 +7,7 @@
 use super::super::date::write_accept_date;
 use super::super::httplog::{push_frontend, push_retries};
 use super::super::record::Record;
-use super::super::text::{push_captures, push_i64, push_u64};
+use super::super::text::{push_captures, push_i64, push_u64, url_escaped};
 use super::alias::Alias;
 use super::{Field, Flags, Format, Piece};
 use std::io::Write;
@@ -174,7 +174,7 @@ fn text(out: &mut Vec<u8>, flags: Flags, value: Option<&[u8]>, enc: Enc) {
         for &b in v {
             let encode = match enc {
                 Enc::Raw => false,
-                Enc::Url => b < 0x20 || b >= 0x7f || b == b'"' || b == b'#',
+                Enc::Url => url_escaped(b),
             };
             if encode {
                 out.extend_from_slice(&[b'#', hex(b >> 4), hex(b)]);
