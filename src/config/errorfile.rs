@@ -10,6 +10,7 @@ use super::diag::Report;
 use super::file::Parsed;
 use super::model::{ErrorFile, ErrorFiles};
 use super::raw::StrTable;
+use toml::Spanned;
 
 /// The statuses an errorfile may replace: those weir answers itself (400,
 /// 403, 408, 500, 502, 503, 504) and the ones a `deny` rule may use, as
@@ -17,6 +18,20 @@ use super::raw::StrTable;
 pub const STATUSES: &[u16] = &[
     200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504,
 ];
+
+/// A proxy's `errorfile` (read here) over `[defaults]`' (`inherited`).
+pub(crate) fn of_proxy<T>(
+    p: &Parsed<T>,
+    own: &Option<Spanned<StrTable>>,
+    bufsize: usize,
+    inherited: &ErrorFiles,
+    report: &mut Report,
+) -> ErrorFiles {
+    match own {
+        Some(t) => build(p, t.get_ref(), bufsize, report).over(inherited),
+        None => inherited.clone(),
+    }
+}
 
 /// Reads and checks every entry of an `errorfile` table. `bufsize`: a
 /// response must fit in one buffer.

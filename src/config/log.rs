@@ -1,7 +1,7 @@
 //! Logging keys, wherever they appear: `log`, `log_facility` and
 //! `log_level` (`[global]` and every proxy), `log_format` (compiled here:
 //! an unknown alias is reported at the column of its `%`), and the header
-//! captures of a frontend.
+//! captures of a frontend (with `errorfile`, refused in TCP mode).
 
 use std::sync::Arc;
 
@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::addr;
 use super::diag::{did_you_mean, Report};
-use super::file::{CaptureFile, Parsed};
+use super::file::{CaptureFile, Parsed, ProxyFile};
 use super::model::{HeaderCapture, LogFormat, LogLevel, LogTarget, ProxyLog};
 use super::raw::OneOrMany;
 use crate::log::format::Format;
@@ -225,6 +225,25 @@ pub(crate) fn warn_http_aliases<T>(
         let at = super::strpos::inside(report, &p.at(v.span()), offset);
         let msg = format!("in log_format: %{name} needs HTTP; this {what} is in TCP mode, where it shows `-` or -1");
         report.warn(&at, msg);
+    }
+}
+
+/// The keys of this file that need HTTP, set in a TCP-mode proxy (`what`:
+/// its kind): one error each.
+pub(crate) fn refuse_in_tcp(p: &Parsed<ProxyFile>, f: &ProxyFile, what: &str, report: &mut Report) {
+    let keys = [
+        ("capture_request_header", f.capture_request_header.is_some()),
+        (
+            "capture_response_header",
+            f.capture_response_header.is_some(),
+        ),
+        ("errorfile", f.errorfile.is_some()),
+    ];
+    for (key, set) in keys {
+        if set {
+            let msg = format!("`{key}` only applies in HTTP mode; this {what} is in TCP mode");
+            report.error(&p.key_loc(key), msg);
+        }
     }
 }
 

@@ -77,7 +77,13 @@ pub(crate) fn build_all(
                     None => {
                         b.log =
                             super::log::proxy_log(p, &f.log, &f.log_facility, &f.log_level, report);
-                        b.errorfiles = errorfiles(p, f, global, inh, report);
+                        b.errorfiles = super::errorfile::of_proxy(
+                            p,
+                            &f.errorfile,
+                            global.bufsize,
+                            &inh.errorfiles,
+                            report,
+                        );
                     }
                 }
             }
@@ -150,21 +156,7 @@ fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
             let msg = format!("`http_reuse` only applies in HTTP mode; this {what} is in TCP mode");
             report.error(&p.key_loc("http_reuse"), msg);
         }
-        for key in [
-            "capture_request_header",
-            "capture_response_header",
-            "errorfile",
-        ] {
-            let set = match key {
-                "errorfile" => f.errorfile.is_some(),
-                "capture_request_header" => f.capture_request_header.is_some(),
-                _ => f.capture_response_header.is_some(),
-            };
-            if set {
-                let msg = format!("`{key}` only applies in HTTP mode; this {what} is in TCP mode");
-                report.error(&p.key_loc(key), msg);
-            }
-        }
+        super::log::refuse_in_tcp(p, f, what, report);
     }
     let Some(t) = &f.timeout else { return };
     let t: &TimeoutFile = t.get_ref();
@@ -339,7 +331,13 @@ fn frontend(
             &f.capture_response_header,
             report,
         ),
-        errorfiles: errorfiles(p, f, global, inh, report),
+        errorfiles: super::errorfile::of_proxy(
+            p,
+            &f.errorfile,
+            global.bufsize,
+            &inh.errorfiles,
+            report,
+        ),
         stats: super::stats::build(p, f, mode, report),
         acls: rules.acls,
         use_backend: rules.use_backend,
@@ -500,22 +498,6 @@ fn backend(
         log: None,
         errorfiles: Default::default(),
     })
-}
-
-/// A proxy's `errorfile` over `[defaults]`'.
-fn errorfiles(
-    p: &Parsed<ProxyFile>,
-    f: &ProxyFile,
-    global: &Global,
-    inh: &Inherited,
-    report: &mut Report,
-) -> model::ErrorFiles {
-    match &f.errorfile {
-        Some(t) => {
-            super::errorfile::build(p, t.get_ref(), global.bufsize, report).over(&inh.errorfiles)
-        }
-        None => inh.errorfiles.clone(),
-    }
 }
 
 /// `check = true` on a server needs the backend's `check` table (a table
