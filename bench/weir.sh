@@ -8,7 +8,9 @@
 #   no traffic log unless $WEIR_BENCH_LOG names a target (see below).
 # The binary: $WEIR_BIN, else target/release/weir (bench/run.sh builds it).
 # Extra TOML for [global] can be passed in $WEIR_BENCH_GLOBAL, and for both
-# listen sections in $WEIR_BENCH_LISTEN (scale.sh: shards = "by-worker").
+# listen sections in $WEIR_BENCH_LISTEN (scale.sh: shards = "by-worker"),
+# and for the HTTP one only in $WEIR_BENCH_LISTEN_HTTP (alloc.sh with
+# header captures).
 set -euo pipefail
 : "${PB_LISTEN_HTTP:?} ${PB_LISTEN_TCP:?} ${PB_ORIGIN:?} ${PB_WORKERS:?} ${PB_RUNDIR:?}"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +65,7 @@ mode = "http"
 bind = ["$PB_LISTEN_HTTP"]
 server = [{ name = "origin", address = "$PB_ORIGIN" }]
 ${WEIR_BENCH_LISTEN:-}
+${WEIR_BENCH_LISTEN_HTTP:-}
 
 [listen.tcp_in]
 mode = "tcp"

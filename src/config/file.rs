@@ -13,7 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::diag::Loc;
-use super::raw::{AclTable, BindSpec, CpuMapRaw, DenySpec, IntOrStr, OneOrMany};
+use super::raw::{AclTable, BindSpec, CpuMapRaw, DenySpec, IntOrStr, OneOrMany, StrTable};
 use super::schema::Section;
 use super::tls::{BindTlsFile, ServerTlsSpec};
 
@@ -61,6 +61,7 @@ pub struct DefaultsFile {
     pub hash_type: S<String>,
     pub http_reuse: S<String>,
     pub shards: S<IntOrStr>,
+    pub errorfile: S<StrTable>,
 }
 
 /// `[frontend.NAME]`, `[backend.NAME]` and `[listen.NAME]` share this struct;
@@ -72,6 +73,10 @@ pub struct ProxyFile {
     pub mode: S<String>,
     pub timeout: S<TimeoutFile>,
     pub forwardfor: S<bool>,
+    pub log: S<OneOrMany<String>>,
+    pub log_facility: S<String>,
+    pub log_level: S<String>,
+    pub errorfile: S<StrTable>,
     // Frontend side.
     pub bind: S<OneOrMany<BindSpec>>,
     pub maxconn: S<i64>,
@@ -82,6 +87,8 @@ pub struct ProxyFile {
     pub http_request: S<Vec<Spanned<HttpRuleFile>>>,
     pub http_response: S<Vec<Spanned<HttpRuleFile>>>,
     pub shards: S<IntOrStr>,
+    pub capture_request_header: S<Vec<Spanned<CaptureFile>>>,
+    pub capture_response_header: S<Vec<Spanned<CaptureFile>>>,
     // Backend side.
     pub balance: S<String>,
     pub hash_type: S<String>,
@@ -92,6 +99,17 @@ pub struct ProxyFile {
     pub http_reuse: S<String>,
     // Listen only.
     pub stats: S<StatsFile>,
+}
+
+/// One `capture_request_header` / `capture_response_header` entry.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a capture such as { name = \"Host\", len = 64 }"
+)]
+pub struct CaptureFile {
+    pub name: S<String>,
+    pub len: S<i64>,
 }
 
 /// One `use_backend` entry.
@@ -363,6 +381,7 @@ mod tests {
         assert_eq!(fields::<ServerFile>(), sorted(schema::SERVER.to_vec()));
         assert_eq!(fields::<CheckFile>(), sorted(schema::CHECK.to_vec()));
         assert_eq!(fields::<StatsFile>(), sorted(schema::STATS.to_vec()));
+        assert_eq!(fields::<CaptureFile>(), sorted(schema::CAPTURE.to_vec()));
         let use_backend = fields::<UseBackendFile>();
         assert_eq!(use_backend, sorted(schema::USE_BACKEND.to_vec()));
         assert_eq!(fields::<HttpRuleFile>(), sorted(schema::HTTP_RULE.to_vec()));

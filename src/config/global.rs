@@ -2,48 +2,12 @@
 
 use std::path::PathBuf;
 
-use super::addr;
 use super::diag::Report;
 use super::file::{GlobalFile, Parsed};
-use super::model::{self, CpuMap, Global, LogLevel, LogTarget};
+use super::model::{self, CpuMap, Global, LogTarget};
 use super::raw::{CpuMapRaw, IntOrStr};
 use super::units;
 use super::validate::int_in;
-
-/// Syslog facility names and numbers (RFC 5424).
-const FACILITIES: &[(&str, u8)] = &[
-    ("kern", 0),
-    ("user", 1),
-    ("mail", 2),
-    ("daemon", 3),
-    ("auth", 4),
-    ("syslog", 5),
-    ("lpr", 6),
-    ("news", 7),
-    ("uucp", 8),
-    ("cron", 9),
-    ("authpriv", 10),
-    ("ftp", 11),
-    ("local0", 16),
-    ("local1", 17),
-    ("local2", 18),
-    ("local3", 19),
-    ("local4", 20),
-    ("local5", 21),
-    ("local6", 22),
-    ("local7", 23),
-];
-
-const LEVELS: &[(&str, LogLevel)] = &[
-    ("emerg", LogLevel::Emerg),
-    ("alert", LogLevel::Alert),
-    ("crit", LogLevel::Crit),
-    ("err", LogLevel::Err),
-    ("warning", LogLevel::Warning),
-    ("notice", LogLevel::Notice),
-    ("info", LogLevel::Info),
-    ("debug", LogLevel::Debug),
-];
 
 /// The product defaults, used as is when there is no `[global]`.
 fn default_global() -> Global {
@@ -60,8 +24,8 @@ fn default_global() -> Global {
         grace: std::time::Duration::ZERO,
         hard_stop_after: None,
         log: vec![LogTarget::Stderr],
-        log_facility: 16,
-        log_level: LogLevel::Info,
+        log_facility: super::log::FACILITY,
+        log_level: super::log::LEVEL,
         bufsize: model::defaults::BUFSIZE,
         maxaccept: model::defaults::MAXACCEPT,
         maxpollevents: model::defaults::MAXPOLLEVENTS,
@@ -155,43 +119,13 @@ pub(crate) fn build(g: Option<&Parsed<GlobalFile>>, report: &mut Report) -> Glob
     }
     out.stats_socket = path(p, &f.stats_socket, "stats_socket", false, report);
     if let Some(log) = &f.log {
-        let span = log.span();
-        let mut targets = Vec::new();
-        for t in log.get_ref().entries(span) {
-            match addr::log_target(t.get_ref()) {
-                Ok(target) => targets.push(target),
-                Err(e) => report.error(&p.at(t.span()), e),
-            }
-        }
-        out.log = targets;
+        out.log = super::log::targets(p, log, false, report).0;
     }
-    if let Some(fac) = &f.log_facility {
-        match FACILITIES.iter().find(|(n, _)| n == fac.get_ref()) {
-            Some((_, num)) => out.log_facility = *num,
-            None => report.error(
-                &p.at(fac.span()),
-                format!(
-                    "unknown log_facility \"{}\": expected kern, user, mail, daemon, auth, \
-                     syslog, lpr, news, uucp, cron, authpriv, ftp or local0 to local7{}",
-                    fac.get_ref(),
-                    super::diag::did_you_mean(fac.get_ref(), FACILITIES.iter().map(|f| f.0))
-                ),
-            ),
-        }
+    if let Some(fac) = super::log::facility(p, &f.log_facility, report) {
+        out.log_facility = fac;
     }
-    if let Some(lvl) = &f.log_level {
-        match LEVELS.iter().find(|(n, _)| n == lvl.get_ref()) {
-            Some((_, l)) => out.log_level = *l,
-            None => report.error(
-                &p.at(lvl.span()),
-                format!(
-                    "unknown log_level \"{}\": expected emerg, alert, crit, err, warning, \
-                     notice, info or debug{}",
-                    lvl.get_ref(),
-                    super::diag::did_you_mean(lvl.get_ref(), LEVELS.iter().map(|l| l.0))
-                ),
-            ),
-        }
+    if let Some(l) = super::log::level(p, &f.log_level, report) {
+        out.log_level = l;
     }
     if let Some(b) = &f.bufsize {
         match units::size(b.get_ref()) {

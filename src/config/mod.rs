@@ -18,14 +18,17 @@ mod acl;
 mod addr;
 mod check;
 pub(crate) mod diag;
+mod errorfile;
 mod file;
 mod global;
 mod h2;
 mod http;
+mod log;
 mod parse;
 mod proxy;
 mod raw;
 mod stats;
+mod strpos;
 mod syntax_error;
 mod tls;
 mod tls_bind;
@@ -42,6 +45,8 @@ mod tests_balance;
 mod tests_check;
 #[cfg(test)]
 mod tests_http;
+#[cfg(test)]
+mod tests_log;
 #[cfg(test)]
 mod tests_tls;
 

@@ -8,10 +8,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod log;
 mod tls;
 
 pub use super::h2::H2;
 
+pub use log::{ErrorFile, ErrorFiles, HeaderCapture, LogFormat, LogLevel, LogTarget, ProxyLog};
 pub use tls::{
     BindTls, ClientVerify, ServerSni, ServerTls, ServerVerify, TicketKeyFile, TlsVersion,
 };
@@ -80,30 +82,6 @@ pub enum CpuMap {
     List(Vec<usize>),
 }
 
-/// Where log lines go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogTarget {
-    Stderr,
-    Stdout,
-    /// RFC 3164 syslog datagrams.
-    Udp(SocketAddr),
-    /// RFC 3164 syslog datagrams to a unix datagram socket (e.g. /dev/log).
-    Unix(PathBuf),
-}
-
-/// Syslog severities, most severe first (the numeric value is the severity).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    Emerg = 0,
-    Alert = 1,
-    Crit = 2,
-    Err = 3,
-    Warning = 4,
-    Notice = 5,
-    Info = 6,
-    Debug = 7,
-}
-
 /// A proxy's mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -139,13 +117,6 @@ pub struct Timeouts {
     pub check: Option<Duration>,
 }
 
-/// The per-session (TCP) or per-request (HTTP) log line layout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogFormat {
-    TcpLog,
-    HttpLog,
-}
-
 /// `[frontend.NAME]` (or the front half of `[listen.NAME]`).
 #[derive(Debug, Clone)]
 pub struct Frontend {
@@ -158,6 +129,13 @@ pub struct Frontend {
     pub default_backend: Option<usize>,
     pub timeouts: Timeouts,
     pub log_format: LogFormat,
+    /// Its own log targets (`None`: the global ones).
+    pub log: Option<ProxyLog>,
+    /// Headers captured for the log (`%hr`, `%hs`, JSON).
+    pub capture_request: Vec<HeaderCapture>,
+    pub capture_response: Vec<HeaderCapture>,
+    /// Responses for the errors weir answers itself (with `[defaults]`').
+    pub errorfiles: ErrorFiles,
     /// The statistics page served on this listener (`[listen.NAME]` only).
     pub stats: Option<StatsPage>,
     /// Named ACLs, referred to by index from conditions.
@@ -288,6 +266,11 @@ pub struct Backend {
     pub http_reuse: HttpReuse,
     /// Health checks for the servers with `check = true`.
     pub check: Option<HealthCheck>,
+    /// Its own log targets for the traffic it serves (`None`: none).
+    pub log: Option<ProxyLog>,
+    /// Responses for the errors weir answers once this backend was chosen
+    /// (with `[defaults]`'; the frontend's apply when none is given here).
+    pub errorfiles: ErrorFiles,
 }
 
 /// `stats = { uri, refresh, prometheus }`.

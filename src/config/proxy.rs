@@ -8,8 +8,7 @@ use super::diag::Report;
 use super::file::{FileModel, Parsed, ProxyFile, ProxySection, ServerFile, TimeoutFile};
 use super::http::{self, Backends};
 use super::model::{
-    self, Backend, Bind, BindAddr, Frontend, Global, LogFormat, Mode, ProxyVersion, Server, Shards,
-    Timeouts,
+    self, Backend, Bind, BindAddr, Frontend, Global, Mode, ProxyVersion, Server, Shards, Timeouts,
 };
 use super::raw::{BindSpec, OneOrMany};
 use super::schema::Section;
@@ -64,7 +63,31 @@ pub(crate) fn build_all(
             frontends.extend(frontend(s, f, mode, &own, ctx, report));
         }
         if s.kind != Section::Frontend {
-            backends.extend(backend(s, f, mode, &own, inh, &mut system_roots, report));
+            let mut b = backend(s, f, mode, &own, inh, &mut system_roots, report);
+            if let Some(b) = &mut b {
+                match frontends
+                    .last()
+                    .filter(|fe| s.kind == Section::Listen && fe.name == s.name)
+                {
+                    // A listen section: the same settings, checked once.
+                    Some(fe) => {
+                        b.log.clone_from(&fe.log);
+                        b.errorfiles.clone_from(&fe.errorfiles);
+                    }
+                    None => {
+                        b.log =
+                            super::log::proxy_log(p, &f.log, &f.log_facility, &f.log_level, report);
+                        b.errorfiles = super::errorfile::of_proxy(
+                            p,
+                            &f.errorfile,
+                            global.bufsize,
+                            &inh.errorfiles,
+                            report,
+                        );
+                    }
+                }
+            }
+            backends.extend(b);
         }
     }
     (frontends, backends)
@@ -133,6 +156,7 @@ fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
             let msg = format!("`http_reuse` only applies in HTTP mode; this {what} is in TCP mode");
             report.error(&p.key_loc("http_reuse"), msg);
         }
+        super::log::refuse_in_tcp(p, f, what, report);
     }
     let Some(t) = &f.timeout else { return };
     let t: &TimeoutFile = t.get_ref();
@@ -245,21 +269,14 @@ fn frontend(
             None
         }
     };
-    let log_format = match v::log_format(p, &f.log_format, report) {
-        Some(LogFormat::HttpLog) if !http => {
-            let msg = format!(
-                "log_format \"httplog\" needs mode = \"http\"; this {} is in TCP mode: use \"tcplog\"",
-                s.kind.word()
-            );
-            report.error(&p.key_loc("log_format"), msg);
-            LogFormat::TcpLog
-        }
-        Some(l) => l,
-        None => match (&inh.log_format, http) {
-            (Some(LogFormat::TcpLog), _) | (_, false) => LogFormat::TcpLog,
-            (Some(LogFormat::HttpLog) | None, true) => LogFormat::HttpLog,
-        },
-    };
+    let log_format = super::log::frontend_format(
+        p,
+        &f.log_format,
+        &inh.log_format,
+        http,
+        s.kind.word(),
+        report,
+    );
     let rules = match http {
         true => http::build(p, f, backends, report),
         false => http::Rules::default(),
@@ -301,6 +318,26 @@ fn frontend(
         default_backend,
         timeouts,
         log_format,
+        log: super::log::proxy_log(p, &f.log, &f.log_facility, &f.log_level, report),
+        capture_request: super::log::captures(
+            p,
+            "capture_request_header",
+            &f.capture_request_header,
+            report,
+        ),
+        capture_response: super::log::captures(
+            p,
+            "capture_response_header",
+            &f.capture_response_header,
+            report,
+        ),
+        errorfiles: super::errorfile::of_proxy(
+            p,
+            &f.errorfile,
+            global.bufsize,
+            &inh.errorfiles,
+            report,
+        ),
         stats: super::stats::build(p, f, mode, report),
         acls: rules.acls,
         use_backend: rules.use_backend,
@@ -471,6 +508,8 @@ fn backend(
             false => inh.http_reuse,
         },
         check,
+        log: None,
+        errorfiles: Default::default(),
     })
 }
 

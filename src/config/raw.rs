@@ -2,7 +2,8 @@
 //! a string" (durations, sizes, `nbproc`), "one or a list" (`bind`, `log`),
 //! "a word or a list of CPUs" (`cpu_map`), a bind entry written as a
 //! string or a table, the `acl` table (names kept in file order, with their
-//! spans) and `deny` (a status or `true`).
+//! spans), the `errorfile` table (likewise) and `deny` (a status or
+//! `true`).
 //!
 //! Each is a hand-written visitor, not `#[serde(untagged)]`: untagged enums
 //! buffer the value and lose the spans and the precise type errors.
@@ -170,6 +171,31 @@ impl<'de> Deserialize<'de> for AclTable {
                     out.push(entry);
                 }
                 Ok(AclTable(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// `errorfile = { 503 = "/etc/weir/errors/503.http", … }`, in file order;
+/// each status and each path keeps its span.
+#[derive(Debug, Default)]
+pub struct StrTable(pub Vec<(Spanned<String>, Spanned<String>)>);
+
+impl<'de> Deserialize<'de> for StrTable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrTable;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table of files such as { 503 = \"/etc/weir/errors/503.http\" }")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StrTable, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry::<Spanned<String>, Spanned<String>>()? {
+                    out.push(entry);
+                }
+                Ok(StrTable(out))
             }
         }
         d.deserialize_map(V)

@@ -46,6 +46,7 @@ pub const DEFAULTS: &[&str] = &[
     "hash_type",
     "http_reuse",
     "shards",
+    "errorfile",
 ];
 
 /// `[frontend.NAME]`.
@@ -62,6 +63,12 @@ pub const FRONTEND: &[&str] = &[
     "http_request",
     "http_response",
     "shards",
+    "log",
+    "log_facility",
+    "log_level",
+    "errorfile",
+    "capture_request_header",
+    "capture_response_header",
 ];
 
 /// `[backend.NAME]`.
@@ -76,6 +83,10 @@ pub const BACKEND: &[&str] = &[
     "http_reuse",
     "timeout",
     "forwardfor",
+    "log",
+    "log_facility",
+    "log_level",
+    "errorfile",
 ];
 
 /// `[listen.NAME]`: every frontend and backend key, plus these.
@@ -179,6 +190,9 @@ pub const RETURN: &[&str] = &["status", "content_type", "body"];
 /// The `redirect` action's table.
 pub const REDIRECT: &[&str] = &["location", "prefix", "scheme", "code"];
 
+/// One `capture_request_header` / `capture_response_header` entry.
+pub const CAPTURE: &[&str] = &["name", "len"];
+
 /// A listen section's `stats` table.
 pub const STATS: &[&str] = &["uri", "refresh", "prometheus"];
 
@@ -262,8 +276,8 @@ impl Section {
 
 /// The keys of the table nested under `key` in a section, for the keys whose
 /// value is a table (`timeout`, `check`, `stats`) or a list of tables (`bind`,
-/// `server`, `use_backend`, the rule lists). The free-form `acl` table is
-/// not listed.
+/// `server`, `use_backend`, the rule lists, the captures). The free-form
+/// `acl` and `errorfile` tables are not listed.
 pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
     if !section.accepts(key) {
         return None;
@@ -278,6 +292,7 @@ pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
         "http_request" => Some(HTTP_RULE),
         "http_response" => Some(HTTP_RESPONSE_RULE),
         "h2" => Some(super::h2::KEYS),
+        "capture_request_header" | "capture_response_header" => Some(CAPTURE),
         _ => None,
     }
 }

@@ -304,9 +304,9 @@ fn refused_keys_point_at_the_key() {
         "log_format \"httplog\" needs mode = \"http\"",
     );
     one(
-        &fe("log_format = \"%ci:%cp\""),
-        "4:1",
-        "\"log_format\" is not supported yet: custom formats",
+        &fe("log_format = \"%ci:%cp %foo\""),
+        "4:23",
+        "in log_format: unknown alias %foo",
     );
     ok(&fe("bind = { address = \":81\", accept_proxy = true }").replace("bind = \":8080\"\n", ""));
     let be = |extra: &str| {

@@ -110,10 +110,15 @@ fn log_format_follows_the_mode() {
     assert_eq!(both(h), (LogFormat::HttpLog, LogFormat::TcpLog));
     let t = "log_format = \"tcplog\"";
     assert_eq!(both(t), (LogFormat::TcpLog, LogFormat::TcpLog));
+    let s = "log_format = \"httpslog\"";
+    assert_eq!(both(s), (LogFormat::HttpsLog, LogFormat::TcpLog));
+    let j = "log_format = \"json\"";
+    assert_eq!(both(j), (LogFormat::Json, LogFormat::Json));
     one(
         &fe("log_format = \"htplog\""),
         "6:14",
-        "unknown log_format \"htplog\": expected \"tcplog\" or \"httplog\"; did you mean `httplog`?",
+        "unknown log_format \"htplog\": expected \"tcplog\", \"httplog\", \"httpslog\", \"json\" \
+         or a string of %-aliases such as \"%ci [%tr] %{+Q}r\"; did you mean `httplog`?",
     );
 }
 

@@ -12,7 +12,9 @@ use toml::Spanned;
 
 use super::diag::{did_you_mean, Loc, Report};
 use super::file::{DefaultsFile, FileModel, Parsed, TimeoutFile};
-use super::model::{self, Balance, Config, HashType, HttpReuse, LogFormat, Mode, Shards, Timeouts};
+use super::model::{
+    self, Balance, Config, ErrorFiles, HashType, HttpReuse, LogFormat, Mode, Shards, Timeouts,
+};
 use super::schema::Section;
 use super::units;
 
@@ -28,13 +30,15 @@ pub(crate) struct Inherited {
     pub balance: Balance,
     pub hash_type: HashType,
     /// `None`: by mode ("tcplog" in TCP mode, "httplog" in HTTP mode).
-    /// "httplog" here gives "tcplog" in TCP-mode proxies, as in HAProxy.
+    /// "httplog" (or "httpslog") here gives "tcplog" in TCP-mode proxies,
+    /// as in HAProxy.
     pub log_format: Option<LogFormat>,
     /// Applied by HTTP-mode proxies only; TCP-mode ones ignore it.
     pub forwardfor: bool,
     /// Applied by HTTP-mode backends only.
     pub http_reuse: HttpReuse,
     pub shards: Shards,
+    pub errorfiles: ErrorFiles,
 }
 
 /// Builds the typed model, or returns `None` when any error was reported
@@ -43,7 +47,7 @@ pub(crate) fn build(files: &FileModel, report: &mut Report) -> Option<Config> {
     once("global", &files.global, report);
     once("defaults", &files.defaults, report);
     let global = super::global::build(files.global.first(), report);
-    let inherited = defaults(files.defaults.first(), report);
+    let inherited = defaults(files.defaults.first(), global.bufsize, report);
     let (frontends, backends) = super::proxy::build_all(files, &global, &inherited, report);
     if frontends.is_empty() && report.errors.is_empty() {
         let file = report
@@ -79,7 +83,7 @@ fn once<T>(word: &str, sections: &[Parsed<T>], report: &mut Report) {
     }
 }
 
-fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited {
+fn defaults(d: Option<&Parsed<DefaultsFile>>, bufsize: usize, report: &mut Report) -> Inherited {
     let mut out = Inherited {
         mode: Mode::Tcp,
         timeouts: Timeouts::default(),
@@ -92,6 +96,7 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited 
         forwardfor: false,
         http_reuse: HttpReuse::Safe,
         shards: Shards::One,
+        errorfiles: ErrorFiles::default(),
     };
     let Some((p, f)) = d.and_then(|p| p.body.as_ref().map(|f| (p, f))) else {
         return out;
@@ -126,7 +131,10 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, report: &mut Report) -> Inherited 
     if let Some(s) = shards(p, &f.shards, report) {
         out.shards = s;
     }
-    out.log_format = log_format(p, &f.log_format, report);
+    out.log_format = super::log::log_format(p, &f.log_format, report);
+    if let Some(t) = &f.errorfile {
+        out.errorfiles = super::errorfile::build(p, t.get_ref(), bufsize, report);
+    }
     out
 }
 
@@ -297,33 +305,6 @@ pub(crate) fn hash_type<T>(
             let msg = format!(
                 "unknown hash_type \"{s}\": expected \"map-based\" or \"consistent\"{}",
                 did_you_mean(s, ["map-based", "consistent"])
-            );
-            report.error(&p.at(v.span()), msg);
-            None
-        }
-    }
-}
-
-/// `log_format`: "tcplog" or "httplog"; custom formats (with `%`) are
-/// refused for now.
-pub(crate) fn log_format<T>(
-    p: &Parsed<T>,
-    v: &Option<Spanned<String>>,
-    report: &mut Report,
-) -> Option<LogFormat> {
-    let v = v.as_ref()?;
-    match v.get_ref().as_str() {
-        "tcplog" => Some(LogFormat::TcpLog),
-        "httplog" => Some(LogFormat::HttpLog),
-        s if s.contains('%') => {
-            let why = "custom formats arrive in a later version; use \"tcplog\" or \"httplog\"";
-            unsupported(p, "log_format", why, report);
-            None
-        }
-        s => {
-            let msg = format!(
-                "unknown log_format \"{s}\": expected \"tcplog\" or \"httplog\"{}",
-                did_you_mean(s, ["tcplog", "httplog"])
             );
             report.error(&p.at(v.span()), msg);
             None

@@ -14,10 +14,24 @@
 //! together, one `sendmmsg` or `write` per target, when the worker calls
 //! [`Logger::flush`] before it polls again (and at exit; dropping the logger
 //! flushes too).
+//!
+//! Traffic lines ([`Logger::traffic`]) follow their proxies' own `log`
+//! targets when they have some ([`routes`]): a worker builds those once
+//! ([`Logger::route_proxies`]); a target named by several proxies, or by a
+//! proxy and `[global]`, is one sink, so each target still gets one
+//! batch per loop turn.
+//!
+//! What a traffic line says is a [`record::Record`], laid out by the
+//! frontend's [`format`] (`tcplog`, `httplog`, `httpslog`, `json` or a
+//! custom string) straight into the logger's buffer.
 
 pub mod batch;
 pub mod date;
+pub mod format;
 pub mod httplog;
+pub mod json;
+pub mod record;
+mod routes;
 pub mod tcplog;
 pub mod text;
 
@@ -25,6 +39,7 @@ pub use date::{accept_date, syslog_date, Clock};
 
 use crate::config::model::{LogLevel, LogTarget};
 use batch::Batch;
+use routes::{Dest, Routes};
 use socket2::SockAddr;
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -42,10 +57,41 @@ enum Target {
 
 struct Sink {
     target: Target,
+    /// The target as configured (proxies naming the same one share it).
+    config: LogTarget,
     queue: Batch,
 }
 
 impl Sink {
+    /// Opens a target. Network targets are non-blocking datagram sockets;
+    /// opening them does not need the peer to be up.
+    fn open(t: &LogTarget) -> io::Result<Sink> {
+        let target = match t {
+            LogTarget::Stderr => Target::Stderr,
+            LogTarget::Stdout => Target::Stdout,
+            LogTarget::Udp(addr) => {
+                let local: SocketAddr = if addr.is_ipv4() {
+                    ([0, 0, 0, 0], 0).into()
+                } else {
+                    (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+                };
+                let s = UdpSocket::bind(local)?;
+                s.set_nonblocking(true)?;
+                Target::Udp(s, SockAddr::from(*addr))
+            }
+            LogTarget::Unix(path) => {
+                let s = UnixDatagram::unbound()?;
+                s.set_nonblocking(true)?;
+                Target::Unix(s, SockAddr::unix(path)?)
+            }
+        };
+        Ok(Sink {
+            target,
+            config: t.clone(),
+            queue: Batch::default(),
+        })
+    }
+
     fn console(&self) -> bool {
         matches!(self.target, Target::Stderr | Target::Stdout)
     }
@@ -94,6 +140,9 @@ pub struct Logger {
     batched: bool,
     clock: Clock,
     dropped: Cell<u64>,
+    /// Which sinks each line goes to: the global targets, and each
+    /// proxy's own.
+    routes: Routes,
 }
 
 impl Logger {
@@ -102,29 +151,7 @@ impl Logger {
     pub fn new(targets: &[LogTarget], facility: u8, level: LogLevel) -> io::Result<Logger> {
         let mut sinks = Vec::with_capacity(targets.len());
         for t in targets {
-            let target = match t {
-                LogTarget::Stderr => Target::Stderr,
-                LogTarget::Stdout => Target::Stdout,
-                LogTarget::Udp(addr) => {
-                    let local: SocketAddr = if addr.is_ipv4() {
-                        ([0, 0, 0, 0], 0).into()
-                    } else {
-                        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-                    };
-                    let s = UdpSocket::bind(local)?;
-                    s.set_nonblocking(true)?;
-                    Target::Udp(s, SockAddr::from(*addr))
-                }
-                LogTarget::Unix(path) => {
-                    let s = UnixDatagram::unbound()?;
-                    s.set_nonblocking(true)?;
-                    Target::Unix(s, SockAddr::unix(path)?)
-                }
-            };
-            sinks.push(Sink {
-                target,
-                queue: Batch::default(),
-            });
+            sinks.push(Sink::open(t)?);
         }
         let hostname = nix::unistd::gethostname()
             .ok()
@@ -136,6 +163,7 @@ impl Logger {
     }
 
     fn with_sinks(sinks: Vec<Sink>, facility: u8, level: LogLevel, hostname: String) -> Logger {
+        let routes = Routes::global((0..sinks.len()).collect());
         let mut l = Logger {
             lines: RefCell::new(Lines {
                 sinks,
@@ -154,6 +182,7 @@ impl Logger {
             batched: false,
             clock: Clock::default(),
             dropped: Cell::new(0),
+            routes,
         };
         l.set_pid(l.pid);
         l
@@ -199,20 +228,46 @@ impl Logger {
         self.quiet_console = quiet;
     }
 
-    /// Makes sure stderr is among the targets (`-d`).
+    /// Makes sure stderr is among the global targets (`-d`).
     pub fn ensure_stderr(&mut self) {
         let sinks = &mut self.lines.get_mut().sinks;
-        if !sinks.iter().any(|s| matches!(s.target, Target::Stderr)) {
-            sinks.push(Sink {
-                target: Target::Stderr,
-                queue: Batch::default(),
-            });
-        }
+        let i = match sinks
+            .iter()
+            .position(|s| matches!(s.target, Target::Stderr))
+        {
+            Some(i) => i,
+            None => {
+                sinks.push(Sink {
+                    target: Target::Stderr,
+                    config: LogTarget::Stderr,
+                    queue: Batch::default(),
+                });
+                sinks.len() - 1
+            }
+        };
+        self.routes.add_global(i);
     }
 
     /// Drops console targets (after daemonizing, stdio is /dev/null).
     pub fn drop_console(&mut self) {
-        self.lines.get_mut().sinks.retain(|s| !s.console());
+        let sinks = &self.lines.get_mut().sinks;
+        let console: Vec<usize> = (0..sinks.len()).filter(|&i| sinks[i].console()).collect();
+        self.routes.drop_sinks(&console);
+    }
+
+    /// Builds the routes of the proxies with their own `log` (once per
+    /// worker, after the other set-up calls): their targets are opened
+    /// here, a target already open (global, or another proxy's) shared.
+    pub fn route_proxies(&mut self, config: &crate::config::Config) -> io::Result<()> {
+        let sinks = &mut self.lines.get_mut().sinks;
+        let mut sink_of = |t: &LogTarget| -> io::Result<usize> {
+            if let Some(i) = sinks.iter().position(|s| s.config == *t) {
+                return Ok(i);
+            }
+            sinks.push(Sink::open(t)?);
+            Ok(sinks.len() - 1)
+        };
+        self.routes.build(config, &mut sink_of)
     }
 
     /// Lines dropped because a syslog socket (or a non-blocking console)
@@ -226,11 +281,46 @@ impl Logger {
         self.log_with(level, |out| out.extend_from_slice(msg.as_bytes()));
     }
 
-    /// Writes one line at `level`, its message appended to `out` by
-    /// `render` (so a traffic log line is never a `String`). `render` runs
-    /// only if the level is enabled and some target would take the line.
+    /// Writes one line at `level` to the global targets, its message
+    /// appended to `out` by `render` (so a traffic log line is never a
+    /// `String`). `render` runs only if the level is enabled and some
+    /// target would take the line.
     pub fn log_with(&self, level: LogLevel, render: impl FnOnce(&mut Vec<u8>)) {
         if !self.enabled(level) {
+            return;
+        }
+        self.emit(level, self.routes.global_dests(), &[], render);
+    }
+
+    /// Whether a traffic line (at `info`) of frontend `fe`, served by
+    /// backend `be`, would be written anywhere.
+    pub fn traffic_enabled(&self, fe: usize, be: Option<usize>) -> bool {
+        let (a, b) = self.routes.traffic(fe, be);
+        self.any_takes(LogLevel::Info, a, b)
+    }
+
+    /// Writes a traffic line (at `info`): to the frontend's own targets
+    /// and the backend's (`be`, once one was chosen), a target both name
+    /// once; the global targets for a proxy without its own `log`.
+    pub fn traffic(&self, fe: usize, be: Option<usize>, render: impl FnOnce(&mut Vec<u8>)) {
+        let (a, b) = self.routes.traffic(fe, be);
+        self.emit(LogLevel::Info, a, b, render);
+    }
+
+    /// Whether a line at `level` to `a` and `b` (what `a` does not have)
+    /// would be written anywhere.
+    fn any_takes(&self, level: LogLevel, a: &[Dest], b: &[Dest]) -> bool {
+        let lines = self.lines.borrow();
+        routes::union(a, b, self.facility).any(|d| {
+            level <= d.level(self.level)
+                && !(self.quiet_console && lines.sinks.get(d.sink).is_some_and(Sink::console))
+        })
+    }
+
+    /// Renders one line and queues it to each destination of `a` and `b`
+    /// (what `a` does not have) whose level takes it.
+    fn emit(&self, level: LogLevel, a: &[Dest], b: &[Dest], render: impl FnOnce(&mut Vec<u8>)) {
+        if !self.any_takes(level, a, b) {
             return;
         }
         let mut lines = self.lines.borrow_mut();
@@ -241,9 +331,6 @@ impl Logger {
             date,
             pri,
         } = &mut *lines;
-        if sinks.is_empty() || (self.quiet_console && sinks.iter().all(Sink::console)) {
-            return;
-        }
         msg.clear();
         render(msg);
         let now = SystemTime::now();
@@ -255,12 +342,18 @@ impl Logger {
             date::write_syslog_date(date, &self.clock.at(now));
             *date_secs = secs;
         }
-        pri.clear();
-        pri.push(b'<');
-        text::push_u64(pri, u64::from(self.facility) * 8 + level as u64);
-        pri.push(b'>');
         let mut dropped = 0;
-        for sink in sinks.iter_mut() {
+        for d in routes::union(a, b, self.facility) {
+            if level > d.level(self.level) {
+                continue;
+            }
+            let Some(sink) = sinks.get_mut(d.sink) else {
+                continue;
+            };
+            pri.clear();
+            pri.push(b'<');
+            text::push_u64(pri, u64::from(d.facility(self.facility)) * 8 + level as u64);
+            pri.push(b'>');
             let parts: [&[u8]; 4] = if sink.console() {
                 if self.quiet_console {
                     continue;

@@ -1,5 +1,6 @@
 //! Appending the pieces of a log line to a byte buffer without allocating:
-//! numbers, socket addresses, and HAProxy's quoted request line.
+//! numbers, socket addresses, and HAProxy's `#XX` encodings of the request
+//! line and of captured headers.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -48,28 +49,62 @@ pub fn push_addr(out: &mut Vec<u8>, addr: &SocketAddr) {
     push_u64(out, u64::from(addr.port()));
 }
 
-/// Appends `line` as HAProxy's `%{+Q}r` does: between double quotes, with
-/// `"` and control characters written `#XX` (the low byte of the code point
-/// in hex).
+/// Bytes HAProxy writes `#XX` in a request line (`%r`, `%HU`…): `"`,
+/// `#`, control bytes and every byte from 0x7F up (its `url_encode_map`).
+pub(crate) fn url_escaped(b: u8) -> bool {
+    !(0x20..0x7f).contains(&b) || b == b'"' || b == b'#'
+}
+
+/// Bytes HAProxy writes `#XX` in a captured header (`%hr`, `%hs`): those
+/// of [`url_escaped`] and the capture block's delimiters `{`, `|`, `}`
+/// (its `hdr_encode_map`).
+fn hdr_escaped(b: u8) -> bool {
+    url_escaped(b) || b == b'{' || b == b'|' || b == b'}'
+}
+
+/// Appends `bytes`, each byte `escaped` says so written `#XX` (upper-case
+/// hex), as HAProxy's `lf_encode_string`.
+fn push_encoded(out: &mut Vec<u8>, bytes: &[u8], escaped: fn(u8) -> bool) {
+    let mut rest = bytes;
+    while let Some(i) = rest.iter().position(|&b| escaped(b)) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(&[b'#', hex(u32::from(rest[i]) >> 4), hex(u32::from(rest[i]))]);
+        rest = &rest[i + 1..];
+    }
+    out.extend_from_slice(rest);
+}
+
+/// Appends a request line or one of its parts as HAProxy does: `"`, `#`,
+/// control bytes and bytes from 0x7F up written `#XX`.
+pub fn push_url_encoded(out: &mut Vec<u8>, bytes: &[u8]) {
+    push_encoded(out, bytes, url_escaped);
+}
+
+/// Appends a captured header value as HAProxy does: as
+/// [`push_url_encoded`], and `{`, `|`, `}` written `#XX` too.
+pub fn push_hdr_encoded(out: &mut Vec<u8>, bytes: &[u8]) {
+    push_encoded(out, bytes, hdr_escaped);
+}
+
+/// Appends `line` as HAProxy's `%{+Q}r` does: between double quotes,
+/// [`push_url_encoded`].
 pub fn push_quoted(out: &mut Vec<u8>, line: &str) {
     out.push(b'"');
-    let plain = line.bytes().all(|b| b != b'"' && (0x20..0x7f).contains(&b));
-    if plain {
-        out.extend_from_slice(line.as_bytes());
-    } else {
-        for c in line.chars() {
-            if c == '"' || c.is_control() {
-                let v = c as u32 & 0xff;
-                out.push(b'#');
-                out.push(hex(v >> 4));
-                out.push(hex(v & 0xf));
-            } else {
-                let mut utf8 = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-            }
-        }
-    }
+    push_url_encoded(out, line.as_bytes());
     out.push(b'"');
+}
+
+/// Appends captured header values as HAProxy's `%hr`/`%hs`: `{v1|v2}`, an
+/// absent header empty, each value [`push_hdr_encoded`].
+pub fn push_captures(out: &mut Vec<u8>, captured: &super::record::Captured) {
+    out.push(b'{');
+    for (i, v) in captured.values().enumerate() {
+        if i > 0 {
+            out.push(b'|');
+        }
+        push_hdr_encoded(out, v.unwrap_or_default());
+    }
+    out.push(b'}');
 }
 
 fn hex(v: u32) -> u8 {
@@ -110,9 +145,23 @@ mod tests {
             "\"GET / HTTP/1.1\""
         );
         assert_eq!(
-            text(|o| push_quoted(o, "GET /\"a\"\t\u{7f} HTTP/1.1")),
-            "\"GET /#22a#22#09#7F HTTP/1.1\""
+            text(|o| push_quoted(o, "GET /\"a\"\t\u{7f}#\\ HTTP/1.1")),
+            "\"GET /#22a#22#09#7F#23\\ HTTP/1.1\""
         );
-        assert_eq!(text(|o| push_quoted(o, "GET /é\u{85}")), "\"GET /é#85\"");
+        // Byte by byte, as HAProxy (which knows nothing of UTF-8).
+        assert_eq!(text(|o| push_quoted(o, "GET /é")), "\"GET /#C3#A9\"");
+    }
+
+    #[test]
+    fn captured_headers_as_haproxy() {
+        let mut c = super::super::record::Captured::default();
+        c.reset(3);
+        c.put(0, b"x\"y\\z{|}#\t\xc3\xa9\xffend", 64);
+        c.put(2, b"a", 64);
+        // What haproxy 2.6 logs for the same value.
+        assert_eq!(
+            text(|o| push_captures(o, &c)),
+            "{x#22y\\z#7B#7C#7D#23#09#C3#A9#FFend||a}"
+        );
     }
 }

@@ -3,7 +3,8 @@
 //! ([`client`]), readers of `/proc` ([`procfs`]) and of log lines
 //! ([`logline`]), an origin for health checks ([`check_origin`]), what a
 //! test does when this machine lacks something it needs ([`ci`]), the
-//! runtime API's counters ([`runtime`]); for
+//! runtime API's counters ([`runtime`]), a syslog receiver keeping raw
+//! datagrams ([`syslog`]); for
 //! HTTP mode, configs, clients and curl ([`http`]), an HTTP origin
 //! ([`http_origin`]) and the wire format both use ([`http_wire`]).
 //!
@@ -23,6 +24,7 @@ pub mod origin;
 pub mod pipes;
 pub mod procfs;
 pub mod runtime;
+pub mod syslog;
 pub mod weir;
 
 use std::collections::BTreeSet;

@@ -94,6 +94,8 @@ impl Worker {
     ) -> io::Result<Worker> {
         // The loop flushes the lines of each turn before it polls.
         logger.set_batched(true);
+        // The proxies' own log targets, opened once for this worker.
+        logger.route_proxies(&config)?;
         let poll = Poll::new()?;
         let signals = signals::open()?;
         poll.registry().register(

@@ -131,6 +131,8 @@ pub(crate) mod testutil {
             forwardfor: false,
             http_reuse: HttpReuse::Safe,
             check: None,
+            log: None,
+            errorfiles: Default::default(),
         }
     }
 

@@ -282,6 +282,15 @@ impl Tls {
         }
     }
 
+    /// The server name a client asked for (SNI), on an accepted
+    /// connection.
+    pub fn sni(&self) -> Option<&str> {
+        match &self.conn {
+            rustls::Connection::Server(c) => c.server_name(),
+            rustls::Connection::Client(_) => None,
+        }
+    }
+
     /// Why the connection failed, if it did.
     pub fn error(&self) -> Option<&rustls::Error> {
         self.failed.as_ref()

@@ -8,7 +8,6 @@ use crate::conn::Conn;
 use crate::context::Cx;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use weir_core::config::model::LogLevel;
 use weir_core::log::date::{write_accept_date, WallTime};
 use weir_core::log::text::push_addr;
 use weir_core::shm::Gl;
@@ -99,12 +98,12 @@ fn count_done(conn: &Conn, cx: &Cx) {
 /// Logs and counts a failed handshake.
 fn failed(what: &str, detail: Option<&str>, who: &Who, cx: &Cx) {
     cx.shared.global_add(Gl::SslFailed, 1);
-    if !cx.logger.enabled(LogLevel::Info) {
+    if !cx.logger.traffic_enabled(who.frontend, None) {
         return;
     }
     let fe = &cx.config.frontends[who.frontend].name;
     let date = who.date(cx);
-    cx.logger.log_with(LogLevel::Info, |out| {
+    cx.logger.traffic(who.frontend, None, |out| {
         push_addr(out, &who.addr);
         out.extend_from_slice(b" [");
         write_accept_date(out, &date);

@@ -9,8 +9,9 @@ use crate::context::Cx;
 use crate::server_side::Release;
 use crate::tokens;
 use std::time::Instant;
-use weir_core::config::model::{HttpReuse, LogLevel};
-use weir_core::log::httplog::HttpLog;
+use weir_core::config::model::{HeaderCapture, HttpReuse};
+use weir_core::log::format;
+use weir_core::log::record::{Captured, Captures, Record, TlsInfo};
 
 /// The exchange is over: log and count it, keep, park or close its
 /// server connection.
@@ -61,8 +62,11 @@ pub fn kill(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx, key: usize) {
     finish(st, cs, cx, key);
 }
 
+/// The request's line, in its frontend's `log_format`, to its proxies'
+/// log targets.
 fn log(st: &Stream, cs: &ClientSide, cx: &Cx) {
-    if !cx.logger.enabled(LogLevel::Info) {
+    let be_chosen = st.counted.then_some(st.side.backend);
+    if !cx.logger.traffic_enabled(cs.frontend, be_chosen) {
         return;
     }
     let ms = |a: Instant, b: Instant| b.saturating_duration_since(a).as_millis() as i64;
@@ -70,9 +74,20 @@ fn log(st: &Stream, cs: &ClientSide, cx: &Cx) {
     let side = &st.side;
     let be = &cx.backends[side.backend];
     let [cause, at] = st.term.code();
-    let line = HttpLog {
+    let tls = cs.conn.tls().map(|t| {
+        let n = t.negotiated();
+        TlsInfo {
+            version: n.version,
+            cipher: n.cipher,
+            sni: t.sni(),
+            resumed: n.resumed,
+        }
+    });
+    let active = ms(st.start, cx.now);
+    let rec = Record {
+        http: true,
         client: cs.addr,
-        request_date: st.date,
+        date: st.date,
         frontend: &fe.name,
         backend: if st.counted {
             &cx.config.backends[side.backend].name
@@ -80,31 +95,45 @@ fn log(st: &Stream, cs: &ClientSide, cx: &Cx) {
             &fe.name
         },
         server: side.server.map(|i| be.servers[i].name.as_str()),
-        tr_req: ms(st.start, st.head_at),
-        tw: if st.counted {
+        t_request: ms(st.start, st.head_at),
+        t_queue: if st.counted {
             side.queue.tw(cx.now) as i64
         } else {
             -1
         },
-        tc: side.connect_ms.map_or(-1, |ms| ms as i64),
-        tr_srv: match (side.ready_at, st.res_head_at) {
+        t_connect: side.connect_ms.map_or(-1, |ms| ms as i64),
+        t_response: match (side.ready_at, st.res_head_at) {
             (Some(a), Some(b)) => ms(a, b),
             _ => -1,
         },
-        ta: ms(st.start, cx.now),
+        t_active: active,
+        t_total: active,
         status: st.status,
         bytes_out: st.bytes_out,
+        // Heads are consumed, bodies counted in `total` (see `req_mark`).
+        bytes_in: cs.req.total.wrapping_sub(cs.req_mark),
         termination: [cause, at, b'-', b'-'],
         actconn: cx.actconn,
         feconn: cx.feconn[cs.frontend],
         beconn: if st.counted { be.shm.cur() as usize } else { 0 },
         srv_conn: side.server.map_or(0, |i| be.servers[i].cur_sess() as usize),
         retries: side.retries,
+        redispatched: false,
         srv_queue: 0,
         backend_queue: side.queue.ahead,
         request_line: &st.request_line,
+        req_captures: captures(&st.req_captures, &fe.capture_request),
+        res_captures: captures(&st.res_captures, &fe.capture_response),
+        tls,
     };
-    cx.logger.log_with(LogLevel::Info, |out| line.write_to(out));
+    cx.logger.traffic(cs.frontend, be_chosen, |out| {
+        format::write(&fe.log_format, &rec, out)
+    });
+}
+
+/// What a stream captured, if it captured anything.
+fn captures<'a>(values: &'a Captured, names: &'a [HeaderCapture]) -> Option<Captures<'a>> {
+    (!values.is_empty()).then_some(Captures { names, values })
 }
 
 /// A stream leaves without an end of its own (its session closes under

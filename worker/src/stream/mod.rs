@@ -42,6 +42,7 @@
 //! ([`tunnel`]): bytes flow both ways as in TCP mode, under `timeout
 //! tunnel`.
 
+pub mod capture;
 pub mod client;
 pub mod connect;
 pub mod count;
@@ -70,6 +71,7 @@ use forward::{Body, Outbox};
 use slab::Slab;
 use std::time::Instant;
 use weir_core::log::date::WallTime;
+use weir_core::log::record::Captured;
 
 /// The worker's streams: the live ones, by key, and the spares.
 #[derive(Default)]
@@ -186,6 +188,10 @@ pub struct Stream {
     /// its TLS SNI (`sni = "host"`); memory kept like `lb_key`'s.
     sni_host: Vec<u8>,
     sni_host_set: bool,
+    /// Headers captured for the log ([`capture`]); no slot while nothing
+    /// was captured (a request refused before its head was parsed).
+    pub req_captures: Captured,
+    pub res_captures: Captured,
 }
 
 impl Stream {
@@ -227,6 +233,8 @@ impl Stream {
             lb_key_set: false,
             sni_host: Vec::new(),
             sni_host_set: false,
+            req_captures: Captured::default(),
+            res_captures: Captured::default(),
         }
     }
 
@@ -245,6 +253,10 @@ impl Stream {
         let mut request_line = std::mem::take(&mut self.request_line);
         let mut lb_key = std::mem::take(&mut self.lb_key);
         let mut sni_host = std::mem::take(&mut self.sni_host);
+        let mut req_captures = std::mem::take(&mut self.req_captures);
+        let mut res_captures = std::mem::take(&mut self.res_captures);
+        req_captures.reset(0);
+        res_captures.reset(0);
         to_srv.reset();
         to_cli.reset();
         request_line.clear();
@@ -256,6 +268,8 @@ impl Stream {
             request_line,
             lb_key,
             sni_host,
+            req_captures,
+            res_captures,
             ..Stream::new(backend, start, date, now, bufsize)
         };
     }
@@ -279,6 +293,11 @@ impl Stream {
         self.request_line.clear();
         if self.request_line.capacity() > keep {
             self.request_line = String::new();
+        }
+        for c in [&mut self.req_captures, &mut self.res_captures] {
+            if c.capacity() > keep {
+                *c = Captured::default();
+            }
         }
     }
 

@@ -1,6 +1,7 @@
-//! Responses weir makes itself: HAProxy's error pages, `deny`, `return`
-//! and `redirect`.
+//! Responses weir makes itself: HAProxy's error pages (or the proxies'
+//! `errorfile` responses), `deny`, `return` and `redirect`.
 
+use crate::context::Cx;
 use crate::http::{errors, Version};
 use std::io::Write;
 
@@ -33,6 +34,22 @@ pub fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         504 => "Gateway Timeout",
         _ => "Unknown",
+    }
+}
+
+/// Appends the answer for error `status` to `out` (the connection closes
+/// after it): the `errorfile` response of the backend once one was chosen
+/// (`backend`), else the frontend's, as they are, from memory; else weir's
+/// own page ([`error_page`]).
+pub fn error(cx: &Cx, frontend: usize, backend: Option<usize>, status: u16, out: &mut Vec<u8>) {
+    let config = cx.config;
+    let file = backend
+        .and_then(|b| config.backends.get(b))
+        .and_then(|b| b.errorfiles.get(status))
+        .or_else(|| config.frontends.get(frontend)?.errorfiles.get(status));
+    match file {
+        Some(bytes) => out.extend_from_slice(bytes),
+        None => error_page(status, out),
     }
 }
 

@@ -43,7 +43,7 @@ pub fn error(
 ) {
     st.request_line.push_str(line);
     st.phase = Phase::LocalReply;
-    reply::error_page(status, st.to_cli.vec());
+    reply::error(cx, cs.frontend, None, status, st.to_cli.vec());
     st.status = i32::from(status);
     st.term = term;
     cs.close_after = true;
@@ -103,7 +103,7 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
                 if let Some(fe) = cx.shared.frontends.get(cs.frontend) {
                     fe.add(Px::Dreq, 1);
                 }
-                reply::error_page(*status, st.to_cli.vec());
+                reply::error(cx, cs.frontend, None, *status, st.to_cli.vec());
                 local = Some((*status, Termination::new(Cause::Proxy, At::Request), true));
                 break;
             }
@@ -144,7 +144,7 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
     // Analyser 3: use_backend, else default_backend; neither: 503.
     let chosen = crate::rules::select_backend(fe, &sample);
     if local.is_none() && chosen.is_none() {
-        reply::error_page(503, st.to_cli.vec());
+        reply::error(cx, cs.frontend, None, 503, st.to_cli.vec());
         local = Some((503, Termination::server(At::Connect), true));
     }
 
@@ -197,6 +197,7 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
     // The request line is checked to be visible ASCII: no replacement.
     st.request_line
         .push_str(&String::from_utf8_lossy(head.start_line.get(buf)));
+    super::capture::request(st, fe, &head.headers, buf);
     cx.scratch.put_edit_ops(edits.ops);
     st.version = head.version;
     st.head_at = cx.now;
@@ -214,7 +215,7 @@ pub fn check_body(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx) {
     st.counted = false;
     st.side.backend = frontend_backend(cx, cs.frontend);
     st.phase = Phase::LocalReply;
-    reply::error_page(400, st.to_cli.vec());
+    reply::error(cx, cs.frontend, None, 400, st.to_cli.vec());
     st.status = 400;
     st.term = Termination::new(Cause::Proxy, At::Request);
     cs.close_after = true;

@@ -48,6 +48,7 @@ pub fn parse(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx) -> Transition {
             cs.close_after = true;
         }
         let fe = &cx.config.frontends[cs.frontend];
+        super::capture::response(&mut st.res_captures, fe, &head.headers, data);
         let sample = Sample::response(&st.request_line, &head.headers, data, cs.addr.ip(), cs.port);
         let mut edits = HeadEdits {
             ops: cx.scratch.edit_ops(),

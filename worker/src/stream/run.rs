@@ -136,7 +136,8 @@ fn error_reply(
         .release(cx, Release::Discard, tokens::stream_task(key));
     st.phase = Phase::LocalReply;
     st.to_cli.reset();
-    reply::error_page(status, st.to_cli.vec());
+    let backend = st.counted.then_some(st.side.backend);
+    reply::error(cx, cs.frontend, backend, status, st.to_cli.vec());
     st.status = i32::from(status);
     st.term = term;
     cs.close_after = true;

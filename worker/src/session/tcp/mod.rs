@@ -26,9 +26,9 @@ use crate::term::{At, Cause, Termination};
 use crate::tokens;
 use std::net::SocketAddr;
 use std::time::Instant;
-use weir_core::config::model::LogLevel;
 use weir_core::log::date::WallTime;
-use weir_core::log::tcplog::TcpLog;
+use weir_core::log::format;
+use weir_core::log::record::{Record, TlsInfo};
 
 /// Where the session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,23 +175,42 @@ impl Session for TcpSession {
     }
 }
 
-/// The session's `tcplog` line.
+/// The session's line, in its frontend's `log_format`, to its proxies'
+/// log targets.
 fn log(s: &TcpSession, term: Termination, cx: &Cx) {
-    if !cx.logger.enabled(LogLevel::Info) {
+    if !cx.logger.traffic_enabled(s.frontend, Some(s.side.backend)) {
         return;
     }
+    let fe = &cx.config.frontends[s.frontend];
     let be = &cx.backends[s.side.backend];
-    let line = TcpLog {
+    let [cause, at] = term.code();
+    let total = cx.now.saturating_duration_since(s.accepted).as_millis() as i64;
+    let tls = s.client.tls().map(|t| {
+        let n = t.negotiated();
+        TlsInfo {
+            version: n.version,
+            cipher: n.cipher,
+            sni: t.sni(),
+            resumed: n.resumed,
+        }
+    });
+    let rec = Record {
+        http: false,
         client: s.client_addr,
-        accept_date: s.accept_date,
-        frontend: &cx.config.frontends[s.frontend].name,
+        date: s.accept_date,
+        frontend: &fe.name,
         backend: &cx.config.backends[s.side.backend].name,
         server: s.side.server.map(|i| be.servers[i].name.as_str()),
-        tw: s.side.queue.tw(cx.now) as i64,
-        tc: s.side.connect_ms.map_or(-1, |ms| ms as i64),
-        tt: cx.now.saturating_duration_since(s.accepted).as_millis() as i64,
+        t_request: -1,
+        t_queue: s.side.queue.tw(cx.now) as i64,
+        t_connect: s.side.connect_ms.map_or(-1, |ms| ms as i64),
+        t_response: -1,
+        t_active: total,
+        t_total: total,
+        status: -1,
         bytes_out: s.res.total,
-        termination: term.code(),
+        bytes_in: s.req.total,
+        termination: [cause, at, b'-', b'-'],
         actconn: cx.actconn,
         feconn: cx.feconn[s.frontend],
         beconn: be.shm.cur() as usize,
@@ -203,6 +222,12 @@ fn log(s: &TcpSession, term: Termination, cx: &Cx) {
         redispatched: false,
         srv_queue: 0,
         backend_queue: s.side.queue.ahead,
+        request_line: "",
+        req_captures: None,
+        res_captures: None,
+        tls,
     };
-    cx.logger.log_with(LogLevel::Info, |out| line.write_to(out));
+    cx.logger.traffic(s.frontend, Some(s.side.backend), |out| {
+        format::write(&fe.log_format, &rec, out)
+    });
 }
