@@ -130,6 +130,7 @@ pub const CHECK: &[&str] = &[
     "rise",
     "fall",
     "tls",
+    "port",
 ];
 
 /// A bind's `tls` table (SPEC §8).
