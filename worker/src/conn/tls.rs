@@ -53,6 +53,9 @@ pub struct Tls {
     shut_pending: bool,
     /// The gauge this connection counts itself in while it lives.
     counted: Option<GaugeWord>,
+    /// The last records processed left something to read: plaintext, or
+    /// the peer's close_notify.
+    readable_inside: bool,
 }
 
 /// What the handshake agreed on, for logs and statistics.
@@ -109,6 +112,7 @@ impl Tls {
             failed: None,
             shut_pending: false,
             counted: None,
+            readable_inside: false,
         }
     }
 
@@ -248,11 +252,17 @@ impl Tls {
             match self.conn.read_tls(&mut watch) {
                 Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
                 Ok(_) => {
-                    if let Err(e) = self.conn.process_new_packets() {
-                        let _ = self.flush();
-                        let err = Tls::failure(&e);
-                        self.failed = Some(e);
-                        return Err(err);
+                    match self.conn.process_new_packets() {
+                        Ok(state) => {
+                            self.readable_inside =
+                                state.plaintext_bytes_to_read() > 0 || state.peer_has_closed();
+                        }
+                        Err(e) => {
+                            let _ = self.flush();
+                            let err = Tls::failure(&e);
+                            self.failed = Some(e);
+                            return Err(err);
+                        }
                     }
                     self.flush()?;
                 }
@@ -261,6 +271,15 @@ impl Tls {
             }
         }
         Ok(!self.conn.is_handshaking())
+    }
+
+    /// Whether the records the handshake read held more than the
+    /// handshake: application data the peer sent right after its last
+    /// handshake message (or its close_notify). The socket may then be
+    /// drained already, so no poller event will say there is something to
+    /// read: the connection must be read all the same.
+    pub fn readable_inside(&self) -> bool {
+        self.readable_inside
     }
 
     /// Whether the handshake is still going on.
