@@ -62,6 +62,14 @@ impl Leaf {
         format!("{}{}", self.cert_pem, self.key_pem)
     }
 
+    /// The certificate, as DER (what a client is served).
+    pub fn der(&self) -> Vec<u8> {
+        use rustls::pki_types::pem::PemObject;
+        rustls::pki_types::CertificateDer::from_pem_slice(self.cert_pem.as_bytes())
+            .expect("leaf PEM")
+            .to_vec()
+    }
+
     /// Writes [`Leaf::combined`] to `dir/name`.
     pub fn write(&self, dir: &Path, name: &str) -> PathBuf {
         write(dir, name, &self.combined())

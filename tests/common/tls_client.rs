@@ -53,6 +53,12 @@ impl TlsConn {
         cn(der)
     }
 
+    /// The certificate the server presented, as DER.
+    pub fn served(&self) -> Vec<u8> {
+        let certs = self.stream.conn.peer_certificates().unwrap_or_default();
+        certs.first().map(|c| c.to_vec()).unwrap_or_default()
+    }
+
     /// Whether the handshake resumed a session.
     pub fn resumed(&self) -> bool {
         self.stream.conn.handshake_kind() == Some(HandshakeKind::Resumed)
