@@ -9,8 +9,9 @@ WEIR    := target/debug/weir
 # a path, the file) they provide. tests/bench_smoke.rs runs bench/run.sh
 # --smoke: HAProxy, nginx with its stream module, wrk, ss, taskset, setsid.
 # tests/balance_haproxy.rs and tests/stats_fields.rs run HAProxy itself,
-# tests/hatop.rs runs hatop in tmux.
-TEST_TOOLS := curl:curl socat:socat python3:python3 haproxy:haproxy halog:haproxy promtool:prometheus \
+# tests/hatop.rs runs hatop in tmux. The TLS tests use openssl s_client and
+# a Python ssl origin.
+TEST_TOOLS := curl:curl socat:socat python3:python3 openssl:openssl haproxy:haproxy halog:haproxy promtool:prometheus \
 	prometheus-haproxy-exporter:prometheus-haproxy-exporter \
 	nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream \
 	wrk:wrk ss:iproute2 taskset:util-linux setsid:util-linux hatop:hatop tmux:tmux
