@@ -324,3 +324,23 @@ fn commits_in_a_row_and_a_worker_started_after_them() {
     let details = s.api(&format!("show ssl cert {fa}"));
     assert!(details.contains("Subject: /CN=a.test\n"), "{details}");
 }
+
+#[test]
+fn a_prompt_session_goes_on_after_a_commit() {
+    let ca = Ca::new("Weir Test CA");
+    let (a, b) = (ca.leaf(&["a.test"]), ca.leaf(&["b.test"]));
+    let s = Setup::start(2, &[("site.pem", &a)], &ca);
+    let file = s.file("site.pem");
+    // Everything typed at once: the lines behind the commit wait for its
+    // answer, then run, in order.
+    let typed = format!(
+        "prompt\nset ssl cert {file} <<\n{}\ncommit ssl cert {file}\nshow ssl cert {file}\nquit",
+        b.combined()
+    );
+    let answer = command(&s.sock, &typed).expect("prompt session");
+    let commit = format!("> Committing {file}.\nSuccess!\n\n> Filename: {file}\nStatus: Used\n");
+    assert!(answer.contains(&commit), "{answer}");
+    assert!(answer.contains("Subject: /CN=b.test\n"), "{answer}");
+    assert!(answer.ends_with("\n> "), "{answer:?}");
+    assert_eq!(s.connect("b.test").served(), b.der());
+}

@@ -57,6 +57,8 @@ struct Conn {
     payload: Option<(String, String)>,
     /// An answer held until the workers have applied a commit.
     held: Option<Held>,
+    /// The peer's EOF arrived (acted on once no answer is held).
+    eof: bool,
 }
 
 /// An answer waiting for the workers.
@@ -128,6 +130,7 @@ impl Cli {
                 deadline: cx.now + IDLE_TIMEOUT,
                 payload: None,
                 held: None,
+                eof: false,
             });
         }
     }
@@ -138,12 +141,20 @@ impl Cli {
         let Some(c) = self.conns.get_mut(k) else {
             return;
         };
-        let mut eof = false;
+        // Lines that waited behind a held answer.
+        if !c.overflow {
+            run_lines(c, cx);
+        }
         let mut buf = [0u8; 4096];
-        while !c.closing {
+        while !c.closing && !c.eof {
+            // Behind a held answer, read no more than a line ahead (the
+            // release reads on).
+            if c.held.is_some() && c.input.len() > MAX_LINE {
+                break;
+            }
             match c.sock.read(&mut buf) {
                 Ok(0) => {
-                    eof = true;
+                    c.eof = true;
                     break;
                 }
                 Ok(n) => {
@@ -171,22 +182,8 @@ impl Cli {
                 }
             }
         }
-        if eof && c.overflow {
-            c.input = b"\n".to_vec();
-            overflowed(c);
-        }
-        if eof && !c.closing {
-            // A last line without its newline still runs (`echo -n`).
-            if !c.input.is_empty() {
-                c.input.push(b'\n');
-                run_lines(c, cx);
-            }
-            if c.payload.take().is_some() {
-                c.output.extend_from_slice(
-                    b"The payload did not end with an empty line: nothing was done.\n\n",
-                );
-            }
-            c.closing = true;
+        if c.eof && c.held.is_none() {
+            at_eof(c, cx);
         }
         self.finish(cx, k);
     }
@@ -218,8 +215,7 @@ impl Cli {
             c.output.extend_from_slice(h.answer.as_bytes());
         }
         c.deadline = cx.now + c.session.timeout.unwrap_or(IDLE_TIMEOUT);
-        run_lines(c, cx);
-        self.finish(cx, k);
+        self.serve(cx, k);
     }
 
     fn close(&mut self, cx: &mut ControlCtx, k: usize) {
@@ -227,6 +223,32 @@ impl Cli {
             let _ = cx.registry.deregister(&mut c.sock);
         }
     }
+}
+
+/// The peer has sent everything: the lines left run (a last one without
+/// its newline too, as `echo -n` sends it), then the connection closes
+/// once answered (later, if one of them holds its answer).
+fn at_eof(c: &mut Conn, cx: &mut ControlCtx) {
+    if c.overflow {
+        c.input = b"\n".to_vec();
+        overflowed(c);
+    }
+    if c.closing {
+        return;
+    }
+    if !c.input.is_empty() && !c.input.ends_with(b"\n") {
+        c.input.push(b'\n');
+    }
+    run_lines(c, cx);
+    if c.held.is_some() {
+        return;
+    }
+    if c.payload.take().is_some() {
+        c.output.extend_from_slice(
+            b"The payload did not end with an empty line: nothing was done.\n\n",
+        );
+    }
+    c.closing = true;
 }
 
 /// Runs every complete line of the connection's input (none while an
