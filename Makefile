@@ -9,12 +9,14 @@ WEIR    := target/debug/weir
 # a path, the file) they provide. tests/bench_smoke.rs runs bench/run.sh
 # --smoke: HAProxy, nginx with its stream module, wrk, ss, taskset, setsid.
 # tests/balance_haproxy.rs and tests/stats_fields.rs run HAProxy itself,
-# tests/hatop.rs runs hatop in tmux. The TLS tests use openssl s_client and
-# a Python ssl origin.
+# tests/hatop.rs runs hatop in tmux; worker/tests/h2_interop.rs needs
+# python3-h2, an independent HTTP/2 peer. The TLS tests use openssl s_client
+# and a Python ssl origin.
 TEST_TOOLS := curl:curl socat:socat python3:python3 openssl:openssl haproxy:haproxy halog:haproxy promtool:prometheus \
 	prometheus-haproxy-exporter:prometheus-haproxy-exporter \
 	nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream \
-	wrk:wrk ss:iproute2 taskset:util-linux setsid:util-linux hatop:hatop tmux:tmux
+	wrk:wrk ss:iproute2 taskset:util-linux setsid:util-linux hatop:hatop tmux:tmux \
+	/usr/lib/python3/dist-packages/h2/__init__.py:python3-h2
 
 .PHONY: all build release run test check fmt lint deps fuzz deb rpm test-packages clean
 
@@ -72,7 +74,7 @@ deps:
 ## (a crash, a failed assertion) fails the run; its input is kept in
 ## fuzz/artifacts/. New inputs go to fuzz/corpus/ (git-ignored).
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := request_head response_head ticket_keys
+FUZZ_TARGETS := request_head response_head ticket_keys proxy_header h2_frames hpack_decode
 FUZZ_TOOLS_INSTALL ?= $(CARGO) install --locked
 UNDER_CI := $(filter true TRUE True 1,$(CI))
 fuzz:

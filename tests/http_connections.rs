@@ -1,5 +1,6 @@
 //! HTTP mode, connections: client keep-alive and its timeout, server-side
-//! reuse (`http_reuse = "safe"` and `"never"`, counted on the origin), a
+//! reuse (`http_reuse = "safe"` and `"never"`, counted on the origin; the
+//! close path's reuse is in http_reuse_close.rs), a
 //! server connection never carrying two requests at once, and 200
 //! concurrent keep-alive clients without cross-talk.
 
@@ -66,24 +67,26 @@ fn never_reuse_opens_one_server_connection_per_request() {
 }
 
 #[test]
-fn safe_reuse_never_puts_a_first_request_on_an_idle_connection() {
+fn safe_reuse_never_puts_a_first_request_it_cannot_replay_on_an_idle_connection() {
     let origin = HttpOrigin::start("o1");
     let port = free_port();
     let _weir = Weir::start(&config_with_reuse(port, &origin, "safe"));
 
-    // Client A leaves an idle server connection behind (its own stays open).
+    // Client A leaves an idle server connection behind: it closes after
+    // its answer, and weir parks the server connection.
     let mut a = Client::connect(port);
-    let ra = a.get("/a1");
+    let ra = a.exchange(&Req::get("/a1").header("Connection", "close"));
     let a_conn = ra.header("X-Conn").unwrap().to_string();
-    let _ = a.get("/a2");
-    // Client B's first request must get a server connection of its own.
+    // Client B's first request has a body: weir could not send it again
+    // if an idle connection turned out dead, so it gets a connection of
+    // its own.
     let mut b = Client::connect(port);
-    let rb = b.get("/b1");
+    let rb = b.exchange(&Req::new("POST", "/b1").body(b"payload"));
     assert_eq!(rb.status, 200, "{rb:?}");
     assert_ne!(
         rb.header("X-Conn").unwrap(),
         a_conn,
-        "the first request of a client connection went to another client's server connection"
+        "a first request with a body went to another client's idle server connection"
     );
     // Later requests of B work as well, whichever connection they take.
     assert_eq!(b.get("/b2").report().get("target"), "/b2");

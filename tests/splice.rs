@@ -77,6 +77,11 @@ fn bulk_both_ways_through_pipes_with_half_close() {
     let weir = Weir::start(&tcp_config(port, "", "", &one_server(origin.addr)));
 
     let mut s = client::connect(port).expect("connect to weir");
+    // The reply starts only once the whole upload has gone through: the
+    // first read waits for 64 MiB to cross weir, which a loaded machine
+    // and a debug build can make slower than the usual I/O timeout. Bound
+    // what the test means (the streams complete), not this machine's speed.
+    s.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
     let me = s.local_addr().unwrap();
     let mut w = s.try_clone().unwrap();
     let writer = thread::spawn(move || -> io::Result<()> {

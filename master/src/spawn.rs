@@ -109,6 +109,7 @@ impl Master {
             .map(|l| InheritedListener {
                 frontend: l.frontend,
                 bind: l.bind,
+                shard: l.shard.is_some(),
                 name: l.name,
                 sock: l.sock.into(),
             })

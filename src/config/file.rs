@@ -43,6 +43,7 @@ pub struct GlobalFile {
     pub maxpollevents: S<i64>,
     pub tls_ticket_keys: S<String>,
     pub tls_ticket_lifetime: S<IntOrStr>,
+    pub h2: S<super::h2::H2File>,
 }
 
 /// `[defaults]`.
@@ -182,6 +183,7 @@ pub struct BindTable {
     pub freebind: S<bool>,
     pub v6only: S<bool>,
     pub accept_proxy: S<bool>,
+    pub proto: S<String>,
     pub tls: S<BindTlsFile>,
 }
 
@@ -201,6 +203,7 @@ pub struct ServerFile {
     pub backup: S<bool>,
     pub disabled: S<bool>,
     pub send_proxy: S<bool>,
+    pub send_proxy_v2: S<bool>,
     pub tls: S<ServerTlsSpec>,
 }
 

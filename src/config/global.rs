@@ -68,6 +68,7 @@ fn default_global() -> Global {
         stats_socket: None,
         tls_ticket_keys: None,
         tls_ticket_lifetime: model::defaults::TLS_TICKET_LIFETIME,
+        h2: model::H2::default(),
     }
 }
 
@@ -217,6 +218,7 @@ pub(crate) fn build(g: Option<&Parsed<GlobalFile>>, report: &mut Report) -> Glob
     if let Some(l) = lifetime {
         out.tls_ticket_lifetime = l;
     }
+    out.h2 = super::h2::build(p, &f.h2, report);
     out
 }
 

@@ -20,6 +20,7 @@ mod check;
 pub(crate) mod diag;
 mod file;
 mod global;
+mod h2;
 mod http;
 mod parse;
 mod proxy;

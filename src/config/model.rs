@@ -10,6 +10,8 @@ use std::time::Duration;
 
 mod tls;
 
+pub use super::h2::H2;
+
 pub use tls::{
     BindTls, ClientVerify, ServerSni, ServerTls, ServerVerify, TicketKeyFile, TlsVersion,
 };
@@ -63,6 +65,8 @@ pub struct Global {
     /// How often generated ticket keys rotate; the ticket lifetime
     /// announced to clients.
     pub tls_ticket_lifetime: Duration,
+    /// `h2`: HTTP/2 settings and attack limits (SPEC §9).
+    pub h2: H2,
 }
 
 /// Which CPU each worker is pinned to.
@@ -194,6 +198,12 @@ pub struct Bind {
     pub v6only: Option<bool>,
     /// TLS termination on this listener.
     pub tls: Option<BindTls>,
+    /// Every connection opens with a PROXY protocol header (v1 or v2),
+    /// whose addresses are the client's.
+    pub accept_proxy: bool,
+    /// `proto = "h2"`: every connection speaks HTTP/2 from its first byte
+    /// (clear text, no preface sniffing, no HTTP/1.1).
+    pub proto_h2: bool,
 }
 
 /// What a bind line names.
@@ -493,6 +503,17 @@ pub struct Server {
     pub maxconn: Option<usize>,
     /// Connections to this server are TLS.
     pub tls: Option<ServerTls>,
+    /// Each connection to it opens with a PROXY protocol header.
+    pub send_proxy: Option<ProxyVersion>,
+}
+
+/// The PROXY protocol version sent to a server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyVersion {
+    /// `send_proxy`: the text line.
+    V1,
+    /// `send_proxy_v2`: the binary header.
+    V2,
 }
 
 /// Defaults the product applies when a key is absent (documented in

@@ -8,7 +8,8 @@ use super::diag::Report;
 use super::file::{FileModel, Parsed, ProxyFile, ProxySection, TimeoutFile};
 use super::http::{self, Backends};
 use super::model::{
-    self, Backend, Bind, BindAddr, Frontend, Global, LogFormat, Mode, Server, Shards, Timeouts,
+    self, Backend, Bind, BindAddr, Frontend, Global, LogFormat, Mode, ProxyVersion, Server, Shards,
+    Timeouts,
 };
 use super::raw::{BindSpec, OneOrMany};
 use super::schema::Section;
@@ -350,6 +351,8 @@ fn binds(
             freebind: false,
             v6only: None,
             tls: None,
+            accept_proxy: false,
+            proto_h2: false,
         };
         if let Some(t) = t {
             bind.backlog = v::int_in(p, &t.backlog, "backlog", 1, i64::from(i32::MAX), report)
@@ -357,9 +360,20 @@ fn binds(
             bind.transparent = t.transparent.as_ref().is_some_and(|b| *b.get_ref());
             bind.freebind = t.freebind.as_ref().is_some_and(|b| *b.get_ref());
             bind.v6only = t.v6only.as_ref().map(|b| *b.get_ref());
-            if t.accept_proxy.as_ref().is_some_and(|b| *b.get_ref()) {
-                let why = "the PROXY protocol arrives in a later version";
-                v::unsupported(p, &format!("{prefix}.accept_proxy"), why, report);
+            bind.accept_proxy = t.accept_proxy.as_ref().is_some_and(|b| *b.get_ref());
+            if let Some(proto) = &t.proto {
+                match (proto.get_ref().as_str(), mode) {
+                    ("h2", Mode::Http) => bind.proto_h2 = true,
+                    ("h1" | "http/1.1", Mode::Http) => {}
+                    (_, Mode::Tcp) => report.error(
+                        &p.at(proto.span()),
+                        "`proto` applies to HTTP binds; this proxy is in TCP mode",
+                    ),
+                    (other, _) => report.error(
+                        &p.at(proto.span()),
+                        format!("unknown bind proto \"{other}\": expected \"h2\" or \"http/1.1\""),
+                    ),
+                }
             }
             if let Some(tls) = &t.tls {
                 let tls = tls.get_ref();
@@ -527,10 +541,20 @@ fn servers(
         };
         let weight = v::int_in(p, &e.weight, "weight", 1, 256, report).unwrap_or(1) as u32;
         let maxconn = v::int_in(p, &e.maxconn, "maxconn", 1, i64::from(u32::MAX), report);
-        if e.send_proxy.as_ref().is_some_and(|b| *b.get_ref()) {
-            let why = "the PROXY protocol arrives in a later version";
-            v::unsupported(p, &key("send_proxy"), why, report);
-        }
+        let v1 = e.send_proxy.as_ref().is_some_and(|b| *b.get_ref());
+        let v2 = e.send_proxy_v2.as_ref().is_some_and(|b| *b.get_ref());
+        let send_proxy = match (v1, v2) {
+            (false, false) => None,
+            (true, false) => Some(ProxyVersion::V1),
+            (false, true) => Some(ProxyVersion::V2),
+            (true, true) => {
+                report.error(
+                    &p.key_loc(&key("send_proxy_v2")),
+                    "`send_proxy` and `send_proxy_v2` together: choose one version",
+                );
+                None
+            }
+        };
         let tls = e.tls.as_ref().and_then(|spec| {
             let target = tls_server::Target {
                 prefix: &format!("server.{i}"),
@@ -549,6 +573,7 @@ fn servers(
             check: e.check.as_ref().is_some_and(|b| *b.get_ref()),
             maxconn: maxconn.map(|n| n as usize),
             tls,
+            send_proxy,
         });
     }
     out

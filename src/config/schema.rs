@@ -30,6 +30,7 @@ pub const GLOBAL: &[&str] = &[
     "maxpollevents",
     "tls_ticket_keys",
     "tls_ticket_lifetime",
+    "h2",
 ];
 
 /// `[defaults]`.
@@ -102,6 +103,7 @@ pub const BIND: &[&str] = &[
     "freebind",
     "v6only",
     "accept_proxy",
+    "proto",
     "tls",
 ];
 
@@ -115,6 +117,7 @@ pub const SERVER: &[&str] = &[
     "backup",
     "disabled",
     "send_proxy",
+    "send_proxy_v2",
     "tls",
 ];
 
@@ -274,6 +277,7 @@ pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
         "use_backend" => Some(USE_BACKEND),
         "http_request" => Some(HTTP_RULE),
         "http_response" => Some(HTTP_RESPONSE_RULE),
+        "h2" => Some(super::h2::KEYS),
         _ => None,
     }
 }

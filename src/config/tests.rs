@@ -308,11 +308,7 @@ fn refused_keys_point_at_the_key() {
         "4:1",
         "\"log_format\" is not supported yet: custom formats",
     );
-    one(
-        &fe("bind = { address = \":81\", accept_proxy = true }").replace("bind = \":8080\"\n", ""),
-        "3:27",
-        "\"accept_proxy\" is not supported yet",
-    );
+    ok(&fe("bind = { address = \":81\", accept_proxy = true }").replace("bind = \":8080\"\n", ""));
     let be = |extra: &str| {
         fe(&format!(
             "[backend.b2]\n{extra}\nserver = [{{ name = \"x\", address = \"127.0.0.1:1\" }}]"
@@ -350,10 +346,12 @@ fn refused_keys_point_at_the_key() {
         "`maxconn` must be at least 1, got 0",
     );
     one(
-        &srv("send_proxy = true"),
-        "5:50",
-        "\"send_proxy\" is not supported yet",
+        &srv("send_proxy = true, send_proxy_v2 = true"),
+        "5:69",
+        "`send_proxy` and `send_proxy_v2` together: choose one version",
     );
+    ok(&srv("send_proxy = true"));
+    ok(&srv("send_proxy_v2 = true"));
     ok(&srv("check = false, send_proxy = false, backup = true"));
 }
 

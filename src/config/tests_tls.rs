@@ -191,8 +191,8 @@ fn bind_errors_at_their_column() {
     assert!(e.contains("did you mean `required`"), "{e}");
     let e = one_error(&t(", min_version = \"1.3\", max_version = \"1.2\""));
     assert!(e.contains("`min_version` is above `max_version`"), "{e}");
-    let e = one_error(&t(", alpn = [\"h2\"]"));
-    assert!(e.contains("\"h2\" is not supported yet"), "{e}");
+    let e = one_error(&t(", alpn = [\"h2\", \"h2\"]"));
+    assert!(e.contains("ALPN protocol \"h2\" is listed twice"), "{e}");
     let e = one_error(&t(", strict_snl = true"));
     assert!(
         e.starts_with(&format!("2:{}: unknown key `strict_snl`", col(2))),

@@ -164,8 +164,7 @@ fn file_findings(p: &Parsed<ProxyFile>, key: &str, l: &crt::Loaded, report: &mut
     }
 }
 
-/// `alpn`: protocol names (1 to 255 bytes), no duplicates; `h2` is refused
-/// until HTTP/2 is in.
+/// `alpn`: protocol names (1 to 255 bytes), no duplicates.
 pub(crate) fn alpn<T>(
     p: &Parsed<T>,
     v: &Option<Spanned<Vec<Spanned<String>>>>,
@@ -177,8 +176,6 @@ pub(crate) fn alpn<T>(
         let s = proto.get_ref();
         let msg = if s.is_empty() || s.len() > 255 {
             Some(format!("invalid ALPN protocol \"{s}\": 1 to 255 bytes"))
-        } else if s == "h2" {
-            Some("ALPN \"h2\" is not supported yet: HTTP/2 arrives in a later version".into())
         } else if out.contains(s) {
             Some(format!("ALPN protocol \"{s}\" is listed twice"))
         } else {

@@ -124,6 +124,13 @@ pub(crate) fn build(
         },
     };
     let alpn = alpn(p, &t.alpn, report).unwrap_or_default();
+    if alpn.iter().any(|a| a == "h2") {
+        if let Some(v) = &t.alpn {
+            let msg = "ALPN \"h2\" towards a server is not supported yet: weir speaks \
+                       HTTP/1.1 to servers (HTTP/2 is on the client side)";
+            report.error(&p.at(v.span()), msg);
+        }
+    }
     let crt = t.crt.as_ref().and_then(|c| {
         let path = PathBuf::from(c.get_ref());
         match crt::load_file(&path) {

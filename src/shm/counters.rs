@@ -86,8 +86,16 @@ pub enum Gl {
     /// SslCacheLookups), and those that found nothing (SslCacheMisses).
     SslCacheLookups,
     SslCacheMisses,
+    /// HTTP/2 client connections since start, and their streams.
+    H2Conns,
+    H2Streams,
+    /// Connections closed by each HTTP/2 limit (`H2_LIMITS` words from
+    /// here, in the order of the worker's `h2::Limit`).
+    H2Limits,
 }
-pub(super) const GL_WORDS: usize = Gl::SslCacheMisses as usize + 1;
+/// Words for the HTTP/2 limits' counters.
+pub const H2_LIMITS: usize = 16;
+pub(super) const GL_WORDS: usize = Gl::H2Limits as usize + H2_LIMITS;
 
 /// Gauges of the whole service, kept per worker like the proxies' (after
 /// them in each worker's gauge words).

@@ -240,6 +240,22 @@ impl SharedState {
         self.layout.per_worker - GL_GAUGES + g as usize
     }
 
+    /// Connections closed by HTTP/2 limit number `i`: one more.
+    pub fn h2_limit_add(&self, i: usize) {
+        if i < counters::H2_LIMITS {
+            self.global[Gl::H2Limits as usize + i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Connections closed by HTTP/2 limit number `i`.
+    pub fn h2_limit(&self, i: usize) -> u64 {
+        if i < counters::H2_LIMITS {
+            self.global[Gl::H2Limits as usize + i].load(Relaxed)
+        } else {
+            0
+        }
+    }
+
     /// Completed TLS handshakes per second.
     pub fn ssl_rate(&self) -> FreqCtr {
         FreqCtr {

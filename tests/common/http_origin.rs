@@ -22,7 +22,9 @@
 //! | `/hangup` | closes without answering |
 //! | `/silent` | never answers; reads until the peer closes |
 //!
-//! A query parameter `close=1` makes any answer close the connection.
+//! A query parameter `close=1` makes any answer close the connection;
+//! `quit=1` answers as keep-alive, then closes the connection anyway (a
+//! server closing an idle connection just after its answer).
 //! Every answer carries `Server: weir-test-origin`, `X-Origin: NAME`,
 //! `X-Conn: C` (the origin's connection number, from 1) and `X-Req: K`
 //! (the request's number on that connection, from 1).
@@ -372,6 +374,10 @@ fn serve(stream: TcpStream, conn: usize, sh: &Shared) -> io::Result<()> {
         if close {
             let _ = c.stream.shutdown(Shutdown::Write);
             return c.take_to_eof(|_| {});
+        }
+        if q.get("quit").is_some_and(|v| v == "1") {
+            let _ = c.stream.shutdown(Shutdown::Both);
+            return Ok(());
         }
     }
 }

@@ -3,6 +3,7 @@
 //! [`Session`] contract.
 
 use crate::mux::h1::H1Mux;
+use crate::mux::h2::H2Mux;
 use crate::session::tcp::TcpSession;
 use crate::session::Session;
 
@@ -13,6 +14,9 @@ use crate::session::Session;
 pub enum AnySession {
     Tcp(TcpSession),
     Http(H1Mux),
+    /// Boxed: an HTTP/2 connection is larger, and the slab keeps its
+    /// slots at the size of the largest variant.
+    H2(Box<H2Mux>),
 }
 
 impl AnySession {
@@ -21,6 +25,18 @@ impl AnySession {
         match self {
             AnySession::Tcp(s) => s,
             AnySession::Http(s) => s,
+            AnySession::H2(s) => s.as_mut(),
+        }
+    }
+
+    /// Hands an HTTP/1 connection that turned out to speak HTTP/2 to the
+    /// HTTP/2 mux (the same socket, the same token, the bytes read so
+    /// far).
+    pub fn upgrade_h2(&mut self, cx: &crate::context::Cx) {
+        if let AnySession::Http(h1) = self {
+            let bind = h1.bind();
+            let client = h1.take_client();
+            *self = AnySession::H2(Box::new(H2Mux::new(client, bind, cx)));
         }
     }
 
@@ -28,6 +44,7 @@ impl AnySession {
         match self {
             AnySession::Tcp(s) => s,
             AnySession::Http(s) => s,
+            AnySession::H2(s) => s.as_ref(),
         }
     }
 }

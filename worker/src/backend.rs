@@ -30,6 +30,8 @@ pub struct ServerState {
     /// When a failed TLS handshake with it was last logged (a warning a
     /// second at most per server and worker).
     pub tls_warned: Cell<Option<Instant>>,
+    /// Each connection to it opens with a PROXY protocol header.
+    pub send_proxy: Option<model::ProxyVersion>,
 }
 
 impl ServerState {
@@ -45,6 +47,7 @@ impl ServerState {
                 .as_ref()
                 .map(|t| Connector::from_server(t).map(Arc::new)),
             tls_warned: Cell::new(None),
+            send_proxy: s.send_proxy,
         }
     }
 
@@ -84,6 +87,7 @@ impl ServerState {
             shm: ServerShm::detached(weight),
             tls: None,
             tls_warned: Cell::new(None),
+            send_proxy: None,
         }
     }
 
@@ -117,6 +121,8 @@ pub struct BackendState {
     pub queue: WaitQueue,
     /// A server of it sends the request's Host as its TLS SNI.
     pub sni_from_host: bool,
+    /// A server of it wants a PROXY protocol header.
+    pub send_proxy_any: bool,
     balancer: Box<dyn Balancer>,
 }
 
@@ -145,11 +151,13 @@ impl BackendState {
                 .as_ref()
                 .is_some_and(|t| matches!(t.sni, model::ServerSni::RequestHost { .. }))
         });
+        let send_proxy_any = b.servers.iter().any(|s| s.send_proxy.is_some());
         BackendState {
             servers,
             shm,
             queue: WaitQueue::default(),
             sni_from_host,
+            send_proxy_any,
             balancer,
         }
     }

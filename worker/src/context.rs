@@ -39,9 +39,17 @@ pub struct Cx<'a> {
     pub actconn: usize,
     /// Client connections open on each frontend now (logs).
     pub feconn: &'a [usize],
+    /// Tasks to wake after this run (a multiplexing mux waking the
+    /// streams its frames concern).
+    pub woken: &'a mut Vec<usize>,
 }
 
 impl Cx<'_> {
+    /// Wakes `task` once this run is over.
+    pub fn wake(&mut self, task: usize) {
+        self.woken.push(task);
+    }
+
     /// The buffer size (`bufsize`).
     pub fn bufsize(&self) -> usize {
         self.pool.stats().bufsize

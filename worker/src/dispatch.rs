@@ -52,6 +52,7 @@ impl Worker {
                 worker: self.id - 1,
                 actconn: self.actconn,
                 feconn: &self.feconn,
+                woken: &mut self.woken,
             },
             sessions: &mut self.sessions,
             streams: &mut self.streams,
@@ -71,10 +72,10 @@ impl Worker {
     ) {
         let l = &self.listeners[li];
         let (fe, dst_port) = (l.frontend, l.port);
-        let handshake_timeout = l
-            .tls
-            .as_ref()
-            .map_or(Duration::ZERO, |a| a.handshake_timeout);
+        let accept_proxy = self.config.frontends[fe]
+            .binds
+            .get(l.bind)
+            .is_some_and(|b| b.accept_proxy);
         let _ = sock.set_nodelay(true);
         let client = match l.tls.clone() {
             None => Conn::plain(sock),
@@ -102,7 +103,7 @@ impl Worker {
                 let date = self.clock.now();
                 let mut s = TcpSession::new(fe, be, client, addr, now, date);
                 s.bind = l.bind;
-                s.handshake_timeout = handshake_timeout;
+                s.expect_proxy = accept_proxy;
                 AnySession::Tcp(s)
             }
             Mode::Http => {
@@ -111,8 +112,7 @@ impl Worker {
                     bind: l.bind,
                     addr,
                     port: dst_port,
-                    date: self.clock.now(),
-                    handshake_timeout,
+                    accept_proxy,
                 };
                 let bufsize = self.config.global.bufsize;
                 AnySession::Http(H1Mux::new(accepted, client, bufsize, now))
@@ -155,6 +155,10 @@ impl Worker {
                 Outcome::Wait(at) => p.sched.set_expiry(task, at),
                 Outcome::Yield => p.sched.wake(task),
                 Outcome::Close(term) => self.close_session(key, term, now),
+                Outcome::UpgradeH2 => {
+                    sess.upgrade_h2(&p.cx);
+                    continue;
+                }
                 Outcome::Run(j) => {
                     // The stream runs the connection now: the session's
                     // own timers wait for it to end.
@@ -186,7 +190,11 @@ impl Worker {
             self.retire_stream(j, now);
             return StreamStep::Ended;
         };
+        let session = st.session;
         let step = stream::run(st, client, &mut p.cx, j);
+        if let Some(sess) = p.sessions.get_mut(session) {
+            sess.get().stream_ran(j, &mut p.cx);
+        }
         let task = tokens::stream_task(j);
         match step {
             StreamStep::Wait(at) => p.sched.set_expiry(task, at),
@@ -221,8 +229,9 @@ impl Worker {
         crate::queue::forget_everywhere(&mut self.backends, task);
         let mut p = self.parts(now);
         stream::end::abandon(&mut st, &mut p.cx, j);
+        let normal = st.term.is_normal();
         if let Some(sess) = p.sessions.get_mut(st.session) {
-            sess.get().retired(j, now);
+            sess.get().retired(j, normal, &mut p.cx);
         }
         p.streams.spares.put_stream(st);
     }
@@ -231,6 +240,9 @@ impl Worker {
     /// freed, the head left) go to the run queue, and the idle pool's
     /// housekeeping timer is armed while it holds connections.
     fn after_run(&mut self, now: Instant) {
+        for task in self.woken.drain(..) {
+            self.sched.wake(task);
+        }
         crate::queue::wake_waiting(&mut self.backends, &mut self.sched, |task| task);
         if !self.idle.is_empty() && !self.sched.has_expiry(tokens::TASK_IDLE) {
             self.sched

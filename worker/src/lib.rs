@@ -20,6 +20,7 @@
 //! - [`control`], [`stats`]: the control process and the statistics.
 #![forbid(unsafe_code)]
 
+pub mod accept;
 pub mod any_session;
 pub mod backend;
 pub mod balance;
@@ -29,6 +30,7 @@ pub mod context;
 pub mod control;
 pub mod dispatch;
 pub mod event_loop;
+pub mod h2;
 pub mod http;
 pub mod idle;
 pub mod listener;

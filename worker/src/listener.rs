@@ -22,6 +22,13 @@ pub struct Listener {
     pub frontend: usize,
     /// Its bind among the frontend's.
     pub bind: usize,
+    /// Every worker accepts on it (not a shard of its own): this worker
+    /// takes its fair share of the connections ([`crate::accept`]).
+    pub shared: bool,
+    /// Since when this worker has left new connections to the others
+    /// (it holds more than its share); after [`crate::accept::HOSTAGE`]
+    /// it takes them anyway.
+    pub deferred: Option<std::time::Instant>,
     /// Its bind's TLS settings, when it terminates TLS.
     pub tls: Option<std::sync::Arc<weir_core::tls::Acceptor>>,
     /// How the address is shown in logs.
@@ -47,6 +54,8 @@ impl Listener {
         Listener {
             frontend,
             bind: 0,
+            shared: true,
+            deferred: None,
             tls: None,
             name,
             port: sock.local_addr().map_or(0, |a| a.port()),

@@ -18,6 +18,7 @@
 use crate::backend::BackendState;
 use crate::balance::PickCtx;
 use crate::conn::connect::{self, connected, TlsTo};
+use crate::conn::proxy;
 use crate::conn::Conn;
 use crate::context::Cx;
 use crate::idle::{self, Kept};
@@ -25,8 +26,9 @@ use crate::queue::{self, Wait};
 use crate::term::{At, Cause, Termination};
 use mio::Token;
 use std::io;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use weir_core::config::model::{defaults, Backend};
+use weir_core::config::model::{defaults, Backend, ProxyVersion};
 
 /// The server side: which backend and server, the connection, and the
 /// attempts so far.
@@ -52,6 +54,8 @@ pub struct ServerSide {
     pub ready_at: Option<Instant>,
     /// Last progress on this side (the server timeout).
     pub active: Instant,
+    /// A PROXY header is due on the new connection once it is up.
+    proxy_due: bool,
 }
 
 /// Where the server side stands after [`ServerSide::advance`].
@@ -71,6 +75,9 @@ pub struct Attempt<'a> {
     pub pick: PickCtx<'a>,
     /// The request's Host, for a server whose TLS SNI is the Host.
     pub host: Option<&'a str>,
+    /// The client's address and the one it connected to, for a server
+    /// that wants a PROXY protocol header.
+    pub client: Option<(SocketAddr, SocketAddr)>,
     /// The poller token the connection is registered under.
     pub token: Token,
     /// The owner's key in the backend's queue (its task).
@@ -128,6 +135,7 @@ impl ServerSide {
             connect_ms: None,
             ready_at: None,
             active: now,
+            proxy_due: false,
         }
     }
 
@@ -148,7 +156,19 @@ impl ServerSide {
             return Ok(Progress::Ready);
         }
         if conn.readable || conn.writable {
-            match connected(conn) {
+            let up = connected(conn);
+            if matches!(up, Ok(true)) && std::mem::take(&mut self.proxy_due) {
+                // Before anything else, TLS included.
+                if let Err(e) = self.send_proxy_header(cx, at) {
+                    cx.logger
+                        .debug(&format!("cannot send the PROXY header: {e}"));
+                    return self.retry(cx, at, false);
+                }
+            }
+            let Some(conn) = self.conn.as_mut() else {
+                return self.start(cx, at, None);
+            };
+            match up {
                 Ok(true) if conn.handshaking() => match conn.handshake() {
                     // Done: ready on the next call, with the same checks.
                     Ok(true) => {
@@ -264,6 +284,7 @@ impl ServerSide {
                 self.conn = Some(conn);
                 self.reused = false;
                 self.ready_at = None;
+                self.proxy_due = srv.send_proxy.is_some();
                 let timeout = be.timeouts.connect.unwrap_or(defaults::TIMEOUT_CONNECT);
                 self.connect_deadline = Some(cx.now + timeout);
                 return Ok(Progress::Connecting);
@@ -314,6 +335,32 @@ impl ServerSide {
             old.park(cx.idle, cx.registry, cx.now);
         }
         *kept = Kept::new(conn, self.backend, i, cx.idle);
+    }
+
+    /// Writes the PROXY protocol header the server wants, on the socket
+    /// itself (ahead of a TLS handshake); the connection becomes private
+    /// to this client.
+    fn send_proxy_header(&mut self, cx: &Cx, at: &Attempt) -> io::Result<()> {
+        let (Some(i), Some(conn)) = (self.server, self.conn.as_mut()) else {
+            return Ok(());
+        };
+        let Some(version) = cx.backends[self.backend].servers[i].send_proxy else {
+            return Ok(());
+        };
+        let mut buf = Vec::with_capacity(64);
+        match at.client {
+            Some((src, dst)) => match version {
+                ProxyVersion::V1 => proxy::write_v1(src, dst, &mut buf),
+                ProxyVersion::V2 => proxy::write_v2(src, dst, &mut buf),
+            },
+            None => match version {
+                ProxyVersion::V1 => buf.extend_from_slice(b"PROXY UNKNOWN\r\n"),
+                ProxyVersion::V2 => proxy::write_v2_local(&mut buf),
+            },
+        }
+        conn.write_preamble(&buf)?;
+        conn.private = true;
+        Ok(())
     }
 
     /// A TLS handshake with the server failed (a certificate that does

@@ -13,7 +13,7 @@ use crate::tokens;
 use mio::{Events, Interest, Poll};
 use nix::sys::signalfd::SignalFd;
 use slab::Slab;
-use std::io::{self, ErrorKind};
+use std::io;
 use std::time::{Duration, Instant};
 use weir_core::config::model::Config;
 use weir_core::log::{Clock, Logger};
@@ -25,6 +25,9 @@ pub struct InheritedListener {
     pub frontend: usize,
     /// Its bind among the frontend's.
     pub bind: usize,
+    /// It is this worker's own shard (`shards = "by-worker"`), not a
+    /// socket every worker accepts on.
+    pub shard: bool,
     pub name: String,
     pub sock: std::net::TcpListener,
 }
@@ -54,6 +57,8 @@ pub struct Worker {
     pub idle: IdlePool,
     /// HTTP streams: the live ones, and finished ones kept for reuse.
     pub streams: crate::stream::Streams,
+    /// Tasks a run asked to wake ([`crate::context::Cx::wake`]).
+    pub woken: Vec<usize>,
     /// The field and edit lists heads and rules reuse (HTTP).
     pub scratch: crate::http::Scratch,
     pub pool: BufferPool,
@@ -100,6 +105,7 @@ impl Worker {
                 l.sock.set_nonblocking(true)?;
                 let mut listener = Listener::new(l.frontend, l.name, l.sock);
                 listener.bind = l.bind;
+                listener.shared = !l.shard;
                 listener.tls = tls.acceptor(l.frontend, l.bind);
                 Ok(listener)
             })
@@ -126,6 +132,7 @@ impl Worker {
             sessions: Slab::new(),
             idle: IdlePool::for_worker(),
             streams: Default::default(),
+            woken: Vec::new(),
             scratch: Default::default(),
             backends,
             feconn: vec![0; nfe],
@@ -166,54 +173,6 @@ impl Worker {
                     .alert(&format!("listener {}: cannot (de)register: {e}", l.name));
             }
         }
-    }
-
-    /// Accepts up to `maxaccept` connections on listener `i`.
-    pub fn accept(&mut self, i: usize, now: Instant) {
-        let maxaccept = self.config.global.maxaccept.max(1);
-        let mut accepted = 0;
-        self.listeners[i].backlog = false;
-        while accepted < maxaccept {
-            let fe = self.listeners[i].frontend;
-            if self.actconn >= self.config.global.maxconn
-                || self.feconn[fe] >= self.config.frontends[fe].maxconn
-            {
-                break;
-            }
-            let Some(sock) = self.listeners[i].sock.as_ref() else {
-                break;
-            };
-            match sock.accept() {
-                Ok((stream, addr)) => {
-                    accepted += 1;
-                    self.start_session(i, stream, addr, now);
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e)
-                    if e.kind() == ErrorKind::Interrupted
-                        || e.kind() == ErrorKind::ConnectionAborted => {}
-                Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                    // The master shut the socket down (SIGTTOU): wait for SIGTTIN.
-                    self.listeners[i].shut = true;
-                    break;
-                }
-                Err(e) => {
-                    // EMFILE, ENFILE, ENOBUFS, ENOMEM: out of resources.
-                    self.logger.warning(&format!(
-                        "accept on {} failed: {e}; retrying in 100ms",
-                        self.listeners[i].name
-                    ));
-                    self.listeners[i].starved = true;
-                    self.sched.set_expiry(
-                        tokens::TASK_LISTENERS,
-                        Some(now + Duration::from_millis(100)),
-                    );
-                    break;
-                }
-            }
-        }
-        self.listeners[i].backlog = accepted == maxaccept;
-        self.sync_listeners();
     }
 
     /// Obeys one signal.
@@ -342,12 +301,7 @@ impl Worker {
                         .set_expiry(tokens::TASK_IDLE, Some(now + Duration::from_secs(1)));
                 }
             }
-            tokens::TASK_LISTENERS => {
-                for l in &mut self.listeners {
-                    l.starved = false;
-                }
-                self.sync_listeners();
-            }
+            tokens::TASK_LISTENERS => self.retry_listeners(now),
             _ => {}
         }
     }

@@ -121,6 +121,7 @@ pub(crate) mod testutil {
                     check: false,
                     maxconn: None,
                     tls: None,
+                    send_proxy: None,
                 })
                 .collect(),
             retries: 3,

@@ -10,6 +10,8 @@
 //! its transport. [`connect`] opens server connections.
 
 pub mod connect;
+pub mod pipe;
+pub mod proxy;
 pub mod tls;
 pub mod transport;
 
@@ -42,6 +44,9 @@ pub struct Conn {
     /// The poller reported the peer's read side closed (or an error):
     /// a short read no longer means the queue is empty of events.
     pub rdhup: bool,
+    /// It carries one client's identity (a PROXY header was sent on it):
+    /// never parked for another client to reuse.
+    pub private: bool,
 }
 
 impl Conn {
@@ -52,6 +57,7 @@ impl Conn {
             readable: false,
             writable: false,
             rdhup: false,
+            private: false,
         }
     }
 
@@ -101,6 +107,11 @@ impl Conn {
         self.transport.tls()
     }
 
+    /// The pipe, if this is a stream's end of a multiplexing mux.
+    pub fn pipe(&mut self) -> Option<&mut pipe::Pipe> {
+        self.transport.pipe()
+    }
+
     /// Whether a TLS handshake is still going on.
     pub fn handshaking(&self) -> bool {
         self.tls().is_some_and(Tls::handshaking)
@@ -110,7 +121,7 @@ impl Conn {
     /// once it is done (at once for a plain connection).
     pub fn handshake(&mut self) -> io::Result<bool> {
         let (res, inside) = match &mut self.transport {
-            Transport::Plain(_) => return Ok(true),
+            Transport::Plain(_) | Transport::Pipe(_) => return Ok(true),
             Transport::Tls(t) => {
                 let res = t.handshake();
                 (res, t.readable_inside())
@@ -165,6 +176,41 @@ impl Conn {
     /// Whether bytes may be spliced to or from it.
     pub fn can_splice(&self) -> bool {
         self.transport.splice_fd().is_some()
+    }
+
+    /// Looks at the bytes waiting without taking them ([`Transport::peek`]).
+    pub fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let res = self.transport.peek(buf);
+        if matches!(&res, Err(e) if e.kind() == ErrorKind::WouldBlock) {
+            self.readable = false;
+        }
+        res
+    }
+
+    /// Takes `n` bytes already peeked at off the socket, out of the way
+    /// of the layers above, the transport's included (the PROXY header:
+    /// a TLS handshake starts after it).
+    pub fn skip(&mut self, n: usize) -> io::Result<()> {
+        let mut scrap = [0u8; proxy::MAX_LEN];
+        let mut left = n.min(scrap.len());
+        while left > 0 {
+            let got = self.transport.read_raw(&mut scrap[..left])?;
+            if got == 0 {
+                return Err(ErrorKind::UnexpectedEof.into());
+            }
+            left -= got;
+        }
+        Ok(())
+    }
+
+    /// Writes bytes ahead of anything else ([`Transport::write_preamble`]).
+    pub fn write_preamble(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.transport.write_preamble(bytes)
+    }
+
+    /// The connection's local address.
+    pub fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
+        self.transport.local_addr()
     }
 
     /// Closes it with a reset ([`Transport::discard`]).

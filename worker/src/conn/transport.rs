@@ -13,10 +13,11 @@
 //! boxed so a plain connection stays small, and the match is written once,
 //! here.
 
+use super::pipe::Pipe;
 use super::tls::Tls;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
@@ -27,6 +28,8 @@ pub enum Transport {
     Plain(TcpStream),
     /// TLS over a TCP socket.
     Tls(Box<Tls>),
+    /// A stream's end of a multiplexing mux (HTTP/2): no socket.
+    Pipe(Box<Pipe>),
 }
 
 impl Transport {
@@ -35,6 +38,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.read(buf),
             Transport::Tls(t) => t.read(buf),
+            Transport::Pipe(p) => p.read(buf),
         }
     }
 
@@ -42,6 +46,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.write(buf),
             Transport::Tls(t) => t.write(buf),
+            Transport::Pipe(p) => p.write_vectored(&[IoSlice::new(buf)]),
         }
     }
 
@@ -49,6 +54,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.write_vectored(bufs),
             Transport::Tls(t) => t.write_vectored(bufs),
+            Transport::Pipe(p) => p.write_vectored(bufs),
         }
     }
 
@@ -58,6 +64,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.shutdown(Shutdown::Write),
             Transport::Tls(t) => t.shutdown_write(),
+            Transport::Pipe(_) => Ok(()),
         }
     }
 
@@ -69,6 +76,7 @@ impl Transport {
         match self {
             Transport::Plain(_) => true,
             Transport::Tls(t) => t.short_read_drains(),
+            Transport::Pipe(_) => true,
         }
     }
 
@@ -78,6 +86,7 @@ impl Transport {
         match self {
             Transport::Plain(_) => true,
             Transport::Tls(t) => t.flushed(),
+            Transport::Pipe(p) => p.flushed(),
         }
     }
 
@@ -87,6 +96,15 @@ impl Transport {
         match self {
             Transport::Plain(_) => Ok(true),
             Transport::Tls(t) => t.flush(),
+            Transport::Pipe(p) => Ok(p.flushed()),
+        }
+    }
+
+    /// The pipe of a stream on a multiplexing mux.
+    pub fn pipe(&mut self) -> Option<&mut Pipe> {
+        match self {
+            Transport::Pipe(p) => Some(p),
+            _ => None,
         }
     }
 
@@ -95,6 +113,7 @@ impl Transport {
         match self {
             Transport::Plain(_) => None,
             Transport::Tls(t) => Some(t),
+            Transport::Pipe(_) => None,
         }
     }
 
@@ -103,7 +122,7 @@ impl Transport {
     pub fn splice_fd(&self) -> Option<BorrowedFd<'_>> {
         match self {
             Transport::Plain(s) => Some(s.as_fd()),
-            Transport::Tls(_) => None,
+            Transport::Tls(_) | Transport::Pipe(_) => None,
         }
     }
 
@@ -117,6 +136,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => registry.register(s, token, interest),
             Transport::Tls(t) => registry.register(&mut t.sock, token, interest),
+            Transport::Pipe(_) => Ok(()),
         }
     }
 
@@ -130,6 +150,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => registry.reregister(s, token, interest),
             Transport::Tls(t) => registry.reregister(&mut t.sock, token, interest),
+            Transport::Pipe(_) => Ok(()),
         }
     }
 
@@ -138,6 +159,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => registry.deregister(s),
             Transport::Tls(t) => registry.deregister(&mut t.sock),
+            Transport::Pipe(_) => Ok(()),
         }
     }
 
@@ -146,6 +168,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.take_error(),
             Transport::Tls(t) => t.sock.take_error(),
+            Transport::Pipe(_) => Ok(None),
         }
     }
 
@@ -154,6 +177,7 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.peer_addr(),
             Transport::Tls(t) => t.sock.peer_addr(),
+            Transport::Pipe(_) => Err(ErrorKind::NotConnected.into()),
         }
     }
 
@@ -161,6 +185,60 @@ impl Transport {
         match self {
             Transport::Plain(s) => s.set_nodelay(on),
             Transport::Tls(t) => t.sock.set_nodelay(on),
+            Transport::Pipe(_) => {
+                let _ = on;
+                Ok(())
+            }
+        }
+    }
+
+    /// Looks at the bytes waiting on the socket without taking them (the
+    /// PROXY protocol header, before anything reads past it).
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let sock = match self {
+            Transport::Plain(s) => s,
+            Transport::Tls(t) => &t.sock,
+            Transport::Pipe(_) => return Err(ErrorKind::WouldBlock.into()),
+        };
+        use std::os::fd::AsRawFd;
+        nix::sys::socket::recv(sock.as_raw_fd(), buf, nix::sys::socket::MsgFlags::MSG_PEEK)
+            .map_err(io::Error::from)
+    }
+
+    /// Reads from the socket itself, under the transport (bytes that come
+    /// before it starts: the PROXY header).
+    pub fn read_raw(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(s) => s.read(buf),
+            Transport::Tls(t) => t.sock.read(buf),
+            Transport::Pipe(p) => p.read(buf),
+        }
+    }
+
+    /// Writes bytes on the socket itself, ahead of anything the transport
+    /// will write (the PROXY protocol header, before a TLS handshake).
+    /// All or nothing: a fresh connection's send buffer takes them.
+    pub fn write_preamble(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let sock = match self {
+            Transport::Plain(s) => s,
+            Transport::Tls(t) => &mut t.sock,
+            Transport::Pipe(_) => return Ok(()),
+        };
+        match sock.write(bytes) {
+            Ok(n) if n == bytes.len() => Ok(()),
+            Ok(_) => Err(io::Error::other(
+                "the PROXY header did not fit the send buffer",
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The local address of the connection (what a client connected to).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        match self {
+            Transport::Plain(s) => s.local_addr(),
+            Transport::Tls(t) => t.sock.local_addr(),
+            Transport::Pipe(_) => Err(ErrorKind::NotConnected.into()),
         }
     }
 
@@ -172,6 +250,7 @@ impl Transport {
         let sock = match &self {
             Transport::Plain(s) => s,
             Transport::Tls(t) => &t.sock,
+            Transport::Pipe(_) => return,
         };
         let _ = socket2::SockRef::from(sock).set_linger(Some(Duration::ZERO));
     }

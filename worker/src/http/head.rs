@@ -107,6 +107,23 @@ pub enum Method {
 }
 
 impl Method {
+    /// Whether the method is idempotent (RFC 9110 §9.2.2): sending the
+    /// request twice has the effect of sending it once, so a request that
+    /// may not have reached the server can be sent again.
+    pub fn is_idempotent(&self) -> bool {
+        matches!(
+            self,
+            Method::Get
+                | Method::Head
+                | Method::Options
+                | Method::Trace
+                | Method::Put
+                | Method::Delete
+        )
+    }
+}
+
+impl Method {
     pub(crate) fn from_token(token: &[u8], span: Span) -> Method {
         match token {
             b"GET" => Method::Get,

@@ -56,6 +56,9 @@ pub struct RequestHead {
     pub headers: Vec<Header>,
     /// The value of the `Host` field, if any.
     pub host: Option<Span>,
+    /// The authority of an absolute-form target (`http://AUTHORITY/p`):
+    /// it takes the place of `Host` (RFC 9112 §3.2.2).
+    pub authority: Option<Span>,
     /// Length of the head, final CRLF included: the body starts here.
     pub head_len: usize,
     /// How the body is delimited (never `UntilClose` or `Tunnel`).
@@ -71,6 +74,12 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
+    /// The host the request is for: an absolute-form target's authority,
+    /// else the `Host` field (RFC 9112 §3.2.2).
+    pub fn effective_host(&self) -> Option<Span> {
+        self.authority.or(self.host)
+    }
+
     /// The field values named `name`, in order.
     pub fn values<'a>(&'a self, buf: &'a [u8], name: &'a str) -> impl Iterator<Item = &'a [u8]> {
         self.headers
@@ -182,6 +191,7 @@ fn complete(
         start_line: scanned.start_line,
         headers: std::mem::take(headers),
         host: info.host,
+        authority: line.authority,
         head_len: scanned.head_len,
         framing,
         content_length: info.content_length,
@@ -196,6 +206,7 @@ struct RequestLine {
     method: Method,
     target: Span,
     form: TargetForm,
+    authority: Option<Span>,
     path: Span,
     query: Option<Span>,
     version: Version,
@@ -237,6 +248,22 @@ fn request_line(buf: &[u8], line: Span) -> Result<RequestLine, HeadError> {
     let method = Method::from_token(method, at(0, method.len()));
     let target_span = at(target_off, target.len());
     let (form, path_off) = target_form(method, target)?;
+    // An absolute-form target's authority: after "://", up to the path.
+    let authority = match form {
+        TargetForm::Absolute => {
+            let start = target
+                .windows(3)
+                .position(|w| w == b"://")
+                .map_or(path_off, |p| p + 3);
+            let auth = &target[start..path_off];
+            // No userinfo (RFC 9110 §4.2.4: must not be sent), a valid host.
+            if auth.is_empty() || auth.contains(&b'@') || !valid_host(auth) {
+                return Err(HeadError::InvalidTarget);
+            }
+            Some(at(target_off + start, auth.len()))
+        }
+        _ => None,
+    };
     let rest = &target[path_off..];
     let (path_len, query) = match rest.iter().position(|&b| b == b'?') {
         Some(q) => (
@@ -249,6 +276,7 @@ fn request_line(buf: &[u8], line: Span) -> Result<RequestLine, HeadError> {
         method,
         target: target_span,
         form,
+        authority,
         path: at(target_off + path_off, path_len),
         query,
         version,
@@ -436,6 +464,30 @@ mod tests {
         for (buf, form, path) in cases {
             let h = parse(buf).unwrap().unwrap();
             assert_eq!((h.target_form, h.path.get(buf)), (*form, *path), "{buf:?}");
+        }
+        // An absolute-form target's authority takes the place of Host.
+        let abs = b"GET http://origin.example:8080/p HTTP/1.1\r\nHost: evil.example\r\n\r\n";
+        let h = parse(abs).unwrap().unwrap();
+        assert_eq!(
+            h.authority.map(|a| a.get(abs)),
+            Some(&b"origin.example:8080"[..])
+        );
+        assert_eq!(
+            h.effective_host().map(|a| a.get(abs)),
+            Some(&b"origin.example:8080"[..])
+        );
+        let origin = b"GET /p HTTP/1.1\r\nHost: h.example\r\n\r\n";
+        let h = parse(origin).unwrap().unwrap();
+        assert_eq!(
+            h.effective_host().map(|a| a.get(origin)),
+            Some(&b"h.example"[..])
+        );
+        // No userinfo, no empty authority.
+        for bad in [
+            &b"GET http://user@h/p HTTP/1.1\r\nHost: h\r\n\r\n"[..],
+            b"GET http:///p HTTP/1.1\r\nHost: h\r\n\r\n",
+        ] {
+            assert_eq!(parse(bad), Err(HeadError::InvalidTarget), "{bad:?}");
         }
         let other = b"PROPFIND /d HTTP/1.1\r\nHost: h\r\n\r\n";
         let h = parse(other).unwrap().unwrap();

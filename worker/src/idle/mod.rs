@@ -131,7 +131,7 @@ impl IdlePool {
     ) -> bool {
         let full = self.held() >= self.budget;
         let list = self.by_server.entry((backend, server)).or_default();
-        if full || list.len() >= MAX_PER_SERVER {
+        if full || list.len() >= MAX_PER_SERVER || conn.private {
             discard(conn);
             return false;
         }

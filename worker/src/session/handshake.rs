@@ -24,19 +24,39 @@ pub enum Handshake {
 }
 
 /// What the handshake's failure line names.
-pub struct Who<'a> {
+pub struct Who {
     pub frontend: usize,
     pub bind: usize,
     pub addr: SocketAddr,
     pub accepted: Instant,
-    pub date: &'a WallTime,
+}
+
+impl Who {
+    /// The accept date, for the line (worked out from `accepted`: a
+    /// connection does not keep a date of its own for a line it rarely
+    /// writes).
+    pub fn date(&self, cx: &Cx) -> WallTime {
+        let ago = cx.now.saturating_duration_since(self.accepted);
+        let then = std::time::SystemTime::now()
+            .checked_sub(ago)
+            .unwrap_or_else(std::time::SystemTime::now);
+        weir_core::log::date::Clock::default().at(then)
+    }
+
+    /// The bind's handshake timeout (none for a plain bind).
+    pub fn handshake_timeout(&self, cx: &Cx) -> Duration {
+        let fe = &cx.config.frontends[self.frontend];
+        let tls = fe.binds.get(self.bind).and_then(|b| b.tls.as_ref());
+        tls.map_or(Duration::ZERO, |t| t.handshake_timeout)
+    }
 }
 
 /// Drives the handshake of `conn` (a TLS client connection) one step.
-pub fn advance(conn: &mut Conn, timeout: Duration, who: &Who, cx: &Cx) -> Handshake {
+pub fn advance(conn: &mut Conn, who: &Who, cx: &Cx) -> Handshake {
     if !conn.handshaking() {
         return Handshake::Done;
     }
+    let timeout = who.handshake_timeout(cx);
     match conn.handshake() {
         Ok(true) => {
             count_done(conn, cx);
@@ -78,10 +98,11 @@ fn failed(what: &str, detail: Option<&str>, who: &Who, cx: &Cx) {
         return;
     }
     let fe = &cx.config.frontends[who.frontend].name;
+    let date = who.date(cx);
     cx.logger.log_with(LogLevel::Info, |out| {
         push_addr(out, &who.addr);
         out.extend_from_slice(b" [");
-        write_accept_date(out, who.date);
+        write_accept_date(out, &date);
         out.extend_from_slice(b"] ");
         out.extend_from_slice(fe.as_bytes());
         out.push(b'/');

@@ -16,6 +16,7 @@
 //! ([`crate::tokens`]).
 
 pub mod handshake;
+pub mod proxy_header;
 pub mod tcp;
 
 use crate::conn::Conn;
@@ -34,6 +35,9 @@ pub enum Outcome {
     /// Run stream `key` now: the session started it, or it is the one in
     /// progress (its task drives the connection until it ends).
     Run(usize),
+    /// The connection speaks HTTP/2 (ALPN, or the preface): the worker
+    /// hands it to the HTTP/2 mux, which runs next.
+    UpgradeH2,
     /// Done; the worker closes it.
     Close(Termination),
 }
@@ -80,8 +84,14 @@ pub trait Session {
     /// connection itself; a multiplexing mux: the stream's own).
     fn client_side(&mut self, stream: usize) -> Option<&mut ClientSide>;
 
-    /// Stream `stream` of this session has ended and left the slab.
-    fn retired(&mut self, stream: usize, now: Instant);
+    /// Stream `stream` has run: a multiplexing mux frames what it wrote.
+    fn stream_ran(&mut self, stream: usize, cx: &mut Cx) {
+        let _ = (stream, cx);
+    }
+
+    /// Stream `stream` of this session has ended (`normal`: without an
+    /// error) and left the slab.
+    fn retired(&mut self, stream: usize, normal: bool, cx: &mut Cx);
 
     /// Whether it holds a connection to server `s` of backend `b`
     /// (`shutdown sessions server`).

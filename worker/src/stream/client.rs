@@ -16,6 +16,9 @@ pub struct ClientSide {
     pub addr: SocketAddr,
     /// The local port the client connected to (`dst_port`).
     pub port: u16,
+    /// The address the client connected to, once known: from its PROXY
+    /// header, or asked of the socket when a server wants one sent.
+    pub dst: Option<SocketAddr>,
     pub conn: Conn,
     /// Bytes from the client: request heads (consumed by the mux once
     /// parsed) and bodies (forwarded by the stream).
@@ -49,6 +52,7 @@ impl ClientSide {
             frontend,
             addr,
             port,
+            dst: None,
             conn,
             req: Channel::default(),
             kept: None,

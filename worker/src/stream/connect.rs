@@ -15,10 +15,18 @@ use crate::tokens;
 use weir_core::config::model::{Balance, HttpReuse};
 
 /// Analyser 4: picks, connects, checks the connect, retries.
+///
+/// A parked connection (one another client connection left, `http_reuse =
+/// "safe"`) serves a client connection's later requests, as HAProxy's
+/// "safe"; and its first one too when weir can replay it on a new
+/// connection should the parked one turn out dead ([`replay`]): no body,
+/// an idempotent method. A client that sends one request per connection
+/// (`Connection: close`, HTTP/1.0, probes, scripts) then costs no new
+/// server connection per request, as nginx's `upstream keepalive`.
 pub fn step(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx, key: usize) -> Transition {
     let had_conn = st.side.conn.is_some();
-    let reuse = cs.requests > 1;
-    advance(st, cs, cx, key, reuse, had_conn)
+    let parked = cs.requests > 1 || st.replayable;
+    advance(st, cs, cx, key, parked, had_conn)
 }
 
 /// The server connection failed before the response head: a request on a
@@ -26,7 +34,8 @@ pub fn step(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx, key: usize) -> Tr
 /// while it was idle) and has no body is sent again on a new connection,
 /// as HAProxy does; anything else is a 502.
 pub fn replay(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx, key: usize) -> Transition {
-    if !(st.side.reused && st.res.is_empty() && !st.req_has_body) {
+    let replayable = !st.req_has_body && (st.replayable || cs.requests > 1);
+    if !(st.side.reused && st.res.is_empty() && replayable) {
         return Transition::Error(502, Termination::server(At::Headers));
     }
     st.side
@@ -51,6 +60,10 @@ fn advance(
     parked: bool,
     had_conn: bool,
 ) -> Transition {
+    if cs.dst.is_none() && cx.backends[st.side.backend].send_proxy_any {
+        cs.dst = cs.conn.local_addr().ok();
+    }
+    let client = cs.dst.map(|dst| (cs.addr, dst));
     let be = &cx.config.backends[st.side.backend];
     // The fields, not `lb_key()`: `st.side` is borrowed below.
     let lb = st.lb_key_set.then_some(&st.lb_key[..]);
@@ -60,6 +73,7 @@ fn advance(
         _ => (None, None),
     };
     let mut at = Attempt {
+        client,
         pick: PickCtx {
             src: Some(cs.addr.ip()),
             uri,

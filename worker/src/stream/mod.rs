@@ -146,6 +146,10 @@ pub struct Stream {
     pub res_body: Body,
     /// The request carries a body (it cannot be replayed).
     pub req_has_body: bool,
+    /// The request could be sent again if a reused server connection
+    /// turns out dead: no body, an idempotent method. Such a request may
+    /// take a parked connection even as its client connection's first.
+    pub replayable: bool,
     /// The rewritten request head, kept until the response head arrives
     /// so a request on a kept connection that turns out dead can be
     /// replayed on a new one.
@@ -203,6 +207,7 @@ impl Stream {
             req_body: Body::Done,
             res_body: Body::Done,
             req_has_body: false,
+            replayable: false,
             to_srv: Outbox::default(),
             to_cli: Outbox::default(),
             res: Channel::default(),

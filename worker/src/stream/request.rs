@@ -73,6 +73,18 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
         ops: cx.scratch.edit_ops(),
         path: None,
     };
+    // An absolute-form target's authority is the Host (RFC 9112 §3.2.2):
+    // the rules, the ACLs and the server all see it in place of the
+    // client's `Host`, as HAProxy normalises it.
+    if let Some(auth) = head.authority.map(|a| a.get(buf)) {
+        let same = head
+            .host
+            .is_some_and(|h| h.get(buf).eq_ignore_ascii_case(auth));
+        if let (false, Ok(auth)) = (same, std::str::from_utf8(auth)) {
+            edits.ops.push(EditOp::Del("host"));
+            edits.ops.push(EditOp::Add("host", auth));
+        }
+    }
     // A local reply: status, termination state, close after it; its bytes
     // are in `st.to_cli`.
     let mut local: Option<(u16, Termination, bool)> = None;
@@ -165,14 +177,18 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
             // The target as received (HAProxy hashes an absolute-form URI
             // whole, up to its query).
             Balance::Uri => Some(head.target.get(buf)),
+            Balance::Hdr(name) if name.eq_ignore_ascii_case("host") => {
+                head.effective_host().map(|h| h.get(buf))
+            }
             Balance::Hdr(name) => head.values(buf, name).next(),
             _ => None,
         });
         if cx.backends[be_i].sni_from_host {
-            st.set_sni_host(head.values(buf, "host").next());
+            st.set_sni_host(head.effective_host().map(|h| h.get(buf)));
         }
         st.req_body = Body::new(head.framing);
         st.req_has_body = has_body;
+        st.replayable = !has_body && head.method.is_idempotent();
         st.ctx = ResponseContext::from(head);
         st.phase = Phase::Connect;
         st.counted = true;

@@ -27,7 +27,7 @@ use crate::stream::{ClientSide, Streams};
 use crate::term::Termination;
 use crate::tokens;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use weir_core::log::date::WallTime;
 
 /// One client connection in HTTP mode.
@@ -42,11 +42,10 @@ pub struct H1Mux {
     req_start: Option<(Instant, WallTime)>,
     /// When the connection became idle between two requests.
     idle_since: Instant,
-    /// The accept date, for a failed TLS handshake's log line.
-    accept_date: WallTime,
-    /// The bind it was accepted on, and its TLS handshake timeout.
-    bind: usize,
-    handshake_timeout: Duration,
+    /// The bind it was accepted on (its TLS settings, a failure's line).
+    bind: u16,
+    /// A PROXY protocol header is due before anything else.
+    expect_proxy: bool,
 }
 
 /// What the mux is told of a connection when it is accepted.
@@ -56,9 +55,8 @@ pub struct Accepted {
     pub addr: SocketAddr,
     /// The local port (`dst_port`).
     pub port: u16,
-    pub date: WallTime,
-    /// The bind's TLS handshake timeout (unused on a plain connection).
-    pub handshake_timeout: Duration,
+    /// The bind expects a PROXY protocol header (`accept_proxy`).
+    pub accept_proxy: bool,
 }
 
 impl H1Mux {
@@ -70,15 +68,27 @@ impl H1Mux {
             accepted: now,
             req_start: None,
             idle_since: now,
-            accept_date: a.date,
-            bind: a.bind,
-            handshake_timeout: a.handshake_timeout,
+            bind: a.bind as u16,
+            expect_proxy: a.accept_proxy,
         }
     }
 
     /// The stream in progress, if any.
     pub fn stream(&self) -> Option<usize> {
         self.stream
+    }
+
+    /// The bind it was accepted on.
+    pub fn bind(&self) -> usize {
+        usize::from(self.bind)
+    }
+
+    /// Takes the connection out (to the HTTP/2 mux), leaving a closed one.
+    pub fn take_client(&mut self) -> ClientSide {
+        let gone = Conn::new(crate::conn::Transport::Pipe(Box::default()));
+        let c = &self.client;
+        let empty = ClientSide::new(c.frontend, gone, c.addr, c.port, c.active);
+        std::mem::replace(&mut self.client, empty)
     }
 }
 
@@ -172,10 +182,10 @@ impl Session for H1Mux {
         (self.stream == Some(stream)).then_some(&mut self.client)
     }
 
-    fn retired(&mut self, stream: usize, now: Instant) {
+    fn retired(&mut self, stream: usize, _: bool, cx: &mut Cx) {
         if self.stream == Some(stream) {
             self.stream = None;
-            self.idle_since = now;
+            self.idle_since = cx.now;
         }
     }
 

@@ -4,9 +4,12 @@
 //! answer 408 at `timeout http_request`.
 
 use super::H1Mux;
+use crate::conn::proxy::Header;
 use crate::context::Cx;
+use crate::h2::frame::PrefaceCheck;
 use crate::idle::kept;
 use crate::session::handshake::{self, Handshake, Who};
+use crate::session::proxy_header::{self, ProxyStep};
 use crate::session::Outcome;
 use crate::stream::forward::{fill, Fill};
 use crate::stream::run::BUDGET_BUFFERS;
@@ -26,18 +29,40 @@ pub fn process(m: &mut H1Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
     if m.client.close_after {
         return Outcome::Close(Termination::NORMAL);
     }
+    let who = Who {
+        frontend: m.client.frontend,
+        bind: usize::from(m.bind),
+        addr: m.client.addr,
+        accepted: m.accepted,
+    };
+    if m.expect_proxy {
+        let timeout = client_timeout(cx, m.client.frontend);
+        match proxy_header::advance(&mut m.client.conn, timeout, &who, cx) {
+            ProxyStep::Done(header) => {
+                m.expect_proxy = false;
+                if let Header::Proxy { src, dst } = header {
+                    m.client.addr = src;
+                    m.client.port = dst.port();
+                    m.client.dst = Some(dst);
+                }
+            }
+            ProxyStep::Pending(at) => return Outcome::Wait(Some(at)),
+            ProxyStep::Failed => return Outcome::Close(Termination::client(At::Request)),
+        }
+    }
     if m.client.conn.handshaking() {
         let who = Who {
-            frontend: m.client.frontend,
-            bind: m.bind,
             addr: m.client.addr,
-            accepted: m.accepted,
-            date: &m.accept_date,
+            ..who
         };
-        match handshake::advance(&mut m.client.conn, m.handshake_timeout, &who, cx) {
+        match handshake::advance(&mut m.client.conn, &who, cx) {
             Handshake::Done => {}
             Handshake::Pending(at) => return Outcome::Wait(Some(at)),
             Handshake::Failed => return Outcome::Close(Termination::client(At::Request)),
+        }
+        let alpn = m.client.conn.tls().and_then(|t| t.alpn());
+        if alpn == Some(&b"h2"[..]) {
+            return Outcome::UpgradeH2;
         }
     }
     let budget = BUDGET_BUFFERS * cx.bufsize();
@@ -48,6 +73,23 @@ pub fn process(m: &mut H1Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
             m.req_start.get_or_insert((cx.now, cx.date));
         }
         Err(_) => return Outcome::Close(Termination::client(At::Data)),
+    }
+    if m.client.requests == 0 && m.client.conn.tls().is_none() {
+        // HTTP/2 in clear text: a `proto = "h2"` bind, or prior knowledge
+        // (the connection opens with the preface, as HAProxy takes it).
+        let bind = cx.config.frontends[m.client.frontend]
+            .binds
+            .get(usize::from(m.bind));
+        if bind.is_some_and(|b| b.proto_h2) {
+            return Outcome::UpgradeH2;
+        }
+        match crate::h2::frame::check_preface(m.client.req.data()) {
+            PrefaceCheck::Complete => return Outcome::UpgradeH2,
+            PrefaceCheck::Partial if !m.client.req.data().is_empty() => {
+                return Outcome::Wait(Some(deadline(m, cx).0));
+            }
+            _ => {}
+        }
     }
     match wait_request(m, key, cx, streams) {
         Head::Started(j) => return Outcome::Run(j),

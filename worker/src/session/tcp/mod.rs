@@ -42,6 +42,8 @@ pub enum Stage {
 pub struct TcpSession {
     pub frontend: usize,
     pub client_addr: SocketAddr,
+    /// The address the client connected to, from its PROXY header.
+    pub dst: Option<SocketAddr>,
     pub client: Conn,
     /// The backend, the server and the connection to it.
     pub side: ServerSide,
@@ -54,11 +56,12 @@ pub struct TcpSession {
     pub accept_date: WallTime,
     /// Last progress on the client side, for its inactivity timeout.
     pub cli_active: Instant,
-    /// The bind it was accepted on, and its TLS handshake timeout.
+    /// The bind it was accepted on (its TLS settings, a failure's line).
     pub bind: usize,
-    pub handshake_timeout: std::time::Duration,
     /// The client's TLS handshake failed (logged then, not as a session).
     pub handshake_failed: bool,
+    /// A PROXY protocol header is due before anything else.
+    pub expect_proxy: bool,
 }
 
 impl TcpSession {
@@ -73,6 +76,7 @@ impl TcpSession {
         TcpSession {
             frontend,
             client_addr,
+            dst: None,
             client,
             side: ServerSide::new(backend, now),
             req: Channel::default(),
@@ -82,8 +86,8 @@ impl TcpSession {
             accept_date: date,
             cli_active: now,
             bind: 0,
-            handshake_timeout: std::time::Duration::ZERO,
             handshake_failed: false,
+            expect_proxy: false,
         }
     }
 
@@ -164,7 +168,7 @@ impl Session for TcpSession {
         None
     }
 
-    fn retired(&mut self, _: usize, _: Instant) {}
+    fn retired(&mut self, _: usize, _: bool, _: &mut Cx) {}
 
     fn is_on(&self, b: usize, s: usize, _: &Streams) -> bool {
         self.side.conn.is_some() && self.side.backend == b && self.side.server == Some(s)

@@ -14,10 +14,12 @@
 
 use super::{Stage, TcpSession};
 use crate::balance::PickCtx;
+use crate::conn::proxy::Header;
 use crate::context::Cx;
 use crate::pump::{pump, Splicer};
 use crate::server_side::{Attempt, Progress};
 use crate::session::handshake::{self, Handshake, Who};
+use crate::session::proxy_header::{self, ProxyStep};
 use crate::session::Outcome;
 use crate::term::{At, Cause, Termination};
 use crate::tokens;
@@ -29,15 +31,39 @@ const BUDGET_BUFFERS: usize = 4;
 
 /// Runs the session's task once.
 pub fn process(s: &mut TcpSession, key: usize, cx: &mut Cx) -> Outcome {
+    if s.expect_proxy {
+        let who = Who {
+            frontend: s.frontend,
+            bind: s.bind,
+            addr: s.client_addr,
+            accepted: s.accepted,
+        };
+        let fe = &cx.config.frontends[s.frontend];
+        let timeout = fe.timeouts.client.unwrap_or(defaults::TIMEOUT_CLIENT);
+        match proxy_header::advance(&mut s.client, timeout, &who, cx) {
+            ProxyStep::Done(header) => {
+                s.expect_proxy = false;
+                if let Header::Proxy { src, dst } = header {
+                    s.client_addr = src;
+                    s.dst = Some(dst);
+                }
+            }
+            ProxyStep::Pending(at) => return Outcome::Wait(Some(at)),
+            ProxyStep::Failed => {
+                // Logged as a connection error, not as a session.
+                s.handshake_failed = true;
+                return Outcome::Close(Termination::client(At::Connect));
+            }
+        }
+    }
     if s.client.handshaking() {
         let who = Who {
             frontend: s.frontend,
             bind: s.bind,
             addr: s.client_addr,
             accepted: s.accepted,
-            date: &s.accept_date,
         };
-        match handshake::advance(&mut s.client, s.handshake_timeout, &who, cx) {
+        match handshake::advance(&mut s.client, &who, cx) {
             Handshake::Done => {}
             Handshake::Pending(at) => return Outcome::Wait(Some(at)),
             Handshake::Failed => {
@@ -47,7 +73,11 @@ pub fn process(s: &mut TcpSession, key: usize, cx: &mut Cx) -> Outcome {
         }
     }
     if s.stage == Stage::Connect {
+        if s.dst.is_none() && cx.backends[s.side.backend].send_proxy_any {
+            s.dst = s.client.local_addr().ok();
+        }
         let mut at = Attempt {
+            client: s.dst.map(|dst| (s.client_addr, dst)),
             pick: PickCtx {
                 src: Some(s.client_addr.ip()),
                 ..PickCtx::default()
