@@ -6,7 +6,9 @@
 //! `timeout.check` of the backend or `[defaults]`, else the interval;
 //! `rise = 2`, `fall = 3`. `method`, `path`, `host` and `expect_status` are
 //! refused with `type = "tcp"` (nothing is ignored without a word).
-//! `tls` (default true): checks to a server with `tls` use it too.
+//! `tls` (default true): checks to a server with `tls` use it too. `port`
+//! (default: each server's port): where checks connect, on the server's
+//! address (HAProxy's server `port`).
 
 use std::time::Duration;
 
@@ -46,6 +48,7 @@ pub(crate) fn build(
         v::int_in(p, &t.rise, "check.rise", 1, 1000, report).map_or(DEFAULT_RISE, |n| n as u32);
     let fall =
         v::int_in(p, &t.fall, "check.fall", 1, 1000, report).map_or(DEFAULT_FALL, |n| n as u32);
+    let port = v::int_in(p, &t.port, "check.port", 1, 65535, report).map(|n| n as u16);
     let kind = match t.kind.as_ref().map(|k| (k.get_ref().as_str(), k.span())) {
         None | Some(("tcp", _)) => {
             for (key, set) in [
@@ -78,6 +81,7 @@ pub(crate) fn build(
         rise,
         fall,
         tls: t.tls.as_ref().is_none_or(|b| *b.get_ref()),
+        port,
     })
 }
 

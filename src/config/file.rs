@@ -241,6 +241,7 @@ pub struct CheckFile {
     pub rise: S<i64>,
     pub fall: S<i64>,
     pub tls: S<bool>,
+    pub port: S<i64>,
 }
 
 /// A listen section's `stats` table.

@@ -299,6 +299,9 @@ pub struct HealthCheck {
     /// Checks to a server with `tls` use TLS too (`check.tls = false`:
     /// they do not).
     pub tls: bool,
+    /// The port checks connect to on each server's address (HAProxy's
+    /// `port`); `None`: the server's own port.
+    pub port: Option<u16>,
 }
 
 /// What a check does.

@@ -145,6 +145,7 @@ pub const CHECK: &[&str] = &[
     "rise",
     "fall",
     "tls",
+    "port",
 ];
 
 /// A bind's `tls` table (SPEC §8).

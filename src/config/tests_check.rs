@@ -51,6 +51,7 @@ fn defaults_are_haproxys() {
     assert_eq!(c.interval, Duration::from_secs(2));
     assert_eq!(c.timeout, Duration::from_secs(2), "timeout = interval");
     assert_eq!((c.rise, c.fall), (2, 3));
+    assert_eq!((c.tls, c.port), (true, None));
     let c = check("", "{ type = \"http\" }");
     assert_eq!(
         c.kind,
@@ -125,6 +126,19 @@ fn timeout_falls_back_to_timeout_check_then_interval() {
     assert_eq!(c.timeout, Duration::from_millis(50));
     let c = check("", "{ interval = \"700ms\" }");
     assert_eq!(c.timeout, Duration::from_millis(700));
+}
+
+#[test]
+fn a_check_port_and_no_tls() {
+    let c = check("", "{ port = 8081, tls = false }");
+    assert_eq!((c.tls, c.port), (false, Some(8081)));
+    for bad in ["0", "65536", "-1"] {
+        let e = error(&format!("check = {{ port = {bad} }}\n{SERVER}"));
+        assert!(
+            e.contains("`check.port` must be between 1 and 65535"),
+            "{bad}: {e}"
+        );
+    }
 }
 
 #[test]

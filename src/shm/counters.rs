@@ -66,6 +66,26 @@ pub enum Gl {
     SslKeyRateSec,
     SslKeyRateCur,
     SslKeyRatePrev,
+    /// The most client handshakes completed in one second (MaxSslRate).
+    SslMaxRate,
+    /// The most full client handshakes in one second
+    /// (SslFrontendMaxKeyRate).
+    SslMaxKeyRate,
+    /// TLS handshakes completed with servers.
+    SslBeConns,
+    /// Of those, resumed sessions.
+    SslBeReused,
+    /// Full handshakes with servers per second (SslBackendKeyRate).
+    SslBeKeyRateSec,
+    SslBeKeyRateCur,
+    SslBeKeyRatePrev,
+    /// The most full handshakes with servers in one second
+    /// (SslBackendMaxKeyRate).
+    SslBeMaxKeyRate,
+    /// Lookups in the binds' session caches (TLS 1.2 session IDs,
+    /// SslCacheLookups), and those that found nothing (SslCacheMisses).
+    SslCacheLookups,
+    SslCacheMisses,
     /// HTTP/2 client connections since start, and their streams.
     H2Conns,
     H2Streams,
@@ -82,7 +102,8 @@ pub(super) const GL_WORDS: usize = Gl::H2Limits as usize + H2_LIMITS;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(usize)]
 pub enum GlGauge {
-    /// TLS client connections open now (CurrSslConns).
+    /// TLS connections open now, with clients and with servers
+    /// (CurrSslConns, as HAProxy counts both sides).
     SslConns,
 }
 pub(super) const GL_GAUGES: usize = GlGauge::SslConns as usize + 1;
@@ -99,10 +120,11 @@ pub struct FreqCtr {
 }
 
 impl FreqCtr {
-    /// One more event at `now_ms` (milliseconds since the epoch).
-    pub fn hit(&self, now_ms: u64) {
+    /// One more event at `now_ms` (milliseconds since the epoch); the
+    /// events of the current second so far (what a maximum is kept of).
+    pub fn hit(&self, now_ms: u64) -> u64 {
         let [sec, cur, prev] = self.words else {
-            return;
+            return 0;
         };
         let now = now_ms / 1000;
         let s = sec.load(Relaxed);
@@ -110,7 +132,7 @@ impl FreqCtr {
             let last = cur.swap(0, Relaxed);
             prev.store(if now == s + 1 { last } else { 0 }, Relaxed);
         }
-        cur.fetch_add(1, Relaxed);
+        cur.fetch_add(1, Relaxed) + 1
     }
 
     /// Events per second at `now_ms`.
@@ -153,6 +175,26 @@ impl Layout {
     }
     pub(super) fn word(&self, worker: usize, index: usize) -> &AtomicU64 {
         &self.gauges[(worker % self.workers) * self.per_worker + index]
+    }
+}
+
+/// One worker's share of a gauge, held by what it counts (a TLS
+/// connection to a server counts itself in `CurrSslConns` for as long as
+/// it lives).
+#[derive(Debug, Clone, Copy)]
+pub struct GaugeWord(pub(super) &'static AtomicU64);
+
+impl GaugeWord {
+    /// One more.
+    pub fn up(&self) {
+        self.0.fetch_add(1, Relaxed);
+    }
+    /// One less (never below zero: the master may have zeroed the word of
+    /// a worker it replaced).
+    pub fn down(&self) {
+        let _ = self
+            .0
+            .fetch_update(Relaxed, Relaxed, |v| Some(v.saturating_sub(1)));
     }
 }
 

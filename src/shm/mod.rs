@@ -10,7 +10,11 @@
 //!   and the gauges each worker keeps its share of;
 //! - [`servers`]: each server's state and counters ([`Srv`]);
 //! - [`table`]: keyed tables of fixed-size slots that any worker can
-//!   insert into (the rate-limit tables).
+//!   insert into (the rate-limit tables);
+//! - [`tickets`]: the TLS session ticket keys the master publishes;
+//! - [`certs`]: certificates committed through the runtime API, on their
+//!   way to the workers;
+//! - [`ssl`]: the TLS figures (handshakes, rates, session cache).
 //!
 //! Everything in it is a 64-bit atomic, updated with relaxed ordering
 //! where each figure is independent (a reader only needs each one to be
@@ -23,14 +27,18 @@
 //! forever. A reload maps a new region and carries figures and server
 //! states over by name ([`SharedState::inherit`]).
 
+pub mod certs;
 pub mod counters;
 pub mod region;
 pub mod servers;
+pub mod ssl;
 pub mod table;
 pub mod tickets;
 
-pub use counters::{FreqCtr, Gl, GlGauge, ProxyShm, Px};
+pub use certs::CertArea;
+pub use counters::{FreqCtr, GaugeWord, Gl, GlGauge, ProxyShm, Px};
 pub use servers::{check_status, ServerShm, Srv, ADMIN_DRAIN, ADMIN_MAINT, ADMIN_READY};
+pub use ssl::{Side, SslFigures};
 pub use table::{Table, TableSpec};
 pub use tickets::TicketArea;
 
@@ -55,6 +63,8 @@ pub struct SharedState {
     pub tables: Vec<Table>,
     /// The TLS session ticket keys.
     pub tickets: TicketArea,
+    /// Certificates committed through the runtime API.
+    pub certs: CertArea,
     layout: &'static Layout,
 }
 
@@ -65,6 +75,9 @@ struct Areas {
     servers: usize,
     workers: usize,
     tables: Vec<TableSpec>,
+    /// The TLS binds' certificate files (one committed-certificate slot
+    /// each).
+    cert_files: Vec<std::path::PathBuf>,
 }
 
 impl Areas {
@@ -76,6 +89,7 @@ impl Areas {
             workers: config.global.nbproc.max(1),
             // Tables are declared by the rate-limit configuration.
             tables: Vec::new(),
+            cert_files: certs::cert_files(config),
         }
     }
 
@@ -92,7 +106,8 @@ impl Areas {
             .area(self.backends * PX_WORDS)
             .area(self.servers * SRV_WORDS)
             .area(self.workers * self.per_worker())
-            .area(TICKET_WORDS);
+            .area(TICKET_WORDS)
+            .area(certs::words(self.cert_files.len(), self.workers));
         for t in &self.tables {
             plan.area(t.words());
         }
@@ -137,6 +152,8 @@ impl SharedState {
         let srv_words = region.take(a.servers * SRV_WORDS);
         let gauges = region.take(a.workers * a.per_worker());
         let tickets = TicketArea::new(region.take(TICKET_WORDS));
+        let cert_words = region.take(certs::words(a.cert_files.len(), a.workers));
+        let certs = CertArea::new(cert_words, a.cert_files.clone(), a.workers);
         let tables = a
             .tables
             .iter()
@@ -192,6 +209,7 @@ impl SharedState {
             servers,
             tables,
             tickets,
+            certs,
             layout,
         }
     }
@@ -257,12 +275,14 @@ impl SharedState {
         self.frontends.iter().map(|f| f.cur()).sum()
     }
 
-    /// Worker `w` (0-based) is gone: its sessions no longer count.
+    /// Worker `w` (0-based) is gone: its sessions no longer count, and no
+    /// certificate commit waits for it.
     pub fn reset_worker(&self, w: usize) {
         let l = self.layout;
         for i in 0..l.per_worker {
             l.word(w, i).store(0, Relaxed);
         }
+        self.certs.worker_gone(w);
     }
 
     /// One line per server: `B/S is UP, weight W. Conn: A act, 0 pend, T tot.`
@@ -330,6 +350,13 @@ impl SharedState {
             Gl::SslConns,
             Gl::SslReused,
             Gl::SslFailed,
+            Gl::SslMaxRate,
+            Gl::SslMaxKeyRate,
+            Gl::SslBeConns,
+            Gl::SslBeReused,
+            Gl::SslBeMaxKeyRate,
+            Gl::SslCacheLookups,
+            Gl::SslCacheMisses,
         ] {
             self.global[f as usize].store(old.global(f), Relaxed);
         }

@@ -73,6 +73,13 @@ pub mod check_status {
     pub const L7RSP: u64 = 6;
     /// An HTTP status outside `expect_status`.
     pub const L7STS: u64 = 7;
+    /// TCP check over TLS passed: connected and the handshake done.
+    pub const L6OK: u64 = 8;
+    /// Connected, but the TLS handshake did not end within the timeout.
+    pub const L6TOUT: u64 = 9;
+    /// The TLS handshake failed (a certificate that does not verify, no
+    /// common version, not TLS at all…).
+    pub const L6RSP: u64 = 10;
 
     /// HAProxy's name of a code.
     pub fn name(code: u64) -> &'static str {
@@ -84,13 +91,16 @@ pub mod check_status {
             L7TOUT => "L7TOUT",
             L7RSP => "L7RSP",
             L7STS => "L7STS",
+            L6OK => "L6OK",
+            L6TOUT => "L6TOUT",
+            L6RSP => "L6RSP",
             _ => "INI",
         }
     }
 
     /// Whether the code is a passed check.
     pub fn passed(code: u64) -> bool {
-        code == L4OK || code == L7OK
+        code == L4OK || code == L6OK || code == L7OK
     }
 }
 

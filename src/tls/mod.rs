@@ -7,7 +7,8 @@
 //! - [`crt`] expands a bind's `crt` (files, directories, a `.key` beside a
 //!   certificate) into loaded, checked [`LoadedCert`]s;
 //! - [`x509`] reads what operators ask about a certificate ([`CertInfo`]:
-//!   names, validity, serial, subject);
+//!   names, validity, serial, subject), and [`details`] what `show ssl
+//!   cert FILE` prints of it, in HAProxy's forms;
 //! - [`sni`] chooses a certificate by SNI ([`SniResolver`], a store that can
 //!   be replaced one file at a time while running);
 //! - [`server`] and [`client`] build the rustls configurations of a bind
@@ -19,6 +20,7 @@
 
 pub mod client;
 pub mod crt;
+pub mod details;
 pub mod pem;
 pub mod roots;
 pub mod server;

@@ -8,13 +8,17 @@
 //! - Client certificates per `verify`, against `client_ca`.
 //! - `resumption = true`: stateless tickets from the shared [`Ticketer`],
 //!   and a per-bind session cache of [`SESSION_CACHE`] entries (TLS 1.2
-//!   session IDs); `false`: neither, every handshake is a full one.
+//!   session IDs), whose lookups a [`CacheObserver`] may count (HAProxy's
+//!   `SslCacheLookups` and `SslCacheMisses`); `false`: neither, every
+//!   handshake is a full one.
 //! - No 0-RTT early data (replayable). No renegotiation: rustls has none.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::server::{NoServerSessionStorage, ServerSessionMemoryCache, WebPkiClientVerifier};
+use rustls::server::{
+    NoServerSessionStorage, ServerSessionMemoryCache, StoresServerSessions, WebPkiClientVerifier,
+};
 use rustls::version::{TLS12, TLS13};
 use rustls::{ServerConfig, SupportedProtocolVersion};
 
@@ -35,6 +39,38 @@ pub struct Acceptor {
     pub store: Arc<CertStore>,
     /// The longest a handshake may take.
     pub handshake_timeout: Duration,
+}
+
+/// Told of every lookup in a bind's session cache.
+pub trait CacheObserver: Send + Sync + std::fmt::Debug {
+    /// A lookup; `found`: it found a session to resume.
+    fn lookup(&self, found: bool);
+}
+
+/// A session cache whose lookups are counted.
+#[derive(Debug)]
+struct CountedCache {
+    inner: Arc<dyn StoresServerSessions>,
+    observer: Arc<dyn CacheObserver>,
+}
+
+impl StoresServerSessions for CountedCache {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        self.inner.put(key, value)
+    }
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let found = self.inner.get(key);
+        self.observer.lookup(found.is_some());
+        found
+    }
+    fn take(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let found = self.inner.take(key);
+        self.observer.lookup(found.is_some());
+        found
+    }
+    fn can_cache(&self) -> bool {
+        self.inner.can_cache()
+    }
 }
 
 /// The protocol versions of `min..=max`.
@@ -72,6 +108,16 @@ impl Acceptor {
     /// (shared by its binds, fed by the master's key ring); `None` makes a
     /// private one with fresh keys (tests, `weir -c`).
     pub fn from_bind(tls: &BindTls, tickets: Option<Arc<Ticketer>>) -> Result<Acceptor, String> {
+        Acceptor::observed(tls, tickets, None)
+    }
+
+    /// [`Acceptor::from_bind`], its session cache's lookups told to
+    /// `cache` (a worker counts them for `show info`).
+    pub fn observed(
+        tls: &BindTls,
+        tickets: Option<Arc<Ticketer>>,
+        cache: Option<Arc<dyn CacheObserver>>,
+    ) -> Result<Acceptor, String> {
         let provider = provider_with(tls.ciphersuites.as_deref())?;
         let store = Arc::new(CertStore::new(&tls.certs, tls.default_crt.clone()));
         let resolver = Arc::new(SniResolver::new(store.clone(), tls.strict_sni));
@@ -107,7 +153,14 @@ impl Acceptor {
                 }
             };
             config.ticketer = ticketer;
-            config.session_storage = ServerSessionMemoryCache::new(SESSION_CACHE);
+            let storage = ServerSessionMemoryCache::new(SESSION_CACHE);
+            config.session_storage = match cache {
+                Some(observer) => Arc::new(CountedCache {
+                    inner: storage,
+                    observer,
+                }),
+                None => storage,
+            };
         } else {
             config.ticketer = Arc::new(NoTickets);
             config.session_storage = Arc::new(NoServerSessionStorage {});

@@ -180,6 +180,41 @@ fn tickets_resume_across_instances_and_resumption_off() {
     }
 }
 
+/// Counts what a session cache is asked.
+#[derive(Debug, Default)]
+struct Lookups(std::sync::Mutex<Vec<bool>>);
+
+impl super::server::CacheObserver for Lookups {
+    fn lookup(&self, found: bool) {
+        self.0.lock().expect("lock").push(found);
+    }
+}
+
+#[test]
+fn session_id_lookups_are_observed() {
+    let ca = testcerts::ca("Test CA");
+    let mut b = bind(vec![loaded(&testcerts::signed(&ca, &["a.test"]))]);
+    b.max_version = TlsVersion::V1_2;
+    let seen = Arc::new(Lookups::default());
+    let acceptor = Acceptor::observed(&b, None, Some(seen.clone())).expect("acceptor");
+    let conn = Connector::from_server(&client(&ca)).expect("connector");
+    let mut cc = (*conn.config).clone();
+    cc.resumption = rustls::client::Resumption::in_memory_sessions(8)
+        .tls12_resumption(rustls::client::Tls12Resumption::SessionIdOnly);
+    let cc = Arc::new(cc);
+    let (c, _) = handshake(&acceptor, &cc, "a.test").expect("first");
+    assert_eq!(c.handshake_kind(), Some(HandshakeKind::Full));
+    let (c, _) = handshake(&acceptor, &cc, "a.test").expect("second");
+    assert_eq!(c.handshake_kind(), Some(HandshakeKind::Resumed));
+    let seen = seen.0.lock().expect("lock").clone();
+    assert_eq!(
+        seen.last(),
+        Some(&true),
+        "the resumed session was found: {seen:?}"
+    );
+    assert!(seen.len() <= 2, "{seen:?}");
+}
+
 #[test]
 fn versions_and_suites() {
     let ca = testcerts::ca("Test CA");

@@ -4,9 +4,10 @@
 //! ([`logline`]), an origin for health checks ([`check_origin`]), what a
 //! test does when this machine lacks something it needs ([`ci`]), the
 //! runtime API's counters ([`runtime`]), a syslog receiver keeping raw
-//! datagrams ([`syslog`]); for
-//! HTTP mode, configs, clients and curl ([`http`]), an HTTP origin
-//! ([`http_origin`]) and the wire format both use ([`http_wire`]).
+//! datagrams ([`syslog`]); for TLS, certificates ([`tls_certs`]), clients
+//! ([`tls_client`]) and an origin ([`tls_origin`]); for HTTP mode,
+//! configs, clients and curl ([`http`]), an HTTP origin ([`http_origin`])
+//! and the wire format both use ([`http_wire`]).
 //!
 //! Every test file includes this module with `mod common;`; not every file
 //! uses every helper, hence the `dead_code` allowance.
@@ -25,6 +26,9 @@ pub mod pipes;
 pub mod procfs;
 pub mod runtime;
 pub mod syslog;
+pub mod tls_certs;
+pub mod tls_client;
+pub mod tls_origin;
 pub mod weir;
 
 use std::collections::BTreeSet;

@@ -23,6 +23,11 @@ pub fn command(sock: &Path, command: &str) -> Option<String> {
 /// `pxname,svname` (e.g. `be,BACKEND`); `None` if the socket does not
 /// answer, or the row, column or figure is not there.
 pub fn stat(sock: &Path, pxname: &str, svname: &str, field: &str) -> Option<u64> {
+    stat_text(sock, pxname, svname, field)?.parse().ok()
+}
+
+/// One field of `show stat` as text (e.g. `check_status`).
+pub fn stat_text(sock: &Path, pxname: &str, svname: &str, field: &str) -> Option<String> {
     let text = command(sock, "show stat")?;
     let mut lines = text.lines();
     let header = lines.next()?.strip_prefix("# ")?;
@@ -30,7 +35,16 @@ pub fn stat(sock: &Path, pxname: &str, svname: &str, field: &str) -> Option<u64>
     lines
         .map(|l| l.split(',').collect::<Vec<_>>())
         .find(|r| r.first() == Some(&pxname) && r.get(1) == Some(&svname))?
-        .get(column)?
+        .get(column)
+        .map(|v| v.to_string())
+}
+
+/// One line of `show info` (`CumSslConns`…), as a number.
+pub fn info(sock: &Path, key: &str) -> Option<u64> {
+    let text = command(sock, "show info")?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(": "))?
+        .trim()
         .parse()
         .ok()
 }

@@ -2,7 +2,8 @@
 //!
 //! 1. drain the signal queue;
 //! 2. wake the tasks whose timers expired (and kill the sessions on a
-//!    server the runtime API shut down: [`crate::shutdown`]);
+//!    server the runtime API shut down: [`crate::shutdown`]; take the
+//!    certificates it committed: [`crate::tls`]);
 //! 3. run a bounded batch of runnable tasks;
 //! 4. leave when stopping and no job remains;
 //! 5. send the log lines of the turn (one batch per target), then poll,
@@ -27,6 +28,8 @@ pub fn run_poll_loop(w: &mut Worker) {
         let now = Instant::now();
         w.sched.wake_expired(now);
         w.check_shutdowns(now);
+        let index = w.index();
+        w.tls.apply_commits(&w.shared, index, &w.logger, now);
         run_tasks(w, now);
         if w.stopping == Stopping::Hard || (w.stopping == Stopping::Soft && w.jobs() == 0) {
             w.logger.flush();

@@ -172,7 +172,10 @@ impl ServerSide {
             match up {
                 Ok(true) if conn.handshaking() => match conn.handshake() {
                     // Done: ready on the next call, with the same checks.
-                    Ok(true) => return self.advance(cx, at),
+                    Ok(true) => {
+                        crate::conn::tls::count_server_handshake(conn, cx.shared, cx.worker);
+                        return self.advance(cx, at);
+                    }
                     Ok(false) => {}
                     Err(e) => {
                         self.tls_failed(cx, &e);

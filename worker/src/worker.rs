@@ -150,6 +150,11 @@ impl Worker {
             tls,
         };
         w.sync_listeners();
+        // Certificates committed before this worker started (it may be
+        // a replacement): served from its first handshake.
+        let index = w.index();
+        w.tls
+            .apply_commits(&w.shared, index, &w.logger, Instant::now());
         Ok(w)
     }
 

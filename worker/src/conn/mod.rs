@@ -135,13 +135,21 @@ impl Conn {
     /// Drives a TLS handshake (without reading application data): `true`
     /// once it is done (at once for a plain connection).
     pub fn handshake(&mut self) -> io::Result<bool> {
-        let res = match &mut self.transport {
+        let (res, inside) = match &mut self.transport {
             Transport::Plain(_) | Transport::Pipe(_) | Transport::Link(_) => return Ok(true),
-            Transport::Tls(t) => t.handshake(),
+            Transport::Tls(t) => {
+                let res = t.handshake();
+                (res, t.readable_inside())
+            }
         };
-        if let Ok(false) = res {
+        match res {
             // It waits for the peer (or for room to write): the next event.
-            self.readable = false;
+            Ok(false) => self.readable = false,
+            // Data came with the peer's last handshake message and was
+            // decrypted with it: the socket may be drained, so no event
+            // will come for it (epoll drops an edge whose data is gone).
+            Ok(true) if inside => self.readable = true,
+            _ => {}
         }
         res
     }

@@ -19,6 +19,12 @@
 //!   the poller's "writable" flushes them ([`super::Conn::on_event`]);
 //! - no splice: bytes must pass through user space to be encrypted.
 //!
+//! A TLS connection to a server counts itself in the service's
+//! `CurrSslConns` from its completed handshake until it is dropped
+//! ([`count_server_handshake`]), wherever it is by then (a stream, kept by
+//! a client connection, parked in the idle pool); client connections are
+//! counted by the session that accepted them.
+//!
 //! Memory: rustls keeps a 4 KiB read buffer per connection while idle;
 //! its write buffer is bounded by [`WRITE_LIMIT`] (the most a slow reader
 //! makes weir hold, as a plain connection's channel buffer).
@@ -27,6 +33,7 @@ use mio::net::TcpStream;
 use rustls::pki_types::ServerName;
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::sync::Arc;
+use weir_core::shm::{GaugeWord, GlGauge, SharedState, Side};
 
 /// Encrypted bytes rustls may hold for a peer that does not read.
 pub const WRITE_LIMIT: usize = 64 * 1024;
@@ -44,6 +51,11 @@ pub struct Tls {
     /// Our write side is to be shut once every record has left (the FIN
     /// must follow the close_notify, never overtake pending records).
     shut_pending: bool,
+    /// The gauge this connection counts itself in while it lives.
+    counted: Option<GaugeWord>,
+    /// The last records processed left something to read: plaintext, or
+    /// the peer's close_notify.
+    readable_inside: bool,
 }
 
 /// What the handshake agreed on, for logs and statistics.
@@ -99,6 +111,8 @@ impl Tls {
             drained: false,
             failed: None,
             shut_pending: false,
+            counted: None,
+            readable_inside: false,
         }
     }
 
@@ -238,11 +252,17 @@ impl Tls {
             match self.conn.read_tls(&mut watch) {
                 Ok(0) => return Err(ErrorKind::UnexpectedEof.into()),
                 Ok(_) => {
-                    if let Err(e) = self.conn.process_new_packets() {
-                        let _ = self.flush();
-                        let err = Tls::failure(&e);
-                        self.failed = Some(e);
-                        return Err(err);
+                    match self.conn.process_new_packets() {
+                        Ok(state) => {
+                            self.readable_inside =
+                                state.plaintext_bytes_to_read() > 0 || state.peer_has_closed();
+                        }
+                        Err(e) => {
+                            let _ = self.flush();
+                            let err = Tls::failure(&e);
+                            self.failed = Some(e);
+                            return Err(err);
+                        }
                     }
                     self.flush()?;
                 }
@@ -251,6 +271,15 @@ impl Tls {
             }
         }
         Ok(!self.conn.is_handshaking())
+    }
+
+    /// Whether the records the handshake read held more than the
+    /// handshake: application data the peer sent right after its last
+    /// handshake message (or its close_notify). The socket may then be
+    /// drained already, so no poller event will say there is something to
+    /// read: the connection must be read all the same.
+    pub fn readable_inside(&self) -> bool {
+        self.readable_inside
     }
 
     /// Whether the handshake is still going on.
@@ -295,4 +324,30 @@ impl Tls {
     pub fn error(&self) -> Option<&rustls::Error> {
         self.failed.as_ref()
     }
+}
+
+impl Drop for Tls {
+    fn drop(&mut self) {
+        if let Some(g) = self.counted.take() {
+            g.down();
+        }
+    }
+}
+
+/// Counts the completed handshake of `conn`, a connection to a server:
+/// one more TLS connection made with a server (resumed or full), and one
+/// more open until the connection is dropped. Nothing for a plain
+/// connection, or one already counted.
+pub fn count_server_handshake(conn: &mut super::Conn, shared: &SharedState, worker: usize) {
+    let super::Transport::Tls(t) = &mut conn.transport else {
+        return;
+    };
+    if t.counted.is_some() || t.handshaking() {
+        return;
+    }
+    let resumed = t.negotiated().resumed;
+    shared.count_handshake(Side::Server, resumed, weir_core::shm::unix_now_ms());
+    let g = shared.gauge_word(GlGauge::SslConns, worker);
+    g.up();
+    t.counted = Some(g);
 }

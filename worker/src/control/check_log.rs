@@ -19,6 +19,9 @@ pub fn status_code(o: &Outcome) -> u64 {
         Outcome::L4Ok => check_status::L4OK,
         Outcome::L4Tout => check_status::L4TOUT,
         Outcome::L4Con(_) => check_status::L4CON,
+        Outcome::L6Ok => check_status::L6OK,
+        Outcome::L6Tout => check_status::L6TOUT,
+        Outcome::L6Rsp(_) => check_status::L6RSP,
         Outcome::L7Ok(_) => check_status::L7OK,
         Outcome::L7Tout => check_status::L7TOUT,
         Outcome::L7Rsp(_) => check_status::L7RSP,
@@ -32,6 +35,9 @@ pub fn reason(o: &Outcome) -> &'static str {
         Outcome::L4Ok => "Layer4 check passed",
         Outcome::L4Tout => "Layer4 timeout",
         Outcome::L4Con(_) => "Layer4 connection problem",
+        Outcome::L6Ok => "Layer6 check passed",
+        Outcome::L6Tout => "Layer6 timeout",
+        Outcome::L6Rsp(_) => "Layer6 invalid response",
         Outcome::L7Ok(_) => "Layer7 check passed",
         Outcome::L7Tout => "Layer7 timeout",
         Outcome::L7Rsp(_) => "Layer7 invalid response",
@@ -54,7 +60,7 @@ fn append_status(msg: &mut String, o: &Outcome, duration_ms: u64) {
         let _ = write!(msg, ", code: {code}");
     }
     let info = match o {
-        Outcome::L4Con(i) | Outcome::L7Rsp(i) => Some(i.as_str()),
+        Outcome::L4Con(i) | Outcome::L6Rsp(i) | Outcome::L7Rsp(i) => Some(i.as_str()),
         Outcome::L7Sts(_, i) if !i.is_empty() => Some(i.as_str()),
         _ => None,
     };
@@ -198,5 +204,38 @@ mod tests {
              0 requeued, 0 remaining in queue."
         );
         assert_eq!(no_server("be"), "backend be has no server available!");
+    }
+
+    #[test]
+    fn layer6_over_tls() {
+        let n = Counts {
+            active: 0,
+            backup: 0,
+            sessions: 0,
+        };
+        let bad = Outcome::L6Rsp(
+            "SSL handshake failure (invalid peer certificate: UnknownIssuer)".into(),
+        );
+        assert_eq!(
+            transition(&S1, true, &bad, 3, &n),
+            "Server be/s1 is DOWN, reason: Layer6 invalid response, info: \"SSL handshake failure \
+             (invalid peer certificate: UnknownIssuer)\", check duration: 3ms. 0 active and 0 backup \
+             servers left. 0 sessions active, 0 requeued, 0 remaining in queue."
+        );
+        assert_eq!(
+            health_check(&S1, &Outcome::L6Tout, 2000, (1, 3), false),
+            "Health check for server be/s1 failed, reason: Layer6 timeout, check duration: 2000ms, \
+             status: 1/3 UP."
+        );
+        let up = Counts { active: 1, ..n };
+        assert_eq!(
+            transition(&S1, false, &Outcome::L6Ok, 1, &up),
+            "Server be/s1 is UP, reason: Layer6 check passed, check duration: 1ms. 1 active and 0 \
+             backup servers online. 0 sessions requeued, 0 total in queue."
+        );
+        assert_eq!(
+            (status_code(&Outcome::L6Ok), status_code(&bad)),
+            (check_status::L6OK, check_status::L6RSP)
+        );
     }
 }

@@ -2,6 +2,10 @@
 //! process's part that checks every server with `check = true` and writes
 //! the verdict to the shared state, where every worker routes on it.
 //!
+//! - **Where.** Each server's address, or its address with `check.port`;
+//!   in TLS with the server's own settings when it has `tls` (unless
+//!   `check.tls = false`), the handshake part of the check (HAProxy's
+//!   layer 6: `L6OK`, `L6TOUT`, `L6RSP`).
 //! - **Schedule.** Each server is checked every `check.interval`, one check
 //!   at a time, each bounded by `check.timeout`. The first checks are spread
 //!   over the shortest interval (HAProxy's `start_checks`), so that many
@@ -25,8 +29,9 @@
 //!   is logged about it.
 
 use super::check_log::{self, Counts, Who};
-use super::probe::{Outcome, Probe};
+use super::probe::{Ask, Outcome, Probe};
 use super::{part_token, ControlCtx, Part};
+use crate::conn::connect::TlsTo;
 use mio::event::Event;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,12 +39,20 @@ use std::time::{Duration, Instant};
 use weir_core::config::model::{CheckKind, HealthCheck};
 use weir_core::config::Config;
 use weir_core::shm::{unix_now, ServerShm, Srv, ADMIN_MAINT};
+use weir_core::tls::Connector;
 
 /// One checked server.
 struct Checked {
     backend: usize,
     server: usize,
+    /// Where checks connect (the server's address, or its `check.port`).
     addr: SocketAddr,
+    /// The server's TLS settings when checks use them; `Err` if they
+    /// could not be built (every check then fails as `L6RSP`).
+    tls: Option<Result<Arc<Connector>, String>>,
+    /// `check.host`: the `Host` of HTTP checks, and the SNI of a server
+    /// whose `sni` is the request's Host.
+    host: Option<String>,
     check: HealthCheck,
     /// The HTTP check's request, `None` for a TCP check.
     request: Option<Arc<[u8]>>,
@@ -67,6 +80,13 @@ pub fn factory(part: usize, cx: &mut ControlCtx) -> std::io::Result<Option<Box<d
     for (b, be) in cx.config.backends.iter().enumerate() {
         let Some(check) = &be.check else { continue };
         for (s, srv) in be.servers.iter().enumerate().filter(|(_, s)| s.check) {
+            let addr = SocketAddr::new(srv.addr.ip(), check.port.unwrap_or(srv.addr.port()));
+            let tls = srv.tls.as_ref().filter(|_| check.tls).map(|t| {
+                Connector::from_server(t)
+                    .map(Arc::new)
+                    .map_err(|e| format!("TLS settings: {e}"))
+            });
+            let mut check_host = None;
             let (request, expect) = match &check.kind {
                 CheckKind::Tcp => (None, (0, 0)),
                 CheckKind::Http {
@@ -75,7 +95,8 @@ pub fn factory(part: usize, cx: &mut ControlCtx) -> std::io::Result<Option<Box<d
                     host,
                     expect,
                 } => {
-                    let host = host.clone().unwrap_or_else(|| srv.addr.to_string());
+                    check_host.clone_from(host);
+                    let host = host.clone().unwrap_or_else(|| addr.to_string());
                     let req = format!(
                         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: weir-check\r\n\
                          Connection: close\r\n\r\n"
@@ -86,7 +107,9 @@ pub fn factory(part: usize, cx: &mut ControlCtx) -> std::io::Result<Option<Box<d
             servers.push(Checked {
                 backend: b,
                 server: s,
-                addr: srv.addr,
+                addr,
+                tls,
+                host: check_host,
                 check: check.clone(),
                 request,
                 expect,
@@ -119,11 +142,11 @@ impl Part for Checks {
         "health checks"
     }
 
-    fn on_event(&mut self, cx: &mut ControlCtx, n: usize, _ev: &Event) {
+    fn on_event(&mut self, cx: &mut ControlCtx, n: usize, ev: &Event) {
         let Some(c) = self.servers.get_mut(n) else {
             return;
         };
-        let Some(outcome) = c.probe.as_mut().and_then(Probe::progress) else {
+        let Some(outcome) = c.probe.as_mut().and_then(|p| p.progress(ev)) else {
             return;
         };
         finish(c, cx, outcome);
@@ -140,16 +163,7 @@ impl Part for Checks {
                 Some(_) => {}
                 None if c.next <= now => {
                     let token = part_token(self.part, n);
-                    let check = &c.check;
-                    match Probe::start(
-                        cx.registry,
-                        token,
-                        c.addr,
-                        c.request.clone(),
-                        c.expect,
-                        now,
-                        check.timeout,
-                    ) {
+                    match start(c, cx, token, now) {
                         Ok(p) => c.probe = Some(p),
                         Err(outcome) => finish_at(c, cx, outcome, now),
                     }
@@ -165,6 +179,23 @@ impl Part for Checks {
             .map(|c| c.probe.as_ref().map_or(c.next, |p| p.deadline))
             .min()
     }
+}
+
+/// Starts a check of `c`.
+fn start(c: &Checked, cx: &ControlCtx, token: mio::Token, now: Instant) -> Result<Probe, Outcome> {
+    let tls = match &c.tls {
+        None => None,
+        Some(Ok(connector)) => Some(TlsTo {
+            connector,
+            host: c.host.as_deref(),
+        }),
+        Some(Err(e)) => return Err(Outcome::L6Rsp(e.clone())),
+    };
+    let ask = Ask {
+        request: c.request.clone(),
+        expect: c.expect,
+    };
+    Probe::start(cx.registry, token, c.addr, tls, ask, now, c.check.timeout)
 }
 
 /// Ends the check in flight with `outcome`.

@@ -4,9 +4,12 @@
 //! by the `\n> ` prompt in interactive mode.
 //!
 //! Every change goes to the shared state, so it reaches every worker at
-//! once: the administrative state and the weight of a server, and its
+//! once: the administrative state and the weight of a server, its
 //! `ShutdownGen` (workers close the sessions they hold on a server whose
-//! generation moved).
+//! generation moved), and committed certificates ([`super::ssl_cert`]).
+//!
+//! A command may carry a payload (HAProxy's `<<`: the lines after the
+//! command, up to an empty one); only `set ssl cert` uses it.
 
 use super::servers_state;
 use super::stat_filter::Filter;
@@ -24,10 +27,18 @@ pub struct Session {
     pub quit: bool,
     /// `set timeout cli`: how long this connection may stay silent.
     pub timeout: Option<std::time::Duration>,
+    /// `commit ssl cert`: hold the answer until every worker has applied
+    /// this many commits.
+    pub wait_commits: Option<u64>,
 }
 
 /// The commands `help` lists, HAProxy's way (`usage : description`).
 const HELP: &[(&str, &str)] = &[
+    (
+        "abort ssl cert <certfile>",
+        "abort a transaction for a certificate file",
+    ),
+    ("commit ssl cert <certfile>", "commit a certificate file"),
     (
         "disable server (DEPRECATED)",
         "disable a server for maintenance (use 'set server' instead)",
@@ -42,6 +53,10 @@ const HELP: &[(&str, &str)] = &[
         "change a server's state or weight",
     ),
     (
+        "set ssl cert <certfile> <payload>",
+        "replace a certificate file",
+    ),
+    (
         "set weight <bk>/<srv>  (DEPRECATED)",
         "change a server's weight (use 'set server' instead)",
     ),
@@ -53,6 +68,10 @@ const HELP: &[(&str, &str)] = &[
     (
         "show servers state [<backend>]",
         "dump volatile server information (all or for a single backend)",
+    ),
+    (
+        "show ssl cert [<certfile>]",
+        "display the SSL certificates used in memory, or the details of a file",
     ),
     (
         "show stat [{<iid>|<proxy>} <type> <sid>]",
@@ -80,11 +99,19 @@ fn usage(lines: &[&(&str, &str)]) -> String {
 }
 
 /// Runs every command of `line`; the answers, each with its terminator.
-pub fn run_line(line: &str, session: &mut Session, cx: &mut ControlCtx) -> String {
+/// `payload` goes to the line's last command.
+pub fn run_line(
+    line: &str,
+    payload: Option<&str>,
+    session: &mut Session,
+    cx: &mut ControlCtx,
+) -> String {
     let mut out = String::new();
-    for cmd in line.split(';') {
+    let cmds: Vec<&str> = line.split(';').collect();
+    for (i, cmd) in cmds.iter().enumerate() {
         let words: Vec<&str> = cmd.split_whitespace().collect();
-        out.push_str(&run(&words, session, cx));
+        let payload = payload.filter(|_| i + 1 == cmds.len());
+        out.push_str(&run(&words, payload, session, cx));
         if session.quit {
             break;
         }
@@ -93,7 +120,7 @@ pub fn run_line(line: &str, session: &mut Session, cx: &mut ControlCtx) -> Strin
     out
 }
 
-fn run(w: &[&str], session: &mut Session, cx: &mut ControlCtx) -> String {
+fn run(w: &[&str], payload: Option<&str>, session: &mut Session, cx: &mut ControlCtx) -> String {
     match w {
         [] => String::new(),
         ["help", ..] => format!(
@@ -116,6 +143,25 @@ fn run(w: &[&str], session: &mut Session, cx: &mut ControlCtx) -> String {
         ["show", "stat", rest @ ..] => show_stat(cx, rest),
         ["show", "servers", "state", rest @ ..] => servers_state::render(cx, rest.first().copied()),
         ["show", "pools", ..] => pools(cx),
+        ["show", "ssl", "cert", rest @ ..] => {
+            cx.certs.show(&cx.shared.certs, rest.first().copied())
+        }
+        ["set", "ssl", "cert", rest @ ..] => {
+            cx.certs
+                .set(&cx.shared.certs, rest.first().copied(), payload)
+        }
+        ["commit", "ssl", "cert", rest @ ..] => {
+            let c = cx
+                .certs
+                .commit(&cx.shared.certs, rest.first().copied(), cx.logger);
+            if c.wait.is_some() {
+                session.wait_commits = c.wait;
+            }
+            c.answer
+        }
+        ["abort", "ssl", "cert", rest @ ..] => {
+            cx.certs.abort(&cx.shared.certs, rest.first().copied())
+        }
         ["disable", "server", rest @ ..] => with_server(cx, rest.first(), |cx, b, s| {
             set_admin(cx, b, s, ADMIN_MAINT)
         }),

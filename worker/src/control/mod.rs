@@ -16,6 +16,7 @@ mod cli;
 mod commands;
 mod probe;
 mod servers_state;
+mod ssl_cert;
 mod stat_filter;
 
 use crate::signals;
@@ -59,6 +60,8 @@ pub struct ControlCtx<'a> {
     pub now: Instant,
     /// The runtime API's listening socket, bound by the master.
     pub stats_socket: Option<&'a UnixListener>,
+    /// The TLS certificate files and the runtime API's transaction.
+    pub certs: &'a mut ssl_cert::SslCerts,
 }
 
 /// Builds the parts for `config` (each part registers its own sockets).
@@ -105,6 +108,7 @@ fn run_loop(
         Interest::READABLE,
     )?;
     let mut parts: Vec<Box<dyn Part>> = Vec::new();
+    let mut certs = ssl_cert::SslCerts::new(config, &shared.certs, logger);
     {
         let mut cx = ControlCtx {
             registry: poll.registry(),
@@ -113,6 +117,7 @@ fn run_loop(
             shared,
             now: Instant::now(),
             stats_socket,
+            certs: &mut certs,
         };
         // A part's number is its place among the parts that exist (a
         // factory may have nothing to do), so events find it.
@@ -138,6 +143,7 @@ fn run_loop(
             shared,
             now,
             stats_socket: None,
+            certs: &mut certs,
         };
         for p in &mut parts {
             if p.next_timer().is_some_and(|t| t <= now) {
@@ -161,6 +167,7 @@ fn run_loop(
             shared,
             now,
             stats_socket: None,
+            certs: &mut certs,
         };
         for ev in events.iter() {
             let t = ev.token().0;

@@ -1,17 +1,22 @@
-//! One health check in flight: a non-blocking connect, then for an HTTP
-//! check the request and the response's status line. The part that owns it
+//! One health check in flight: a non-blocking connect, the TLS handshake
+//! when the server is reached in TLS, then for an HTTP check the request
+//! and the response's status line. The part that owns it
 //! ([`super::checks`]) hands it each poller event and ends it at its
 //! deadline; a [`Probe`] only says how it ended ([`Outcome`]).
 //!
 //! ```text
-//!   Connecting ──connected──▶ done (tcp: L4OK)
-//!        │                 └──▶ Sending ──▶ Reading ──status line──▶ done (L7OK / L7STS)
-//!        └─error: L4CON                                └─garbage, EOF: L7RSP
-//!   deadline: Connecting → L4TOUT, later → L7TOUT
+//!   Connecting ──connected──▶ [Handshaking ──done──▶] done (tcp: L4OK, over TLS: L6OK)
+//!        │                         │            └──▶ Sending ──▶ Reading ──status line──▶ L7OK / L7STS
+//!        └─error: L4CON            └─failed: L6RSP                  └─garbage, EOF: L7RSP
+//!   deadline: Connecting → L4TOUT, Handshaking → L6TOUT, later → L7TOUT
 //! ```
+//!
+//! The connection is a [`Conn`], opened as the workers open theirs
+//! ([`connect::open`]): plain, or TLS with the server's settings.
 
-use mio::net::TcpStream;
-use mio::{Interest, Registry, Token};
+use crate::conn::connect::{self, TlsTo};
+use crate::conn::Conn;
+use mio::{Registry, Token};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -28,6 +33,12 @@ pub enum Outcome {
     L4Tout,
     /// The connection failed; the system's words for why.
     L4Con(String),
+    /// TCP check over TLS: connected and the handshake done.
+    L6Ok,
+    /// Connected, but the TLS handshake did not end within the timeout.
+    L6Tout,
+    /// The TLS handshake failed; why.
+    L6Rsp(String),
     /// HTTP check: an expected status.
     L7Ok(u16),
     /// Connected, but no status line within the timeout.
@@ -40,23 +51,23 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn passed(&self) -> bool {
-        matches!(self, Outcome::L4Ok | Outcome::L7Ok(_))
+        matches!(self, Outcome::L4Ok | Outcome::L6Ok | Outcome::L7Ok(_))
     }
 }
 
 /// What a probe waits for.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Connecting,
+    Handshaking,
     /// Bytes of the request already written.
     Sending(usize),
     Reading,
 }
 
 /// A check in flight.
-#[derive(Debug)]
 pub struct Probe {
-    stream: TcpStream,
+    conn: Conn,
     stage: Stage,
     /// The HTTP request, `None` for a TCP check.
     request: Option<std::sync::Arc<[u8]>>,
@@ -68,56 +79,66 @@ pub struct Probe {
     pub deadline: Instant,
 }
 
+/// What a check sends and expects.
+pub struct Ask {
+    /// The HTTP request, `None` for a TCP check.
+    pub request: Option<std::sync::Arc<[u8]>>,
+    /// `expect_status` of an HTTP check.
+    pub expect: (u16, u16),
+}
+
 impl Probe {
-    /// Starts connecting to `addr` and registers the socket under `token`.
-    /// An immediate failure is the outcome.
+    /// Starts connecting to `addr` (in TLS with `tls`) and registers the
+    /// socket under `token`. An immediate failure is the outcome.
     pub fn start(
         registry: &Registry,
         token: Token,
         addr: SocketAddr,
-        request: Option<std::sync::Arc<[u8]>>,
-        expect: (u16, u16),
+        tls: Option<TlsTo>,
+        ask: Ask,
         now: Instant,
         timeout: Duration,
     ) -> Result<Probe, Outcome> {
-        let mut stream = TcpStream::connect(addr).map_err(|e| Outcome::L4Con(describe(&e)))?;
-        registry
-            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
-            .map_err(|e| Outcome::L4Con(describe(&e)))?;
+        let conn =
+            connect::open(addr, tls, registry, token).map_err(|e| Outcome::L4Con(describe(&e)))?;
         Ok(Probe {
-            stream,
+            conn,
             stage: Stage::Connecting,
-            request,
-            expect,
+            request: ask.request,
+            expect: ask.expect,
             buf: Vec::new(),
             started: now,
             deadline: now + timeout,
         })
     }
 
-    /// Makes what progress the socket allows after an event; `Some` when
+    /// Makes what progress the connection allows after `ev`; `Some` when
     /// the check is over.
-    pub fn progress(&mut self) -> Option<Outcome> {
-        if let Stage::Connecting = self.stage {
-            match self.stream.take_error() {
-                Ok(Some(e)) | Err(e) => return Some(Outcome::L4Con(describe(&e))),
-                Ok(None) => {}
-            }
-            match self.stream.peer_addr() {
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::NotConnected => return None,
+    pub fn progress(&mut self, ev: &mio::event::Event) -> Option<Outcome> {
+        self.conn.on_event(ev);
+        if self.stage == Stage::Connecting {
+            match connect::connected(&mut self.conn) {
+                Ok(true) => {}
+                Ok(false) => return None,
                 Err(e) => return Some(Outcome::L4Con(describe(&e))),
             }
-            if self.request.is_none() {
-                return Some(Outcome::L4Ok);
+            self.stage = Stage::Handshaking;
+        }
+        if self.stage == Stage::Handshaking {
+            match self.conn.handshake() {
+                Ok(true) => match self.after_handshake() {
+                    Ok(next) => self.stage = next,
+                    Err(done) => return Some(done),
+                },
+                Ok(false) => return None,
+                Err(e) => return Some(Outcome::L6Rsp(self.tls_failure(&e))),
             }
-            self.stage = Stage::Sending(0);
         }
         if let Stage::Sending(sent) = self.stage {
             let req = self.request.clone().unwrap_or_else(|| [].into());
             let mut sent = sent;
             while sent < req.len() {
-                match self.stream.write(&req[sent..]) {
+                match self.conn.write(&req[sent..]) {
                     Ok(0) => return Some(Outcome::L7Rsp("connection closed".into())),
                     Ok(n) => sent += n,
                     Err(e) if e.kind() == ErrorKind::WouldBlock => {
@@ -133,11 +154,38 @@ impl Probe {
         self.read()
     }
 
+    /// The connection is up and its handshake done (at once for a plain
+    /// one): a TCP check is over (`Err` with its outcome), an HTTP one
+    /// sends its request.
+    fn after_handshake(&self) -> Result<Stage, Outcome> {
+        match (&self.request, self.conn.tls().is_some()) {
+            (Some(_), _) => Ok(Stage::Sending(0)),
+            (None, false) => Err(Outcome::L4Ok),
+            (None, true) => Err(Outcome::L6Ok),
+        }
+    }
+
+    /// HAProxy's words for a failed handshake, with rustls's reason.
+    fn tls_failure(&self, e: &io::Error) -> String {
+        if e.kind() == ErrorKind::UnexpectedEof {
+            return "Connection closed during SSL handshake".into();
+        }
+        let why = self
+            .conn
+            .tls()
+            .and_then(|t| t.error())
+            .map(|e| e.to_string());
+        format!(
+            "SSL handshake failure ({})",
+            why.unwrap_or_else(|| describe(e))
+        )
+    }
+
     /// Reads until the status line is whole.
     fn read(&mut self) -> Option<Outcome> {
         let mut chunk = [0u8; 512];
         loop {
-            match self.stream.read(&mut chunk) {
+            match self.conn.read(&mut chunk) {
                 Ok(0) => {
                     let what = if self.buf.is_empty() {
                         "connection closed without a response"
@@ -166,6 +214,7 @@ impl Probe {
     pub fn timed_out(&self) -> Outcome {
         match self.stage {
             Stage::Connecting => Outcome::L4Tout,
+            Stage::Handshaking => Outcome::L6Tout,
             _ => Outcome::L7Tout,
         }
     }
@@ -173,10 +222,10 @@ impl Probe {
     /// Closes the connection. A TCP check closes with a reset, as HAProxy
     /// does, so that neither side keeps a TIME_WAIT per check.
     pub fn close(mut self, registry: &Registry) {
+        let _ = self.conn.deregister(registry);
         if self.request.is_none() {
-            let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
+            self.conn.discard();
         }
-        let _ = registry.deregister(&mut self.stream);
     }
 }
 

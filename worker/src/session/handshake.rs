@@ -86,13 +86,8 @@ pub fn advance(conn: &mut Conn, who: &Who, cx: &Cx) -> Handshake {
 fn count_done(conn: &Conn, cx: &Cx) {
     let resumed = conn.tls().is_some_and(|t| t.negotiated().resumed);
     let now_ms = weir_core::shm::unix_now_ms();
-    cx.shared.global_add(Gl::SslConns, 1);
-    cx.shared.ssl_rate().hit(now_ms);
-    if resumed {
-        cx.shared.global_add(Gl::SslReused, 1);
-    } else {
-        cx.shared.ssl_key_rate().hit(now_ms);
-    }
+    cx.shared
+        .count_handshake(weir_core::shm::Side::Client, resumed, now_ms);
 }
 
 /// Logs and counts a failed handshake.

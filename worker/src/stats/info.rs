@@ -1,14 +1,17 @@
 //! `show info`: the service as a whole, in HAProxy 2.6's `Key: value`
 //! lines and order (its `Idle_pct` line left out: weir does not measure
-//! it). Figures of features weir does not have (TLS, compression, peers,
-//! debug commands, log reception) are 0, as HAProxy reports them unused;
-//! so are the figures weir's workers keep to themselves (memory pools,
-//! pipes in use, rates, dropped logs, the run queue): see
+//! it). The TLS lines are real, over every worker
+//! ([`weir_core::shm::SslFigures`]), but for the limits weir does not
+//! have (`MaxSslConns`, `SslRateLimit`: 0, HAProxy's "no limit").
+//! Figures of features weir does not have (compression, peers, debug
+//! commands, log reception) are 0, as HAProxy reports them unused; so are
+//! the figures weir's workers keep to themselves (memory pools, pipes in
+//! use, connection rates, dropped logs, the run queue): see
 //! docs/statistics.md. `Pid` is the master's, the process an operator
 //! signals.
 
 use weir_core::config::model::Config;
-use weir_core::shm::{unix_now, Gl, Px, SharedState};
+use weir_core::shm::{unix_now, unix_now_ms, Gl, Px, SharedState, SslFigures};
 
 /// The figures `show info` and the Prometheus `haproxy_process_*` report.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +32,8 @@ pub struct Info {
     pub maxpipes: u64,
     /// Bytes sent to clients and to servers.
     pub bytes_out: u64,
+    /// The TLS figures.
+    pub ssl: SslFigures,
 }
 
 /// RLIMIT_NOFILE as the master set it (inherited), else as configured.
@@ -70,6 +75,7 @@ impl Info {
             checks,
             maxpipes: shared.global(Gl::MaxConn) / 4 * nbproc,
             bytes_out: sent,
+            ssl: shared.ssl_figures(unix_now_ms()),
         }
     }
 
@@ -93,6 +99,7 @@ impl Info {
             .and_then(|h| h.into_string().ok())
             .unwrap_or_default();
         let zero = || "0".to_string();
+        let ssl = &self.ssl;
         let lines: Vec<(&str, String)> = vec![
             ("Name", "weir".into()),
             ("Version", v.into()),
@@ -115,8 +122,8 @@ impl Info {
             ("CumConns", self.cum_conns.to_string()),
             ("CumReq", self.cum_req.to_string()),
             ("MaxSslConns", zero()),
-            ("CurrSslConns", zero()),
-            ("CumSslConns", zero()),
+            ("CurrSslConns", ssl.cur_conns.to_string()),
+            ("CumSslConns", ssl.cum_conns.to_string()),
             ("Maxpipes", self.maxpipes.to_string()),
             ("PipesUsed", zero()),
             ("PipesFree", zero()),
@@ -126,16 +133,16 @@ impl Info {
             ("SessRate", zero()),
             ("SessRateLimit", zero()),
             ("MaxSessRate", zero()),
-            ("SslRate", zero()),
+            ("SslRate", ssl.rate.to_string()),
             ("SslRateLimit", zero()),
-            ("MaxSslRate", zero()),
-            ("SslFrontendKeyRate", zero()),
-            ("SslFrontendMaxKeyRate", zero()),
-            ("SslFrontendSessionReuse_pct", zero()),
-            ("SslBackendKeyRate", zero()),
-            ("SslBackendMaxKeyRate", zero()),
-            ("SslCacheLookups", zero()),
-            ("SslCacheMisses", zero()),
+            ("MaxSslRate", ssl.max_rate.to_string()),
+            ("SslFrontendKeyRate", ssl.fe_key_rate.to_string()),
+            ("SslFrontendMaxKeyRate", ssl.fe_max_key_rate.to_string()),
+            ("SslFrontendSessionReuse_pct", ssl.reuse_pct.to_string()),
+            ("SslBackendKeyRate", ssl.be_key_rate.to_string()),
+            ("SslBackendMaxKeyRate", ssl.be_max_key_rate.to_string()),
+            ("SslCacheLookups", ssl.cache_lookups.to_string()),
+            ("SslCacheMisses", ssl.cache_misses.to_string()),
             ("CompressBpsIn", zero()),
             ("CompressBpsOut", zero()),
             ("CompressBpsRateLim", zero()),

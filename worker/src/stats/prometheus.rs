@@ -236,7 +236,7 @@ const SERVER: &[Metric] = &[
 
 /// The check states a checked server reports, one series each.
 const CHECK_STATES: &[&str] = &[
-    "INI", "L4OK", "L4TOUT", "L4CON", "L7OK", "L7TOUT", "L7RSP", "L7STS",
+    "INI", "L4OK", "L4TOUT", "L4CON", "L6OK", "L6TOUT", "L6RSP", "L7OK", "L7TOUT", "L7RSP", "L7STS",
 ];
 
 const CODES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "other"];
@@ -322,7 +322,8 @@ fn section(out: &mut String, rows: &[Row], kind: Kind, prefix: &str, metrics: &[
 /// The whole exposition.
 pub fn render(rows: &[Row], info: &Info) -> String {
     let mut out = String::with_capacity(4096 + rows.len() * 2048);
-    let process: [(&str, &str, Type, u64); 6] = [
+    let ssl = &info.ssl;
+    let process: [(&str, &str, Type, u64); 19] = [
         (
             "haproxy_process_nbproc",
             "Number of worker processes.",
@@ -358,6 +359,84 @@ pub fn render(rows: &[Row], info: &Info) -> String {
             "Total number of requests (TCP or HTTP).",
             Counter,
             info.cum_req,
+        ),
+        (
+            "haproxy_process_current_ssl_connections",
+            "Number of opened SSL connections (clients and servers).",
+            Gauge,
+            ssl.cur_conns,
+        ),
+        (
+            "haproxy_process_ssl_connections_total",
+            "Total number of opened SSL connections (completed handshakes).",
+            Counter,
+            ssl.cum_conns,
+        ),
+        (
+            "haproxy_process_max_ssl_connections",
+            "Configured maximum number of concurrent SSL connections (0: no limit).",
+            Gauge,
+            0,
+        ),
+        (
+            "haproxy_process_current_ssl_rate",
+            "Current number of SSL sessions per second over last elapsed second.",
+            Gauge,
+            ssl.rate,
+        ),
+        (
+            "haproxy_process_limit_ssl_rate",
+            "Configured maximum number of SSL sessions per second (0: no limit).",
+            Gauge,
+            0,
+        ),
+        (
+            "haproxy_process_max_ssl_rate",
+            "Maximum observed number of SSL sessions per second.",
+            Gauge,
+            ssl.max_rate,
+        ),
+        (
+            "haproxy_process_current_frontend_ssl_key_rate",
+            "Current frontend SSL Key computation per second over last elapsed second.",
+            Gauge,
+            ssl.fe_key_rate,
+        ),
+        (
+            "haproxy_process_max_frontend_ssl_key_rate",
+            "Maximum observed frontend SSL Key computation per second.",
+            Gauge,
+            ssl.fe_max_key_rate,
+        ),
+        (
+            "haproxy_process_frontend_ssl_reuse",
+            "SSL session reuse ratio (percent).",
+            Gauge,
+            ssl.reuse_pct,
+        ),
+        (
+            "haproxy_process_current_backend_ssl_key_rate",
+            "Current backend SSL Key computation per second over last elapsed second.",
+            Gauge,
+            ssl.be_key_rate,
+        ),
+        (
+            "haproxy_process_max_backend_ssl_key_rate",
+            "Maximum observed backend SSL Key computation per second.",
+            Gauge,
+            ssl.be_max_key_rate,
+        ),
+        (
+            "haproxy_process_ssl_cache_lookups_total",
+            "Total number of SSL session cache lookups.",
+            Counter,
+            ssl.cache_lookups,
+        ),
+        (
+            "haproxy_process_ssl_cache_misses_total",
+            "Total number of SSL session cache misses.",
+            Counter,
+            ssl.cache_misses,
         ),
     ];
     for (name, help, kind, v) in process {
