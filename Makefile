@@ -10,13 +10,16 @@ WEIR    := target/debug/weir
 # --smoke: HAProxy, nginx with its stream module, wrk, ss, taskset, setsid.
 # tests/balance_haproxy.rs and tests/stats_fields.rs run HAProxy itself,
 # tests/hatop.rs runs hatop in tmux; worker/tests/h2_interop.rs needs
-# python3-h2, an independent HTTP/2 peer. The TLS tests use openssl s_client
+# python3-h2, an independent HTTP/2 peer; tests/h2_server.rs nghttpd,
+# h2load and grpcio's server and client (python3-grpcio). The TLS tests use openssl s_client
 # and a Python ssl origin.
 TEST_TOOLS := curl:curl socat:socat python3:python3 openssl:openssl haproxy:haproxy halog:haproxy promtool:prometheus \
 	prometheus-haproxy-exporter:prometheus-haproxy-exporter \
 	nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream \
 	wrk:wrk ss:iproute2 taskset:util-linux setsid:util-linux hatop:hatop tmux:tmux \
-	/usr/lib/python3/dist-packages/h2/__init__.py:python3-h2
+	/usr/lib/python3/dist-packages/h2/__init__.py:python3-h2 \
+	nghttpd:nghttp2-server h2load:nghttp2-client nghttp:nghttp2-client \
+	/usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio
 
 .PHONY: all build release run test check fmt lint deps fuzz deb rpm test-packages clean
 

@@ -222,6 +222,11 @@ impl Connection {
         &self.guard
     }
 
+    /// Whether the peer's first SETTINGS arrived (its limits are known).
+    pub fn peer_settings_known(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
     /// The peer's settings.
     pub fn peer_settings(&self) -> &Settings {
         &self.peer

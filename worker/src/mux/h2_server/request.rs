@@ -33,6 +33,8 @@ pub fn frame(mx: &mut H2ServerMux, i: usize, cx: &mut Cx) {
     while !link.out.is_empty() {
         let pending = &link.out[..];
         let used = match &mut s.req {
+            // Not before the server said how many streams it takes.
+            Body::Head if !h2.peer_settings_known() => break,
             Body::Head => {
                 let head = match parser.parse_into(pending, cx.scratch.headers()) {
                     Ok(Some(h)) => h,
