@@ -106,21 +106,8 @@ impl Link {
         if s.reset || s.up == Up::Failed {
             return Err(ErrorKind::ConnectionReset.into());
         }
-        let mut room = s.limit.saturating_sub(s.out.len());
-        if room == 0 {
-            return Err(ErrorKind::WouldBlock.into());
-        }
-        let mut total = 0;
-        for b in bufs {
-            let n = b.len().min(room);
-            s.out.extend_from_slice(&b[..n]);
-            total += n;
-            room -= n;
-            if room == 0 {
-                break;
-            }
-        }
-        Ok(total)
+        let limit = s.limit;
+        super::pipe::append_bounded(&mut s.out, limit, bufs)
     }
 
     /// Whether the mux has framed everything the stream wrote.

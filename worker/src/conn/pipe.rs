@@ -13,6 +13,26 @@
 
 use std::io::{self, ErrorKind, IoSlice};
 
+/// Appends what fits of `bufs` to `out` while it holds under `limit`
+/// bytes: the bytes taken, `WouldBlock` when full (a socket's write).
+pub fn append_bounded(out: &mut Vec<u8>, limit: usize, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    let mut room = limit.saturating_sub(out.len());
+    if room == 0 {
+        return Err(ErrorKind::WouldBlock.into());
+    }
+    let mut total = 0;
+    for b in bufs {
+        let n = b.len().min(room);
+        out.extend_from_slice(&b[..n]);
+        total += n;
+        room -= n;
+        if room == 0 {
+            break;
+        }
+    }
+    Ok(total)
+}
+
 /// One stream's end of its mux.
 #[derive(Debug, Default)]
 pub struct Pipe {
@@ -46,21 +66,7 @@ impl Pipe {
         if self.reset {
             return Err(ErrorKind::ConnectionReset.into());
         }
-        let mut room = self.limit.saturating_sub(self.out.len());
-        if room == 0 {
-            return Err(ErrorKind::WouldBlock.into());
-        }
-        let mut total = 0;
-        for b in bufs {
-            let n = b.len().min(room);
-            self.out.extend_from_slice(&b[..n]);
-            total += n;
-            room -= n;
-            if room == 0 {
-                break;
-            }
-        }
-        Ok(total)
+        append_bounded(&mut self.out, self.limit, bufs)
     }
 
     /// Whether everything written has been framed.
