@@ -7,7 +7,7 @@
 use crate::backend::BackendState;
 use crate::http::Scratch;
 use crate::idle::IdlePool;
-use crate::mux::h2_server::ServerMuxes;
+use crate::mux::h2_server::table::ServerMuxes;
 use crate::pipes::PipePool;
 use mio::Registry;
 use std::time::Instant;

@@ -8,7 +8,7 @@ use crate::any_session::AnySession;
 use crate::conn::{Conn, Tls, Transport};
 use crate::context::Cx;
 use crate::mux::h1::{Accepted, H1Mux};
-use crate::mux::h2_server::Step;
+use crate::mux::h2_server::process::Step;
 use crate::scheduler::Scheduler;
 use crate::session::tcp::TcpSession;
 use crate::session::Outcome;
@@ -234,7 +234,7 @@ impl Worker {
             return;
         };
         let task = tokens::mux_task(m);
-        match crate::mux::h2_server::process(&mut mx, &mut p.cx) {
+        match crate::mux::h2_server::process::process(&mut mx, &mut p.cx) {
             Step::Wait(at) => {
                 p.cx.muxes.put(m, mx);
                 p.sched.set_expiry(task, at);

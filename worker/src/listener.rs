@@ -17,6 +17,18 @@ use mio::net::TcpListener;
 use mio::{Interest, Registry};
 use std::io;
 
+/// A listening socket handed over by the master, and its frontend.
+pub struct InheritedListener {
+    pub frontend: usize,
+    /// Its bind among the frontend's.
+    pub bind: usize,
+    /// It is this worker's own shard (`shards = "by-worker"`), not a
+    /// socket every worker accepts on.
+    pub shard: bool,
+    pub name: String,
+    pub sock: std::net::TcpListener,
+}
+
 pub struct Listener {
     /// Index of the frontend it belongs to.
     pub frontend: usize,

@@ -22,7 +22,7 @@ use crate::conn::proxy;
 use crate::conn::Conn;
 use crate::context::Cx;
 use crate::idle::{self, Kept};
-use crate::mux::h2_server::ServerMuxes;
+use crate::mux::h2_server;
 use crate::queue::{self, Wait};
 use crate::term::{At, Cause, Termination};
 use mio::Token;
@@ -268,7 +268,7 @@ impl ServerSide {
             self.connect_start.get_or_insert(cx.now);
             if cx.backends[be_i].servers[i].h2 {
                 // A share of an HTTP/2 connection, up or on its way.
-                match ServerMuxes::attach(cx, be_i, i, at.host, at.queue_key) {
+                match h2_server::attach(cx, be_i, i, at.host, at.queue_key) {
                     Ok(conn) => {
                         cx.backends[be_i].servers[i].shm.enter(cx.worker);
                         self.conn = Some(conn);

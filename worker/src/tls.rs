@@ -19,7 +19,7 @@
 use weir_core::log::Logger;
 use weir_core::tls::{crt, server::CacheObserver, CertStore};
 
-use crate::worker::InheritedListener;
+use crate::listener::InheritedListener;
 use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;

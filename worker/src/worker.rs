@@ -5,8 +5,9 @@
 use crate::any_session::AnySession;
 use crate::backend::BackendState;
 use crate::idle::IdlePool;
+pub use crate::listener::InheritedListener;
 use crate::listener::Listener;
-use crate::mux::h2_server::ServerMuxes;
+use crate::mux::h2_server::table::ServerMuxes;
 use crate::pipes::PipePool;
 use crate::scheduler::Scheduler;
 use crate::signals::{self, Command};
@@ -20,18 +21,6 @@ use weir_core::config::model::Config;
 use weir_core::log::{Clock, Logger};
 use weir_core::pool::BufferPool;
 use weir_core::shm::{Px, SharedState};
-
-/// A listening socket handed over by the master, and its frontend.
-pub struct InheritedListener {
-    pub frontend: usize,
-    /// Its bind among the frontend's.
-    pub bind: usize,
-    /// It is this worker's own shard (`shards = "by-worker"`), not a
-    /// socket every worker accepts on.
-    pub shard: bool,
-    pub name: String,
-    pub sock: std::net::TcpListener,
-}
 
 /// How the worker is winding down, if it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
