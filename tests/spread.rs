@@ -17,6 +17,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 const BURST: usize = 50;
+/// Bursts in the even-spread test.
+const ROUNDS: usize = 5;
 
 fn two_workers(port: u16, origin: &HttpOrigin) -> Weir {
     let cfg = simple_config(port, origin.addr).replacen(
@@ -53,7 +55,11 @@ fn a_burst_of_keep_alive_connections_lands_on_both_workers() {
     let origin = HttpOrigin::start("o");
     let port = free_port();
     let weir = two_workers(port, &origin);
-    for round in 0..3 {
+    // A worker the machine does not run for 50 ms loses its share of a
+    // burst to the other (nothing is held hostage): under a loaded test
+    // run a round may be uneven, so most rounds and the sum must be even.
+    let (mut even_rounds, mut total) = (0, BTreeMap::new());
+    for round in 0..ROUNDS {
         let barrier = Arc::new(Barrier::new(BURST));
         let clients: Vec<_> = (0..BURST)
             .map(|i| {
@@ -73,10 +79,14 @@ fn a_burst_of_keep_alive_connections_lands_on_both_workers() {
         let served: Vec<usize> = count.values().copied().collect();
         assert_eq!(served.iter().sum::<usize>(), BURST, "{count:?}");
         let most = served.iter().copied().max().unwrap_or(0);
-        assert!(
-            served.len() == 2 && most * 10 <= BURST * 6,
-            "round {round}: {BURST} connections landed {count:?} on the workers (want within 60/40)"
-        );
+        if served.len() == 2 && most * 10 <= BURST * 6 {
+            even_rounds += 1;
+        } else {
+            eprintln!("round {round}: {BURST} connections landed {count:?} on the workers");
+        }
+        for (pid, n) in &count {
+            *total.entry(*pid).or_insert(0) += n;
+        }
         drop(open);
         // The next burst starts once weir holds none of these any more
         // (the share counts what each worker holds now).
@@ -92,6 +102,16 @@ fn a_burst_of_keep_alive_connections_lands_on_both_workers() {
             thread::sleep(common::POLL);
         }
     }
+    let served: Vec<usize> = total.values().copied().collect();
+    let most = served.iter().copied().max().unwrap_or(0);
+    assert!(
+        served.len() == 2 && most * 10 <= ROUNDS * BURST * 6,
+        "{ROUNDS} bursts landed {total:?} on the workers (want within 60/40)"
+    );
+    assert!(
+        even_rounds * 2 > ROUNDS,
+        "{even_rounds} of {ROUNDS} bursts within 60/40"
+    );
 }
 
 #[test]
