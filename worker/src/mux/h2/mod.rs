@@ -55,6 +55,8 @@ struct Slot {
     req_chunked: bool,
     /// The request side ended (END_STREAM).
     req_end: bool,
+    /// Its content-length against the DATA received (RFC 9113 §8.1.1).
+    req_len: crate::h2::semantics::BodyLength,
     /// How to read the stream's response head (HEAD, CONNECT).
     ctx: ResponseContext,
     /// Where the response's framing stands.

@@ -100,8 +100,9 @@ fn receive(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) -> Res
                 end_stream,
             } = event
             {
-                request::data(&mut m.slots, &mut m.h2, stream, data, end_stream, cx);
+                let r = request::data(&mut m.slots, &mut m.h2, stream, data, end_stream, cx);
                 m.client.req.consume(used, cx.pool);
+                r?;
                 continue;
             }
             match event {
@@ -114,7 +115,7 @@ fn receive(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) -> Res
                     stream,
                     trailers: true,
                     ..
-                } => request::trailers(m, stream, cx),
+                } => request::trailers(m, stream, cx)?,
                 Event::Data { .. } => {}
                 Event::Reset { stream, .. } => request::reset(m, stream, cx),
                 Event::StreamError(e) => request::reset(m, e.stream, cx),
