@@ -21,6 +21,7 @@
 //! it wrote, within the flow-control windows. Streams, their analysers,
 //! their server sides, logs and counters are those of HTTP/1.
 
+mod big;
 mod process;
 mod request;
 mod response;
@@ -68,6 +69,9 @@ pub struct H2Mux {
     /// The connection itself; its channel holds frames read but not yet
     /// taken by the protocol.
     pub client: ClientSide,
+    /// Frames read but not taken, when one is larger than the channel's
+    /// buffer (`big.rs`); empty (unallocated) otherwise.
+    big: Vec<u8>,
     h2: Box<Connection>,
     /// Slot `i` is the stream with server token slot `i + 1`.
     slots: Vec<Slot>,
@@ -92,8 +96,10 @@ impl H2Mux {
         let limits = crate::h2::Limits::from(&cx.config.global.h2);
         let now_ms = weir_core::shm::unix_now_ms();
         let bufsize = cx.config.global.bufsize;
+        cx.shared.global_add(weir_core::shm::Gl::H2Conns, 1);
         H2Mux {
             client,
+            big: Vec::new(),
             h2: Box::new(Connection::new(crate::h2::Role::Server, limits, now_ms)),
             slots: Vec::new(),
             keys: Vec::new(),

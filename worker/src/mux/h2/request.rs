@@ -250,14 +250,21 @@ pub fn feed(m: &mut H2Mux, i: usize, cx: &mut Cx) {
 }
 
 fn feed_slot(s: &mut Slot, h2: &mut Connection, cx: &mut Cx) {
+    let mut moved = false;
     while !s.inbox.is_empty() && s.client.req.has_room() {
         let mut src: &[u8] = &s.inbox;
         match s.client.req.read_from(&mut src, cx.pool) {
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 s.inbox.drain(..n);
+                moved = true;
             }
         }
+    }
+    if moved {
+        // More of the body in its channel: the stream forwards it (it
+        // waits on nothing else, its pipe is never readable).
+        cx.wake(tokens::stream_task(s.key));
     }
     if s.inbox.is_empty() && s.unreleased > 0 {
         h2.release(s.id, s.unreleased);
