@@ -5,11 +5,11 @@ well-behaved client never would. Run by /usr/bin/python3:
 
     h2_peer.py SCENARIO PORT [ARG...]
 
-It prints one JSON object: what weir sent (SETTINGS, response heads and
-trailers, DATA bytes, RST_STREAM codes, GOAWAY) and whether it closed
-the connection. Scenarios are the functions named `s_*` below.
+It prints what weir sent, one fact a line (`emit` below: SETTINGS,
+response heads and trailers, DATA bytes, RST_STREAM codes, GOAWAYs,
+streams ended) and whether weir closed the connection; read by
+tests/common/h2.rs. Scenarios are the functions named `s_*` below.
 """
-import json
 import socket
 import struct
 import sys
@@ -184,6 +184,15 @@ def s_conn_headers(port):
     return p.run(10, lambda o: len(o["rst"]) >= len(bad) and ok in o["ended"])
 
 
+def s_seq(port, *paths):
+    """GETs one after the other on one connection."""
+    p = Peer(port)
+    for i, path in enumerate(paths):
+        p.request(1 + 2 * i, path)
+        p.run(10, done(1 + 2 * i))
+    return p.out
+
+
 def s_trailers_up(port):
     """A POST without content-length, its DATA, then trailers."""
     p = Peer(port)
@@ -211,13 +220,14 @@ def s_window_zero(port, path, seconds):
     return p.run(float(seconds))
 
 
-def s_upload(port, size, window):
-    """A POST of `size` bytes (content-length), sent within weir's
-    windows."""
+def s_upload(port, size, framing):
+    """A POST of `size` bytes (with a content-length unless `framing` is
+    `chunked`), sent within weir's windows."""
     size = int(size)
     p = Peer(port)
     p.settle()
-    p.request(1, "/upload", method="POST", end=False, extra=[("content-length", str(size))])
+    extra = [] if framing == "chunked" else [("content-length", str(size))]
+    p.request(1, "/upload", method="POST", end=False, extra=extra)
     sent = 0
     chunk = b"x" * 16384
     credit = 65535
@@ -242,7 +252,7 @@ def s_graceful(port, path):
     soft-stops weir meanwhile)."""
     p = Peer(port)
     p.request(1, path)
-    print(json.dumps({"sent": True}), flush=True)
+    print("sent", flush=True)
     out = p.run(20)
     return out
 
@@ -376,10 +386,23 @@ def hpack_str(b):
     return hpack_int(len(b), 7, 0) + b
 
 
+def emit(o):
+    """One line per fact; values last, so they may hold spaces."""
+    lines = ["settings %s %d" % kv for kv in o["settings"].items()]
+    for kind in ("heads", "trailers"):
+        for sid, fields in o[kind].items():
+            lines += ["%s %s %s %s" % (kind[:-1], sid, k, v) for k, v in fields]
+    lines += ["data %s %d" % kv for kv in o["data"].items()]
+    lines += ["rst %s %d" % kv for kv in o["rst"].items()]
+    lines += ["goaway %d %d %s" % (g["last"], g["code"], g["debug"]) for g in o["goaways"]]
+    lines += ["ended %d" % sid for sid in o["ended"]]
+    lines += ["window %d" % o["window"], "closed %d" % o["closed"]]
+    print("\n".join(lines), flush=True)
+
+
 def main():
     name, port = sys.argv[1], int(sys.argv[2])
-    out = globals()["s_" + name](port, *sys.argv[3:])
-    print(json.dumps(out), flush=True)
+    emit(globals()["s_" + name](port, *sys.argv[3:]))
 
 
 if __name__ == "__main__":

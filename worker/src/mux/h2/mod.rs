@@ -210,6 +210,11 @@ impl Session for H2Mux {
         response::drain(self, i, cx);
         response::end(self, i, normal);
         let s = &mut self.slots[i];
+        // Its server connection goes to the idle pool, for any stream of
+        // any connection (the slot's next stream starts afresh).
+        if let Some(k) = s.client.kept.take() {
+            k.park(cx.idle, cx.registry, cx.now);
+        }
         s.client.req.release(cx.pool);
         s.id = 0;
         s.inbox = Vec::new();
