@@ -452,7 +452,7 @@ fn h2_tunables_are_what_weir_advertises_and_enforces() {
     // The connection window is raised to the same.
     assert_eq!(o.window, 1_048_576 - 65_535, "{}", o.text);
     // Seven streams left open (their bodies never end): two refused.
-    let o = peer("streams", port, &["7"]);
+    let o = peer("streams", port, &["7", "2"]);
     assert_eq!(o.rst.get(&11), Some(&REFUSED_STREAM), "{}", o.text);
     assert_eq!(o.rst.get(&13), Some(&REFUSED_STREAM), "{}", o.text);
     for id in [1, 3, 5, 7, 9] {

@@ -257,13 +257,14 @@ def s_graceful(port, path):
     return out
 
 
-def s_streams(port, n):
-    """n POST streams left open (no END_STREAM): which are refused."""
+def s_streams(port, n, refused=10**9):
+    """n POST streams left open (no END_STREAM): which are refused; until
+    weir closes or `refused` streams are."""
     p = Peer(port)
     p.settle()
     for i in range(int(n)):
         p.request(1 + 2 * i, "/open%d" % i, method="POST", end=False)
-    return p.run(3, lambda o: o["closed"] or o["goaway"])
+    return p.run(10, lambda o: o["closed"] or len(o["rst"]) >= int(refused))
 
 
 # Attacks: each floods, then reads until weir closes.
