@@ -15,7 +15,8 @@ TEST_TOOLS := curl:curl socat:socat python3:python3 haproxy:haproxy halog:haprox
 	prometheus-haproxy-exporter:prometheus-haproxy-exporter \
 	nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream \
 	wrk:wrk ss:iproute2 taskset:util-linux setsid:util-linux hatop:hatop tmux:tmux \
-	/usr/lib/python3/dist-packages/h2/__init__.py:python3-h2
+	/usr/lib/python3/dist-packages/h2/__init__.py:python3-h2 \
+	nghttp:nghttp2-client h2load:nghttp2-client
 
 .PHONY: all build release run test check fmt lint deps fuzz deb rpm test-packages clean
 
@@ -60,6 +61,12 @@ deps:
 	  fi; \
 	fi
 	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt 2>/dev/null || true
+	@# tests/h2_conformance.rs runs httpwg (RFC 9113 suite); building it
+	@# takes about 2.5 minutes, so only under CI or with HTTPWG_INSTALL=1.
+	@if ! command -v httpwg >/dev/null 2>&1 && [ ! -x "$$HOME/.cargo/bin/httpwg" ] \
+	  && [ -n "$(UNDER_CI)$(HTTPWG_INSTALL)" ]; then \
+	  $(CARGO) install --locked httpwg-cli; \
+	fi
 
 ## Runs each fuzz target for FUZZ_SECONDS: libFuzzer with AddressSanitizer,
 ## through cargo-fuzz (installed when missing with FUZZ_TOOLS_INSTALL: about
