@@ -64,6 +64,12 @@ deps:
 	  fi; \
 	fi
 	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt 2>/dev/null || true
+	@# tests/h2_conformance.rs runs httpwg (RFC 9113 suite); building it
+	@# takes about 2.5 minutes, so only under CI or with HTTPWG_INSTALL=1.
+	@if ! command -v httpwg >/dev/null 2>&1 && [ ! -x "$$HOME/.cargo/bin/httpwg" ] \
+	  && [ -n "$(UNDER_CI)$(HTTPWG_INSTALL)" ]; then \
+	  $(CARGO) install --locked httpwg-cli; \
+	fi
 
 ## Runs each fuzz target for FUZZ_SECONDS: libFuzzer with AddressSanitizer,
 ## through cargo-fuzz (installed when missing with FUZZ_TOOLS_INSTALL: about

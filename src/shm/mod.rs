@@ -357,8 +357,13 @@ impl SharedState {
             Gl::SslBeMaxKeyRate,
             Gl::SslCacheLookups,
             Gl::SslCacheMisses,
+            Gl::H2Conns,
+            Gl::H2Streams,
         ] {
             self.global[f as usize].store(old.global(f), Relaxed);
+        }
+        for i in 0..counters::H2_LIMITS {
+            self.global[Gl::H2Limits as usize + i].store(old.h2_limit(i), Relaxed);
         }
     }
 

@@ -16,6 +16,7 @@
 pub mod check_origin;
 pub mod ci;
 pub mod client;
+pub mod h2;
 pub mod http;
 pub mod http_origin;
 pub mod http_wire;

@@ -382,7 +382,8 @@ impl Connection {
         }
     }
 
-    /// Resets a stream (RST_STREAM in the output). `peer_caused`: the
+    /// Resets a stream (RST_STREAM in the output, if it is still open).
+    /// `peer_caused`: the
     /// reason is the peer's doing (a malformed request the mux found):
     /// counted against `made_you_reset`, which may close the connection.
     pub fn reset_stream(
@@ -392,7 +393,9 @@ impl Connection {
         peer_caused: bool,
         now_ms: u64,
     ) -> Result<(), ConnError> {
-        if self.stream_state(stream) != StreamState::Idle {
+        // Only a stream still open: never RST_STREAM for one closed, and
+        // never in answer to the peer's RST_STREAM (§5.4.2).
+        if self.streams.get(stream).is_some() {
             write::rst_stream(&mut self.out, stream, code);
         }
         self.streams.close(stream, true);

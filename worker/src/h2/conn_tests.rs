@@ -341,14 +341,15 @@ fn stream_id_rules() {
                 .take(),
             ErrorCode::PROTOCOL_ERROR,
         ),
-        // A stream id lower than one already used: closed.
+        // A stream id lower than one already used, never opened: an
+        // unexpected id (§5.1.1).
         (
             {
                 let mut p = Peer::raw();
                 p.get(5, true).get(3, true);
                 p.take()
             },
-            ErrorCode::STREAM_CLOSED,
+            ErrorCode::PROTOCOL_ERROR,
         ),
         // HEADERS after END_STREAM on an open stream.
         (

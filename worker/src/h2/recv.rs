@@ -147,6 +147,10 @@ impl Connection {
         if self.stream_state(e.stream) == StreamState::Idle {
             return Err(ConnError::new(e.code, e.reason));
         }
+        if self.streams.get(e.stream).is_none() {
+            // A frame on a closed stream: RST_STREAM answers it (§5.4.2).
+            write::rst_stream(&mut self.out, e.stream, e.code);
+        }
         self.reset_stream(e.stream, e.code, true, now)?;
         Ok(Event::StreamError(e))
     }
@@ -332,9 +336,13 @@ impl Connection {
             StreamState::Idle if remote => self.new_stream(id, end_stream, now),
             StreamState::Idle => Err(ConnError::protocol("HEADERS on a stream weir did not open")),
             _ if self.streams.recently_reset(id) => Ok(Event::None),
-            _ => Err(ConnError::new(
+            _ if self.streams.recently_closed(id) => Err(ConnError::new(
                 ErrorCode::STREAM_CLOSED,
                 "HEADERS on a closed stream",
+            )),
+            // Below the last id and never seen: ids must increase (§5.1.1).
+            _ => Err(ConnError::protocol(
+                "HEADERS on a stream id lower than the last",
             )),
         }
     }

@@ -13,8 +13,10 @@
 //! closed; "reserved" states never occur (weir disables push both ways).
 //! A closed stream is remembered only by identifiers: a peer stream id up
 //! to the highest one seen and not in the map is closed; one above is
-//! idle. The last streams weir reset are kept a while (frames the peer
-//! sent before it saw the RST_STREAM are ignored, not errors, §5.4.2).
+//! idle. The last streams closed are kept a while: frames the peer sent
+//! on a stream weir reset before it saw the RST_STREAM are ignored, not
+//! errors (§5.4.2); HEADERS on a stream that was closed is STREAM_CLOSED
+//! (§5.1), on a lower id never opened PROTOCOL_ERROR (§5.1.1).
 
 use std::collections::{HashMap, VecDeque};
 
@@ -80,8 +82,11 @@ impl Stream {
     }
 }
 
-/// How many streams weir reset are remembered.
-const RECENTLY_RESET: usize = 128;
+/// How many closed streams are remembered.
+const RECENTLY_CLOSED: usize = 128;
+
+/// In [`Streams::closed`]: the stream was reset by weir (ids are 31 bits).
+const RESET_BY_US: u32 = 1 << 31;
 
 /// The streams of a connection and the identifier bookkeeping.
 #[derive(Clone, Debug, Default)]
@@ -92,8 +97,9 @@ pub struct Streams {
     pub last_remote: u32,
     /// The highest stream id weir opened.
     pub last_local: u32,
-    /// Streams weir reset lately, oldest first.
-    reset: VecDeque<u32>,
+    /// Streams closed lately, oldest first, [`RESET_BY_US`] set on those
+    /// weir reset.
+    closed: VecDeque<u32>,
     /// Open streams each side initiated.
     remote_open: usize,
     local_open: usize,
@@ -151,11 +157,12 @@ impl Streams {
         if let Some(s) = &s {
             self.forget(s);
         }
-        if reset_by_us {
-            if self.reset.len() == RECENTLY_RESET {
-                self.reset.pop_front();
+        if s.is_some() || reset_by_us {
+            if self.closed.len() == RECENTLY_CLOSED {
+                self.closed.pop_front();
             }
-            self.reset.push_back(id);
+            self.closed
+                .push_back(if reset_by_us { id | RESET_BY_US } else { id });
         }
         s
     }
@@ -181,7 +188,12 @@ impl Streams {
 
     /// Whether weir reset this stream lately.
     pub fn recently_reset(&self, id: u32) -> bool {
-        self.reset.contains(&id)
+        self.closed.contains(&(id | RESET_BY_US))
+    }
+
+    /// Whether this stream was open and closed lately (either way).
+    pub fn recently_closed(&self, id: u32) -> bool {
+        self.closed.iter().any(|&c| c & !RESET_BY_US == id)
     }
 
     /// The state of any stream id, `remote`: whether ids of this parity
@@ -248,7 +260,7 @@ mod tests {
         for id in (1..1000).step_by(2) {
             s.close(id, true);
         }
-        assert!(s.reset.len() <= RECENTLY_RESET);
+        assert!(s.closed.len() <= RECENTLY_CLOSED);
         assert!(s.recently_reset(999));
         assert!(!s.recently_reset(1));
     }

@@ -8,7 +8,9 @@
 //! the figures weir's workers keep to themselves (memory pools, pipes in
 //! use, connection rates, dropped logs, the run queue): see
 //! docs/statistics.md. `Pid` is the master's, the process an operator
-//! signals.
+//! signals. After HAProxy's lines come weir's own, which HAProxy has no
+//! name for: the HTTP/2 counters (`H2Conns`, `H2Streams`, then one line
+//! per HTTP/2 limit, [`crate::h2::limits::LIMITS`], and `H2ProtocolErrors`).
 
 use weir_core::config::model::Config;
 use weir_core::shm::{unix_now, unix_now_ms, Gl, Px, SharedState, SslFigures};
@@ -34,6 +36,32 @@ pub struct Info {
     pub bytes_out: u64,
     /// The TLS figures.
     pub ssl: SslFigures,
+    /// HTTP/2 client connections and streams since start.
+    pub h2_conns: u64,
+    pub h2_streams: u64,
+    /// Connections closed by each HTTP/2 limit (in `LIMITS` order), then
+    /// by other protocol errors.
+    pub h2_closed: Vec<(&'static str, u64)>,
+}
+
+/// The `show info` name of the connections closed by protocol errors no
+/// limit counts (an invalid frame, a bad preface): the word after the
+/// limits' in the shared counters.
+pub const H2_PROTOCOL_ERRORS: &str = "H2ProtocolErrors";
+
+// Every limit and the protocol errors have a shared word.
+const _: () = assert!(crate::h2::limits::LIMITS.len() < weir_core::shm::counters::H2_LIMITS);
+
+/// Connections closed by each HTTP/2 limit, then by other protocol errors.
+fn h2_closed(shared: &SharedState) -> Vec<(&'static str, u64)> {
+    use crate::h2::limits::LIMITS;
+    let mut v: Vec<_> = LIMITS
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.counter, shared.h2_limit(i)))
+        .collect();
+    v.push((H2_PROTOCOL_ERRORS, shared.h2_limit(LIMITS.len())));
+    v
 }
 
 /// RLIMIT_NOFILE as the master set it (inherited), else as configured.
@@ -76,6 +104,9 @@ impl Info {
             maxpipes: shared.global(Gl::MaxConn) / 4 * nbproc,
             bytes_out: sent,
             ssl: shared.ssl_figures(unix_now_ms()),
+            h2_conns: shared.global(Gl::H2Conns),
+            h2_streams: shared.global(Gl::H2Streams),
+            h2_closed: h2_closed(shared),
         }
     }
 
@@ -173,7 +204,14 @@ impl Info {
             ("Start_time_sec", self.start_time.to_string()),
             ("Tainted", zero()),
         ];
-        let mut out = String::with_capacity(1024);
+        let mut lines = lines;
+        // weir's own, after HAProxy's.
+        lines.push(("H2Conns", self.h2_conns.to_string()));
+        lines.push(("H2Streams", self.h2_streams.to_string()));
+        for &(k, n) in &self.h2_closed {
+            lines.push((k, n.to_string()));
+        }
+        let mut out = String::with_capacity(1536);
         for (k, val) in lines {
             out.push_str(k);
             out.push_str(": ");

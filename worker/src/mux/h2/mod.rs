@@ -7,7 +7,7 @@
 //! control, limits). This mux owns the socket and drives it:
 //!
 //! ```text
-//!  client ─▶ Conn ─▶ rbuf (frames) ─▶ h2::Connection::receive ─▶ Event
+//!  client ─▶ Conn ─▶ client.req (frames) ─▶ h2::Connection::receive ─▶ Event
 //!     HEADERS: a Stream (own key, task, slot s = its server token), its
 //!              request written as HTTP/1.1 into its own ClientSide's channel
 //!     DATA:    body bytes into that channel (chunked when no length)
@@ -22,8 +22,8 @@
 //! their server sides, logs and counters are those of HTTP/1.
 
 pub mod body;
+mod big;
 mod process;
-pub mod rbuf;
 mod request;
 mod response;
 
@@ -35,7 +35,6 @@ use crate::session::{Outcome, Session};
 use crate::stream::{ClientSide, Streams};
 use crate::term::{At, Cause, Termination};
 use crate::tokens;
-use rbuf::ReadBuf;
 use response::RespBody;
 use std::time::Instant;
 
@@ -58,6 +57,8 @@ struct Slot {
     req_chunked: bool,
     /// The request side ended (END_STREAM).
     req_end: bool,
+    /// Its content-length against the DATA received (RFC 9113 §8.1.1).
+    req_len: crate::h2::semantics::BodyLength,
     /// How to read the stream's response head (HEAD, CONNECT).
     ctx: ResponseContext,
     /// Where the response's framing stands.
@@ -66,11 +67,12 @@ struct Slot {
 
 /// One client connection in HTTP/2.
 pub struct H2Mux {
-    /// The connection itself (its channel stays empty: frames go to
-    /// `rbuf`).
+    /// The connection itself; its channel holds frames read but not yet
+    /// taken by the protocol.
     pub client: ClientSide,
-    /// Frames read, not yet taken by the protocol.
-    rbuf: ReadBuf,
+    /// Frames read but not taken, when one is larger than the channel's
+    /// buffer (`big.rs`); empty (unallocated) otherwise.
+    big: Vec<u8>,
     h2: Box<Connection>,
     /// Slot `i` is the stream with server token slot `i + 1`.
     slots: Vec<Slot>,
@@ -95,14 +97,10 @@ impl H2Mux {
         let limits = crate::h2::Limits::from(&cx.config.global.h2);
         let now_ms = weir_core::shm::unix_now_ms();
         let bufsize = cx.config.global.bufsize;
-        let mut rbuf = ReadBuf::default();
-        rbuf.extend(client.req.data());
-        rbuf.eof = client.req.shutr;
-        let mut client = client;
-        client.req.release(cx.pool);
+        cx.shared.global_add(weir_core::shm::Gl::H2Conns, 1);
         H2Mux {
             client,
-            rbuf,
+            big: Vec::new(),
             h2: Box::new(Connection::new(crate::h2::Role::Server, limits, now_ms)),
             slots: Vec::new(),
             keys: Vec::new(),
@@ -213,6 +211,11 @@ impl Session for H2Mux {
         response::drain(self, i, cx);
         response::end(self, i, normal);
         let s = &mut self.slots[i];
+        // Its server connection goes to the idle pool, for any stream of
+        // any connection (the slot's next stream starts afresh).
+        if let Some(k) = s.client.kept.take() {
+            k.park(cx.idle, cx.registry, cx.now);
+        }
         s.client.req.release(cx.pool);
         s.id = 0;
         s.inbox = Vec::new();

@@ -4,10 +4,11 @@
 //! again; then the connection's timers. Limits crossed (floods, rapid
 //! reset…) close the connection with their GOAWAY and a log line.
 
-use super::{request, response, H2Mux};
+use super::{big, request, response, H2Mux};
 use crate::context::Cx;
 use crate::h2::{ConnError, Event};
 use crate::session::Outcome;
+use crate::stream::forward::{fill, Fill};
 use crate::stream::run::BUDGET_BUFFERS;
 use crate::stream::timers::client_timeout;
 use crate::stream::Streams;
@@ -38,16 +39,31 @@ pub fn process(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
     if flush(m).is_err() {
         return Outcome::Close(Termination::client(At::Data));
     }
-    if !m.failed {
-        match m.rbuf.fill(&mut m.client.conn, budget) {
-            Ok(0) => {}
-            Ok(_) => m.client.active = cx.now,
+    // Twice at most: once more when a frame turned out larger than the
+    // channel's buffer (`big.rs`).
+    for _ in 0..2 {
+        if m.failed {
+            break;
+        }
+        let read = if m.big.is_empty() {
+            fill(&mut m.client.conn, &mut m.client.req, cx.pool, budget)
+        } else {
+            big::fill(m, cx, budget)
+        };
+        match read {
+            Ok(Fill::Ok(0)) => {}
+            Ok(Fill::Ok(_)) => m.client.active = cx.now,
+            Ok(Fill::Eof) => {}
             Err(_) => return Outcome::Close(Termination::client(At::Data)),
         }
         if let Err(e) = receive(m, key, cx, streams) {
             log_failure(m, cx, &e);
             m.failed = true;
         }
+        if !big::needed(m, cx) {
+            break;
+        }
+        big::spill(m, cx);
     }
     for i in 0..m.slots.len() {
         if m.slots[i].id != 0 {
@@ -59,7 +75,7 @@ pub fn process(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
         Ok(f) => f,
         Err(_) => return Outcome::Close(Termination::client(At::Data)),
     };
-    let gone = m.rbuf.eof && m.rbuf.is_empty();
+    let gone = m.client.req.shutr && m.client.req.is_empty() && m.big.is_empty();
     if (m.failed || gone || m.h2.is_done()) && m.keys.is_empty() && flushed {
         return Outcome::Close(Termination::NORMAL);
     }
@@ -87,8 +103,13 @@ pub fn process(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
 fn receive(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) -> Result<(), ConnError> {
     let now_ms = unix_now_ms();
     loop {
+        let in_big = !m.big.is_empty();
         let used = {
-            let data = m.rbuf.data();
+            let data = if in_big {
+                &m.big[..]
+            } else {
+                m.client.req.data()
+            };
             let Some((used, event)) = m.h2.receive(data, now_ms)? else {
                 break;
             };
@@ -98,8 +119,9 @@ fn receive(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) -> Res
                 end_stream,
             } = event
             {
-                request::data(&mut m.slots, &mut m.h2, stream, data, end_stream, cx);
-                m.rbuf.consume(used);
+                let r = request::data(&mut m.slots, &mut m.h2, stream, data, end_stream, cx);
+                taken(m, in_big, used, cx);
+                r?;
                 continue;
             }
             match event {
@@ -112,7 +134,7 @@ fn receive(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) -> Res
                     stream,
                     trailers: true,
                     ..
-                } => request::trailers(m, stream, cx),
+                } => request::trailers(m, stream, cx)?,
                 Event::Data { .. } => {}
                 Event::Reset { stream, .. } => request::reset(m, stream, cx),
                 Event::StreamError(e) => request::reset(m, e.stream, cx),
@@ -120,12 +142,21 @@ fn receive(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) -> Res
             }
             used
         };
-        m.rbuf.consume(used);
+        taken(m, in_big, used, cx);
         if used == 0 {
             break;
         }
     }
     Ok(())
+}
+
+/// The protocol used `n` bytes of where it read.
+fn taken(m: &mut H2Mux, in_big: bool, n: usize, cx: &mut Cx) {
+    if in_big {
+        big::consume(m, n);
+    } else {
+        m.client.req.consume(n, cx.pool);
+    }
 }
 
 /// When the mux must run again by itself: an idle connection closes at
@@ -144,9 +175,11 @@ fn timer(m: &H2Mux, cx: &Cx) -> Option<Instant> {
 /// The line of a connection the protocol closed (a limit crossed, a
 /// frame that breaks the rules), and its count.
 fn log_failure(m: &H2Mux, cx: &Cx, e: &ConnError) {
-    if let Some(limit) = e.limit {
-        cx.shared.h2_limit_add(limit as usize);
-    }
+    // The limit's counter, or the one after them (`H2ProtocolErrors`).
+    let slot = e
+        .limit
+        .map_or(crate::h2::limits::LIMITS.len(), |l| l as usize);
+    cx.shared.h2_limit_add(slot);
     if !cx.logger.enabled(LogLevel::Info) {
         return;
     }

@@ -10,7 +10,7 @@ use crate::conn::pipe::Pipe;
 use crate::conn::{Conn, Transport};
 use crate::context::Cx;
 use crate::h2::convert::{self, BodyFraming};
-use crate::h2::semantics::Request;
+use crate::h2::semantics::{BodyLength, Request};
 use crate::h2::{ConnError, Connection, ErrorCode};
 use crate::http::ResponseContext;
 use crate::stream::{request, ClientSide, Stream, Streams};
@@ -41,6 +41,12 @@ pub fn open(
                 .reset_stream(id, ErrorCode::PROTOCOL_ERROR, true, now_ms);
         }
     };
+    if end_stream && BodyLength::new(req.content_length).end().is_err() {
+        // A content-length and no DATA to come: malformed (§8.1.1).
+        return m
+            .h2
+            .reset_stream(id, ErrorCode::PROTOCOL_ERROR, true, now_ms);
+    }
     if req.connect {
         // CONNECT stays HTTP/1.1 (SPEC §9): no tunnel over a stream.
         return m
@@ -104,6 +110,7 @@ pub fn open(
     slot.key = j;
     slot.req_chunked = framing == BodyFraming::Chunked;
     slot.req_end = end_stream;
+    slot.req_len = BodyLength::new(req.content_length);
     slot.resp = RespBody::Head;
     m.keys.push(j);
     cx.wake(tokens::stream_task(j));
@@ -136,13 +143,16 @@ fn free_slot(m: &mut H2Mux, cx: &Cx) -> usize {
         unreleased: 0,
         req_chunked: false,
         req_end: false,
+        req_len: BodyLength::default(),
         ctx: ResponseContext::default(),
         resp: RespBody::Head,
     });
     m.slots.len() - 1
 }
 
-/// DATA for stream `id`.
+/// DATA for stream `id`. More or fewer bytes than its content-length
+/// make the request malformed (RFC 9113 §8.1.1): the stream is reset
+/// (PROTOCOL_ERROR, counted as the peer's doing) and fails.
 pub fn data(
     slots: &mut [Slot],
     h2: &mut Connection,
@@ -150,33 +160,60 @@ pub fn data(
     data: &[u8],
     end_stream: bool,
     cx: &mut Cx,
-) {
+) -> Result<(), ConnError> {
     let Some(s) = slots.iter_mut().find(|s| s.id == id && id != 0) else {
         // A stream weir already ended: give the credit back at once.
         h2.release(id, data.len());
-        return;
+        return Ok(());
     };
+    let ok = s.req_len.data(data.len()).is_ok() && (!end_stream || s.req_len.end().is_ok());
+    if !ok {
+        h2.release(id, data.len());
+        return malformed(s, h2, cx);
+    }
     super::body::to_h1(data, end_stream, s.req_chunked, &mut s.inbox);
     s.unreleased += data.len();
     s.req_end |= end_stream;
     feed_slot(s, h2, cx);
     cx.wake(tokens::stream_task(s.key));
+    Ok(())
 }
 
-/// Trailers for stream `id` (they end it): the chunked body's last chunk.
-pub fn trailers(m: &mut H2Mux, id: u32, cx: &mut Cx) {
+/// A request found malformed after its head (its length, its trailers):
+/// the stream is reset with PROTOCOL_ERROR and its stream fails.
+fn malformed(s: &mut Slot, h2: &mut Connection, cx: &mut Cx) -> Result<(), ConnError> {
+    let r = h2.reset_stream(s.id, ErrorCode::PROTOCOL_ERROR, true, unix_now_ms());
+    s.req_end = true;
+    s.inbox.clear();
+    s.unreleased = 0;
+    if let Some(p) = s.client.conn.pipe() {
+        p.set_reset();
+    }
+    s.client.conn.readable = true;
+    cx.wake(tokens::stream_task(s.key));
+    r
+}
+
+/// Trailers for stream `id` (they end it): the chunked body's last
+/// chunk. Trailers with pseudo-headers or invalid fields, or a body short
+/// of its content-length, make the request malformed.
+pub fn trailers(m: &mut H2Mux, id: u32, cx: &mut Cx) -> Result<(), ConnError> {
     let Some(i) = m.slot_of_id(id) else {
-        return;
+        return Ok(());
     };
     let fields = m.h2.fields();
     let s = &mut m.slots[i];
+    let ok = crate::h2::semantics::check_trailers(fields).is_ok() && s.req_len.end().is_ok();
+    if !ok {
+        return malformed(s, &mut m.h2, cx);
+    }
     if s.req_chunked && !s.req_end {
-        let ok = crate::h2::semantics::check_trailers(fields).is_ok();
-        convert::last_chunk(ok.then_some(fields), &mut s.inbox);
+        convert::last_chunk(Some(fields), &mut s.inbox);
     }
     s.req_end = true;
     feed(m, i, cx);
     cx.wake(tokens::stream_task(m.slots[i].key));
+    Ok(())
 }
 
 /// The client reset stream `id` (or weir did, for an error of it): the
@@ -214,7 +251,8 @@ fn feed_slot(s: &mut Slot, h2: &mut Connection, cx: &mut Cx) {
         }
     }
     if moved {
-        // The stream may have run dry waiting for these.
+        // More of the body in its channel: the stream forwards it (it
+        // waits on nothing else, its pipe is never readable).
         cx.wake(tokens::stream_task(s.key));
     }
     if s.inbox.is_empty() && s.unreleased > 0 {
