@@ -51,7 +51,11 @@ fn a_soft_stop_sends_goaway_and_the_stream_in_flight_finishes() {
     weir.signal(Signal::SIGUSR1);
     let out = peer.finish();
     assert_eq!(out.status(1), Some(200), "{}", out.text);
-    assert!(out.ended.contains(&1), "the stream ended whole: {}", out.text);
+    assert!(
+        out.ended.contains(&1),
+        "the stream ended whole: {}",
+        out.text
+    );
     // The announcement (any stream may still come), then the final one,
     // naming stream 1 as processed.
     assert!(!out.goaways.is_empty(), "no GOAWAY: {}", out.text);
@@ -110,8 +114,5 @@ fn a_reload_under_h2load_loses_no_request() {
         .lines()
         .find(|l| l.starts_with("status codes:"))
         .unwrap_or_default();
-    assert!(
-        status.contains(" 0 4xx, 0 5xx"),
-        "{status}\n{text}"
-    );
+    assert!(status.contains(" 0 4xx, 0 5xx"), "{status}\n{text}");
 }

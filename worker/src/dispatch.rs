@@ -239,6 +239,10 @@ impl Worker {
                 p.cx.muxes.put(m, mx);
                 p.sched.set_expiry(task, at);
             }
+            Step::Yield => {
+                p.cx.muxes.put(m, mx);
+                p.sched.wake(task);
+            }
             Step::Close => {
                 p.cx.muxes.closed(m, mx);
                 p.sched.remove(task);

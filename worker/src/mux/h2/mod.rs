@@ -21,8 +21,8 @@
 //! it wrote, within the flow-control windows. Streams, their analysers,
 //! their server sides, logs and counters are those of HTTP/1.
 
-pub mod body;
 mod big;
+pub mod body;
 mod process;
 mod request;
 mod response;

@@ -83,6 +83,11 @@ pub fn process(m: &mut H2Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
         // The GOAWAY is out: streams in flight end with the connection.
         return Outcome::Close(Termination::client(At::Data));
     }
+    if m.client.conn.readable && !m.client.req.shutr && !m.failed {
+        // Reading stopped on its budget (or its second round) with bytes
+        // maybe left: no new edge will say so, so run again soon.
+        return Outcome::Yield;
+    }
     match timer(m, cx) {
         Some(at) if cx.now >= at && m.keys.is_empty() => {
             // Idle too long: the graceful GOAWAY, then close.

@@ -23,6 +23,8 @@ const READ_BUDGET: usize = 256 * 1024;
 pub enum Step {
     /// Runs again on an event or at this date.
     Wait(Option<Instant>),
+    /// Runs again soon (reading stopped on its budget).
+    Yield,
     /// Closed: forget it.
     Close,
 }
@@ -43,6 +45,11 @@ pub fn process(mx: &mut H2ServerMux, cx: &mut Cx) -> Step {
     }
     if !mx.slots.is_empty() {
         mx.idle_since = cx.now;
+        if mx.up && mx.conn.readable && !mx.eof {
+            // Reading stopped on its budget with bytes maybe left: no
+            // new edge will say so.
+            return Step::Yield;
+        }
         return Step::Wait(if mx.up { None } else { mx.connect_deadline });
     }
     let idle_until = mx.idle_since + IDLE_TTL;
