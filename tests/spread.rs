@@ -50,14 +50,9 @@ fn per_worker(weir: &Weir, prefix: &str, want: usize) -> BTreeMap<i32, usize> {
     }
 }
 
-#[test]
-fn a_burst_of_keep_alive_connections_lands_on_both_workers() {
-    let origin = HttpOrigin::start("o");
-    let port = free_port();
-    let weir = two_workers(port, &origin);
-    // A worker the machine does not run for 50 ms loses its share of a
-    // burst to the other (nothing is held hostage): under a loaded test
-    // run a round may be uneven, so most rounds and the sum must be even.
+/// Five bursts of `BURST` connections: how many landed even (within
+/// 60/40), and the connections per worker over all of them.
+fn bursts(weir: &Weir, port: u16, attempt: usize) -> (usize, BTreeMap<i32, usize>) {
     let (mut even_rounds, mut total) = (0, BTreeMap::new());
     for round in 0..ROUNDS {
         let barrier = Arc::new(Barrier::new(BURST));
@@ -67,7 +62,7 @@ fn a_burst_of_keep_alive_connections_lands_on_both_workers() {
                 thread::spawn(move || {
                     barrier.wait();
                     let mut c = Client::connect(port);
-                    let r = c.get(&format!("/burst{round}/{i}"));
+                    let r = c.get(&format!("/burst{attempt}.{round}/{i}"));
                     assert_eq!(r.status, 200);
                     // Kept open until the whole burst is counted.
                     c
@@ -75,14 +70,16 @@ fn a_burst_of_keep_alive_connections_lands_on_both_workers() {
             })
             .collect();
         let open: Vec<Client> = clients.into_iter().map(|t| t.join().unwrap()).collect();
-        let count = per_worker(&weir, &format!("/burst{round}/"), BURST);
+        let count = per_worker(weir, &format!("/burst{attempt}.{round}/"), BURST);
         let served: Vec<usize> = count.values().copied().collect();
         assert_eq!(served.iter().sum::<usize>(), BURST, "{count:?}");
         let most = served.iter().copied().max().unwrap_or(0);
         if served.len() == 2 && most * 10 <= BURST * 6 {
             even_rounds += 1;
         } else {
-            eprintln!("round {round}: {BURST} connections landed {count:?} on the workers");
+            eprintln!(
+                "burst {attempt}.{round}: {BURST} connections landed {count:?} on the workers"
+            );
         }
         for (pid, n) in &count {
             *total.entry(*pid).or_insert(0) += n;
@@ -102,16 +99,30 @@ fn a_burst_of_keep_alive_connections_lands_on_both_workers() {
             thread::sleep(common::POLL);
         }
     }
-    let served: Vec<usize> = total.values().copied().collect();
-    let most = served.iter().copied().max().unwrap_or(0);
-    assert!(
-        served.len() == 2 && most * 10 <= ROUNDS * BURST * 6,
-        "{ROUNDS} bursts landed {total:?} on the workers (want within 60/40)"
-    );
-    assert!(
-        even_rounds * 2 > ROUNDS,
-        "{even_rounds} of {ROUNDS} bursts within 60/40"
-    );
+    (even_rounds, total)
+}
+
+#[test]
+fn a_burst_of_keep_alive_connections_lands_on_both_workers() {
+    let origin = HttpOrigin::start("o");
+    let port = free_port();
+    let weir = two_workers(port, &origin);
+    // A worker the machine does not run for 100 ms loses its share of a
+    // burst to the other (nothing is held hostage): on a machine several
+    // times oversubscribed a burst may be uneven. So most of five bursts
+    // and their sum must be even, in one of two attempts (without the fair
+    // share every burst lands about 49/1).
+    let mut seen = Vec::new();
+    for attempt in 0..2 {
+        let (even, total) = bursts(&weir, port, attempt);
+        let served: Vec<usize> = total.values().copied().collect();
+        let most = served.iter().copied().max().unwrap_or(0);
+        if served.len() == 2 && most * 10 <= ROUNDS * BURST * 6 && even * 2 > ROUNDS {
+            return;
+        }
+        seen.push(format!("{even} of {ROUNDS} bursts even, {total:?} in all"));
+    }
+    panic!("connections not spread within 60/40: {seen:?}");
 }
 
 #[test]

@@ -29,7 +29,7 @@ pub const SLACK: usize = 1;
 
 /// The longest a connection waits because its worker left it to others
 /// that did not take it.
-pub const HOSTAGE: Duration = Duration::from_millis(50);
+pub const HOSTAGE: Duration = Duration::from_millis(100);
 
 impl Worker {
     /// Accepts up to `maxaccept` connections on listener `i`.

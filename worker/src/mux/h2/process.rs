@@ -15,7 +15,6 @@ use crate::stream::Streams;
 use crate::term::{At, Termination};
 use std::io::{self, ErrorKind, Write};
 use std::time::Instant;
-use weir_core::config::model::LogLevel;
 use weir_core::shm::unix_now_ms;
 
 /// Writes what the protocol has to send while the socket takes it;
@@ -185,17 +184,20 @@ fn log_failure(m: &H2Mux, cx: &Cx, e: &ConnError) {
         .limit
         .map_or(crate::h2::limits::LIMITS.len(), |l| l as usize);
     cx.shared.h2_limit_add(slot);
-    if !cx.logger.enabled(LogLevel::Info) {
+    let frontend = m.client.frontend;
+    if !cx.logger.traffic_enabled(frontend, None) {
         return;
     }
-    let fe = &cx.config.frontends[m.client.frontend].name;
-    cx.logger.info(&format!(
+    // To the frontend's log targets, as its other connection errors.
+    let line = format!(
         "{}:{} {}/{}: HTTP/2 connection error: {} ({})",
         m.client.addr.ip(),
         m.client.addr.port(),
-        fe,
+        cx.config.frontends[frontend].name,
         m.bind + 1,
         e.reason,
         e.code
-    ));
+    );
+    cx.logger
+        .traffic(frontend, None, |out| out.extend_from_slice(line.as_bytes()));
 }
