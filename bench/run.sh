@@ -10,7 +10,12 @@
 #   3. logging: ka-64 again with weir logging every request to UDP syslog
 #      (HAProxy without), to show what the log line costs;
 #   4. alloc.sh (weir built with its `count-alloc` feature, in target/count-alloc/):
-#      heap allocations per request.
+#      heap allocations per request;
+#   5. close-64 again in peerbench's shared layout (wrk alone on CPU 0, the
+#      proxies beside the origin on CPU 1), where keeping origin connections
+#      across client connections shows most (issue 16);
+#   6. h2bench.sh: HTTP/2 clients (h2load, h2c and TLS, 64 B and 256 KiB)
+#      through weir, HAProxy and nginx, and memory per idle HTTP/2 connection.
 # Everything lands in bench/results/<stamp>/ (git-ignored); summary.txt holds
 # the tables and is printed at the end.
 #
@@ -55,12 +60,14 @@ export WEIR_BIN
 "$WEIR_BIN" -v | sed -n 1p >"$OUT/weir-version.txt" || true
 
 case $MODE in
-  full) PB=() SCALE=(--rounds 3 --duration 5) ALLOC_ARGS=(--duration 5) LOGGING=(--rounds 3 --duration 5) ;;
+  full) PB=() SCALE=(--rounds 3 --duration 5) ALLOC_ARGS=(--duration 5) LOGGING=(--rounds 3 --duration 5)
+    SHARED=(--rounds 3 --duration 5) H2=(--rounds 3 --duration 5) ;;
   quick) PB=(--scenarios ka-64,close-64,tcp-ka-64,tcp-ka-256k --rounds 2 --duration 3 --mem 2000
     --quiet-budget 60) SCALE=(--rounds 1 --duration 2) ALLOC_ARGS=(--duration 2 --scenarios ka-64,close-64)
-    LOGGING=(--rounds 2 --duration 3 --quiet-budget 60) ;;
+    LOGGING=(--rounds 2 --duration 3 --quiet-budget 60) SHARED=(--rounds 2 --duration 3 --quiet-budget 60)
+    H2=(--rounds 1 --duration 3 --idle 500) ;;
   smoke) PB=(--scenarios ka-64 --targets haproxy --rounds 1 --duration 1 --warmup 1 --mem 0
-    --quiet-budget 0 --retries 0) SCALE=() ALLOC_ARGS=() LOGGING=() ;;
+    --quiet-budget 0 --retries 0) SCALE=() ALLOC_ARGS=() LOGGING=() SHARED=() H2=() ;;
 esac
 
 echo "== peerbench: weir, HAProxy, nginx and direct ($MODE) -> $OUT"
@@ -82,6 +89,21 @@ if ((${#SCALE[@]})); then
   echo "== scale: nbproc 1, nbproc 2 (shared socket), nbproc 2 (shards by-worker)"
   timeout 1800 "$HERE/scale.sh" "${SCALE[@]}" --out "$OUT/scale" ||
     echo "scale.sh failed (see above)" >"$OUT/scale/scale.txt"
+fi
+
+if ((${#SHARED[@]})); then
+  echo "== close-64 in the shared layout (wrk on CPU 0, proxies and origin on CPU 1)"
+  mkdir -p "$OUT/shared"
+  timeout 1800 "$HERE/peerbench.sh" --ours-name weir --ours "exec $(printf %q "$HERE/weir.sh")" \
+    --out "$OUT/shared" --layout shared --scenarios close-64 --mem 0 "${SHARED[@]}" ||
+    echo "shared-layout run failed (see above)" >"$OUT/shared/failed"
+fi
+
+if ((${#H2[@]})); then
+  echo "== HTTP/2 clients: h2load through weir, HAProxy and nginx"
+  mkdir -p "$OUT/h2"
+  timeout 1800 "$HERE/h2bench.sh" "${H2[@]}" --out "$OUT/h2" ||
+    echo "h2bench.sh failed (see above)" >"$OUT/h2/failed"
 fi
 
 ALLOC=''
@@ -107,6 +129,11 @@ fi
     python3 "$HERE/summarize.py" --ours weir-log "$OUT/logging" | sed -n '/against HAProxy/,/^$/p'
   fi
   if [[ -f $OUT/scale/scale.txt ]]; then cat "$OUT/scale/scale.txt"; echo; fi
+  if [[ -f $OUT/shared/results.tsv ]]; then
+    echo "# close-64 in the shared layout (wrk alone on CPU 0; proxies and origin on CPU 1)"
+    python3 "$HERE/summarize.py" --ours weir "$OUT/shared"
+  fi
+  if [[ -f $OUT/h2/summary.txt ]]; then cat "$OUT/h2/summary.txt"; echo; fi
   if [[ $ALLOC == none ]]; then
     echo "# allocations per request: not measured (weir has no count-alloc feature yet)"
   elif [[ -n $ALLOC ]]; then

@@ -6,8 +6,11 @@
 //! recently parked one. A parked connection stays registered with the
 //! poller under its own token: any event on it (the server closed it, or
 //! sent something unasked) closes it. Connections idle longer than
-//! [`IDLE_TTL`] are closed by the worker's housekeeping task, and at most
-//! [`MAX_PER_SERVER`] are kept per server.
+//! [`IDLE_TTL`] are closed by the worker's housekeeping task. There is no
+//! cap per server (HAProxy's `pool-max-conn` defaults to unlimited too):
+//! an HTTP/2 client running 500 streams at once to an HTTP/1 server needs
+//! 500 server connections between its bursts, and a cap of 64 closed and
+//! reopened most of them (373 origin connections per 1,000 requests).
 //!
 //! Server connections held while unused, parked here or kept by a client
 //! connection between two requests ([`kept::Kept`]), share one
@@ -32,8 +35,6 @@ use std::time::{Duration, Instant};
 /// How long a parked connection may stay unused (HAProxy's
 /// `pool-purge-delay` default).
 pub const IDLE_TTL: Duration = Duration::from_secs(5);
-/// Parked connections per server, at most.
-pub const MAX_PER_SERVER: usize = 64;
 /// The share of the open-file limit that unused server connections may
 /// hold, in percent (HAProxy's `tune.pool-high-fd-ratio` default).
 pub const HIGH_FD_RATIO: u64 = 25;
@@ -120,7 +121,8 @@ impl IdlePool {
     }
 
     /// Parks `conn` for (backend, server). Returns false (and closes it)
-    /// when the server already has its share or registration fails.
+    /// when the worker's budget is used up, the connection is private or
+    /// registration fails.
     pub fn put(
         &mut self,
         registry: &Registry,
@@ -131,7 +133,7 @@ impl IdlePool {
     ) -> bool {
         let full = self.held() >= self.budget;
         let list = self.by_server.entry((backend, server)).or_default();
-        if full || list.len() >= MAX_PER_SERVER || conn.private {
+        if full || conn.private {
             discard(conn);
             return false;
         }
