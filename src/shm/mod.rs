@@ -37,7 +37,9 @@ pub mod tickets;
 
 pub use certs::CertArea;
 pub use counters::{FreqCtr, GaugeWord, Gl, GlGauge, ProxyShm, Px};
-pub use servers::{check_status, ServerShm, Srv, ADMIN_DRAIN, ADMIN_MAINT, ADMIN_READY};
+pub use servers::{
+    check_status, Identity, ServerShm, Srv, ADMIN_DRAIN, ADMIN_MAINT, ADMIN_READY, SLOT_FREE,
+};
 pub use ssl::{Side, SslFigures};
 pub use table::{Table, TableSpec};
 pub use tickets::TicketArea;
@@ -45,7 +47,7 @@ pub use tickets::TicketArea;
 use crate::config::model::Config;
 use counters::{Layout, GL_GAUGES, GL_WORDS, PX_WORDS};
 use region::{Plan, Region};
-use servers::SRV_WORDS;
+use servers::{IDENTITY, SRV_WORDS};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -57,7 +59,9 @@ pub struct SharedState {
     global: &'static [AtomicU64],
     pub frontends: Vec<ProxyShm>,
     pub backends: Vec<ProxyShm>,
-    /// Per backend, its servers in configuration order.
+    /// Per backend, its server slots (`server_slots`): the configured
+    /// servers in configuration order, then the slots the runtime API
+    /// fills and frees ([`ServerShm::identity`]).
     pub servers: Vec<Vec<ServerShm>>,
     /// The keyed tables, in configuration order (the rate-limit tables).
     pub tables: Vec<Table>,
@@ -85,7 +89,7 @@ impl Areas {
         Areas {
             frontends: config.frontends.len(),
             backends: config.backends.len(),
-            servers: config.backends.iter().map(|b| b.servers.len()).sum(),
+            servers: config.backends.iter().map(slots).sum(),
             workers: config.global.nbproc.max(1),
             // Tables are declared by the rate-limit configuration.
             tables: Vec::new(),
@@ -113,6 +117,11 @@ impl Areas {
         }
         plan
     }
+}
+
+/// A backend's slots: its `server_slots`, never fewer than its servers.
+fn slots(b: &crate::config::model::Backend) -> usize {
+    b.server_slots.max(b.servers.len())
 }
 
 /// Milliseconds since the epoch (the shared rates' clock).
@@ -182,19 +191,33 @@ impl SharedState {
         let mut k = 0;
         let now = unix_now();
         for b in &config.backends {
-            let mut list = Vec::with_capacity(b.servers.len());
-            for s in &b.servers {
+            let mut list = Vec::with_capacity(slots(b));
+            for i in 0..slots(b) {
                 let shm = ServerShm {
                     words: &srv_words[k * SRV_WORDS..][..SRV_WORDS],
                     gauge: a.frontends + a.backends + k,
                     state: layout,
                 };
-                shm.set(Srv::Weight, u64::from(s.weight));
-                shm.set(
-                    Srv::Admin,
-                    if s.disabled { ADMIN_MAINT } else { ADMIN_READY },
-                );
                 shm.set(Srv::LastChange, now);
+                if let Some(s) = b.servers.get(i) {
+                    shm.set(Srv::Weight, u64::from(s.weight));
+                    shm.set(
+                        Srv::Admin,
+                        if s.disabled { ADMIN_MAINT } else { ADMIN_READY },
+                    );
+                    shm.write_identity(Some(&Identity {
+                        name: s.name.clone(),
+                        addr: s.addr,
+                        backup: s.backup,
+                        check: s.check,
+                        runtime: false,
+                        init_weight: s.weight,
+                    }));
+                } else {
+                    // A free slot takes no traffic, whatever reads it.
+                    shm.set(Srv::Admin, ADMIN_MAINT);
+                    shm.write_identity(None);
+                }
                 list.push(shm);
                 k += 1;
             }
@@ -290,8 +313,8 @@ impl SharedState {
     pub fn server_lines(&self, config: &Config) -> Vec<String> {
         let mut out = Vec::new();
         for (b, be) in config.backends.iter().enumerate() {
-            for (i, s) in be.servers.iter().enumerate() {
-                let shm = &self.servers[b][i];
+            for shm in self.servers.get(b).into_iter().flatten() {
+                let Some(s) = shm.identity() else { continue };
                 out.push(format!(
                     "Server {}/{} is {}, weight {}. Conn: {} act, 0 pend, {} tot.",
                     be.name,
@@ -310,7 +333,9 @@ impl SharedState {
     /// `old_config`, being replaced by a reload): proxies and servers are
     /// matched by name, so totals keep counting across reloads. A server
     /// keeps its runtime weight and administrative state unless the new
-    /// configuration changed them.
+    /// configuration changed them. Servers added at run time are not
+    /// carried over (HAProxy's behaviour: the file says which servers
+    /// exist), nor an address set at run time.
     pub fn inherit(&self, config: &Config, old: &SharedState, old_config: &Config) {
         let copy = |to: &[AtomicU64], from: &[AtomicU64]| {
             for (t, f) in to.iter().zip(from) {
@@ -334,7 +359,7 @@ impl SharedState {
                 };
                 let (new, prev) = (self.servers[i][k], old.servers[j][m]);
                 let (weight, admin) = (new.get(Srv::Weight), new.get(Srv::Admin));
-                copy(new.words, prev.words);
+                copy(&new.words[..IDENTITY], &prev.words[..IDENTITY]);
                 if old_be.servers[m].weight != srv.weight {
                     new.set(Srv::Weight, weight);
                 }
@@ -367,14 +392,20 @@ impl SharedState {
         }
     }
 
-    /// A server by backend and server name.
+    /// A server by backend and server name: the backend's index and the
+    /// server's slot (configured or added at run time).
     pub fn server(&self, config: &Config, backend: &str, server: &str) -> Option<(usize, usize)> {
         let b = config.backends.iter().position(|b| b.name == backend)?;
-        let s = config.backends[b]
-            .servers
-            .iter()
-            .position(|s| s.name == server)?;
+        let s = self.slot_of(b, server)?;
         Some((b, s))
+    }
+
+    /// The slot of backend `b` holding the server named `name`.
+    pub fn slot_of(&self, b: usize, name: &str) -> Option<usize> {
+        self.servers
+            .get(b)?
+            .iter()
+            .position(|shm| shm.in_use() && shm.identity().is_some_and(|id| id.name == name))
     }
 }
 
@@ -411,6 +442,43 @@ mod tests {
         assert_eq!(s.cur(), 2);
         st.reset_worker(1);
         assert_eq!((s.cur(), s.get(Srv::Smax)), (0, 3));
+    }
+
+    #[test]
+    fn slots_hold_configured_servers_then_free_ones() {
+        let config = config();
+        let st = SharedState::private(&config);
+        // Two configured servers, and the default headroom.
+        assert_eq!(st.servers[0].len(), 2 + 16);
+        let s = st.servers[0][1].identity();
+        assert_eq!(
+            s.as_ref()
+                .map(|s| (s.name.as_str(), s.addr.port(), s.runtime)),
+            Some(("t", 3, false))
+        );
+        assert!(st.servers[0][2].identity().is_none());
+        assert!(!st.servers[0][2].usable(), "a free slot takes no traffic");
+        let added = Identity {
+            name: "x".repeat(servers::NAME_WORDS * 8),
+            addr: "[2001:db8::7]:8443"
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}")),
+            backup: true,
+            check: true,
+            runtime: true,
+            init_weight: 9,
+        };
+        let seq = st.servers[0][5].seq();
+        st.servers[0][5].write_identity(Some(&added));
+        assert_eq!(st.servers[0][5].seq(), seq + 2);
+        assert_eq!(st.servers[0][5].identity(), Some(added.clone()));
+        assert_eq!(st.server(&config, "b", &added.name), Some((0, 5)));
+        let mut moved = added.clone();
+        moved.addr = "10.1.2.3:80".parse().unwrap_or_else(|e| panic!("{e}"));
+        st.servers[0][5].write_identity(Some(&moved));
+        assert_eq!(st.servers[0][5].identity(), Some(moved));
+        st.servers[0][5].write_identity(None);
+        assert_eq!(st.server(&config, "b", &added.name), None);
     }
 
     #[test]

@@ -2,6 +2,15 @@
 //! shared state every worker sees alike (operational and administrative
 //! state, weight, sessions: [`weir_core::shm`]), this worker's balancer and
 //! its queue of sessions waiting for a server slot ([`crate::queue`]).
+//!
+//! A backend has one [`ServerState`] per shared slot (`server_slots`):
+//! the configured servers, then the slots the runtime API fills (`add
+//! server`) and frees (`del server`). A server's index is its slot, so it
+//! never moves while sessions hold it. At the start of each turn the
+//! worker compares each backend's servers generation with the one it last
+//! saw ([`BackendState::refresh`]): one relaxed load, no lock; when it
+//! moved, the slots whose identity sequence moved are read again (name,
+//! address, flags) and the balancer is told.
 
 use crate::balance::{self, Balancer, PickCtx};
 use crate::queue::WaitQueue;
@@ -10,14 +19,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use weir_core::config::model::{self, Balance};
-use weir_core::shm::{ProxyShm, ServerShm};
+use weir_core::shm::{Identity, ProxyShm, Px, ServerShm};
 use weir_core::tls::Connector;
 
-/// One server.
+/// One server slot.
 pub struct ServerState {
+    /// The slot holds a server (a free slot is never picked).
+    pub present: bool,
+    /// The slot's identity sequence when it was last read: connections
+    /// kept for reuse are keyed by it ([`crate::idle::ServerKey`]).
+    pub seq: u64,
     pub name: String,
     pub addr: SocketAddr,
     pub backup: bool,
+    /// The weight it was configured or added with.
+    pub init_weight: u32,
     /// Concurrent sessions it takes, over every worker; more wait in the
     /// backend's queue.
     pub maxconn: Option<usize>,
@@ -38,26 +54,60 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    fn new(s: &model::Server, shm: ServerShm) -> ServerState {
-        ServerState {
-            name: s.name.clone(),
-            addr: s.addr,
-            backup: s.backup,
-            maxconn: s.maxconn,
+    /// Slot `shm`, read now; `configured` is the configuration's server of
+    /// this slot, if it has one (its settings apply while the slot holds
+    /// that server, not a server added at run time in its place).
+    fn read(shm: ServerShm, configured: Option<&model::Server>) -> ServerState {
+        let seq = shm.seq();
+        let id = shm.identity();
+        let from_config = configured.filter(|c| {
+            id.as_ref()
+                .is_some_and(|id| !id.runtime && id.name == c.name)
+        });
+        let mut s = ServerState {
+            present: false,
+            seq,
+            name: String::new(),
+            addr: ([0, 0, 0, 0], 0).into(),
+            backup: false,
+            init_weight: 0,
+            maxconn: None,
             shm,
-            tls: s
+            tls: None,
+            tls_warned: Cell::new(None),
+            send_proxy: None,
+            h2: false,
+        };
+        if let Some(c) = from_config {
+            s.maxconn = c.maxconn;
+            s.tls = c
                 .tls
                 .as_ref()
-                .map(|t| Connector::from_server(t).map(Arc::new)),
-            tls_warned: Cell::new(None),
-            send_proxy: s.send_proxy,
-            h2: s.h2,
+                .map(|t| Connector::from_server(t).map(Arc::new));
+            s.send_proxy = c.send_proxy;
+            s.h2 = c.h2;
         }
+        if let Some(Identity {
+            name,
+            addr,
+            backup,
+            init_weight,
+            ..
+        }) = id
+        {
+            s.present = true;
+            s.name = name;
+            s.addr = addr;
+            s.backup = backup;
+            s.init_weight = init_weight;
+        }
+        s
     }
 
-    /// Whether new traffic may go to it (UP, READY, weight above 0).
+    /// Whether new traffic may go to it (it exists, UP, READY, weight
+    /// above 0).
     pub fn usable(&self) -> bool {
-        self.shm.usable()
+        self.present && self.shm.usable()
     }
 
     /// Its current weight (changes at run time).
@@ -84,9 +134,12 @@ impl ServerState {
     #[cfg(test)]
     pub fn for_test(name: &str, weight: u32) -> ServerState {
         ServerState {
+            present: true,
+            seq: 0,
             name: name.to_string(),
             addr: ([127, 0, 0, 1], 1).into(),
             backup: false,
+            init_weight: weight,
             maxconn: None,
             shm: ServerShm::detached(weight),
             tls: None,
@@ -129,15 +182,21 @@ pub struct BackendState {
     /// A server of it wants a PROXY protocol header.
     pub send_proxy_any: bool,
     balancer: Box<dyn Balancer>,
+    /// The configured servers (the first slots).
+    configured: Vec<model::Server>,
+    /// The servers generation last seen ([`Px::ServersGen`]).
+    gen: u64,
 }
 
 impl BackendState {
     pub fn new(b: &model::Backend, shm: ProxyShm, servers: &[ServerShm]) -> BackendState {
-        let servers: Vec<ServerState> = b
-            .servers
+        // The generation before the slots: a change after this read is
+        // seen at the next refresh.
+        let gen = shm.get_acquire(Px::ServersGen);
+        let servers: Vec<ServerState> = servers
             .iter()
-            .zip(servers)
-            .map(|(s, shm)| ServerState::new(s, *shm))
+            .enumerate()
+            .map(|(i, shm)| ServerState::read(*shm, b.servers.get(i)))
             .collect();
         // `uri` and `hdr(NAME)` in a TCP backend have nothing to hash: their
         // balancers fall back to round-robin by themselves.
@@ -164,7 +223,33 @@ impl BackendState {
             sni_from_host,
             send_proxy_any,
             balancer,
+            configured: b.servers.clone(),
+            gen,
         }
+    }
+
+    /// Rereads the slots the runtime API changed since the last look
+    /// (added, deleted, address set), if the backend's servers generation
+    /// moved; the balancer then rebuilds what it derived from the servers.
+    /// Returns whether anything changed.
+    pub fn refresh(&mut self) -> bool {
+        let gen = self.shm.get_acquire(Px::ServersGen);
+        if gen == self.gen {
+            return false;
+        }
+        self.gen = gen;
+        let mut changed = false;
+        for (i, s) in self.servers.iter_mut().enumerate() {
+            if s.shm.seq() == s.seq {
+                continue;
+            }
+            *s = ServerState::read(s.shm, self.configured.get(i));
+            changed = true;
+        }
+        if changed {
+            self.balancer.servers_changed(&self.servers);
+        }
+        changed
     }
 
     /// Picks a server for a new connection attempt, avoiding `avoid` (the
