@@ -272,3 +272,137 @@ impl BackendState {
         self.queue.slot_freed();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_core::config::load_str;
+    use weir_core::shm::{SharedState, Srv, ADMIN_MAINT, ADMIN_READY};
+
+    /// Backend `b` balanced by `balance`, two configured servers, four
+    /// slots; the shared state the control process would write to.
+    fn backend(balance: &str) -> (BackendState, SharedState) {
+        let text = format!(
+            "[defaults]\nmode = \"http\"\n[frontend.f]\nbind = \"127.0.0.1:1\"\n\
+             default_backend = \"b\"\n[backend.b]\nbalance = \"{balance}\"\nserver_slots = 4\n\
+             server = [{{ name = \"s0\", address = \"127.0.0.1:2\" }}, \
+             {{ name = \"s1\", address = \"127.0.0.1:3\" }}]\n"
+        );
+        let config = match load_str("t.toml", &text) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        };
+        let shared = SharedState::private(&config);
+        let be = BackendState::new(&config.backends[0], shared.backends[0], &shared.servers[0]);
+        (be, shared)
+    }
+
+    /// What `add server b/NAME 127.0.0.1:PORT` and `enable server` write.
+    fn add(shared: &SharedState, slot: usize, name: &str, port: u16) {
+        let shm = shared.servers[0][slot];
+        shm.clear_figures();
+        shm.set(Srv::Weight, 1);
+        shm.write_identity(Some(&Identity {
+            name: name.into(),
+            addr: ([127, 0, 0, 1], port).into(),
+            backup: false,
+            check: false,
+            runtime: true,
+            init_weight: 1,
+        }));
+        shm.set(Srv::Admin, ADMIN_READY);
+        shared.backends[0].bump(Px::ServersGen);
+    }
+
+    /// What `del server b/NAME` writes (after `disable server`).
+    fn del(shared: &SharedState, slot: usize) {
+        let shm = shared.servers[0][slot];
+        shm.set(Srv::Admin, ADMIN_MAINT);
+        shm.set(Srv::Weight, 0);
+        shm.write_identity(None);
+        shared.backends[0].bump(Px::ServersGen);
+    }
+
+    /// Which slots 200 picks reach (URIs and sources varied for the
+    /// hashing algorithms).
+    fn reached(be: &mut BackendState) -> Vec<usize> {
+        let mut seen = vec![0; be.servers.len()];
+        for i in 0..200u32 {
+            let uri = format!("/object/{i}");
+            let req = PickCtx {
+                src: Some(std::net::IpAddr::from(i.to_be_bytes())),
+                uri: Some(uri.as_bytes()),
+                header: Some(uri.as_bytes()),
+            };
+            if let Pick::Server(k) = be.pick(&req, None) {
+                seen[k] += 1;
+            }
+        }
+        seen.iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    #[test]
+    fn every_algorithm_takes_added_servers_and_drops_deleted_ones() {
+        for balance in [
+            "roundrobin",
+            "static-rr",
+            "leastconn",
+            "first",
+            "random",
+            "source",
+            "uri",
+            "hdr(x-key)",
+        ] {
+            let (mut be, shared) = backend(balance);
+            let first = balance == "first";
+            assert!(!be.refresh(), "{balance}: nothing moved yet");
+            assert_eq!(reached(&mut be), if first { vec![0] } else { vec![0, 1] });
+            add(&shared, 3, "added", 9);
+            assert!(be.refresh(), "{balance}: the generation moved");
+            assert_eq!(
+                (be.servers[3].name.as_str(), be.servers[3].addr.port()),
+                ("added", 9)
+            );
+            if first {
+                // `first` fills servers in slot order: take the others out.
+                shared.servers[0][0].set(Srv::Admin, ADMIN_MAINT);
+                shared.servers[0][1].set(Srv::Admin, ADMIN_MAINT);
+                assert_eq!(reached(&mut be), vec![3], "{balance}");
+                shared.servers[0][0].set(Srv::Admin, ADMIN_READY);
+            } else {
+                assert_eq!(reached(&mut be), vec![0, 1, 3], "{balance}");
+            }
+            del(&shared, 3);
+            del(&shared, 1);
+            assert!(be.refresh());
+            assert!(!be.servers[3].present && !be.servers[1].present);
+            assert_eq!(
+                reached(&mut be),
+                vec![0],
+                "{balance}: deleted servers get nothing"
+            );
+        }
+    }
+
+    #[test]
+    fn a_moved_server_gets_a_new_sequence() {
+        let (mut be, shared) = backend("roundrobin");
+        let seq = be.servers[0].seq;
+        let shm = shared.servers[0][0];
+        let mut id = shm.identity().unwrap_or_else(|| panic!("configured"));
+        id.addr = ([127, 0, 0, 2], 80).into();
+        shm.write_identity(Some(&id));
+        shared.backends[0].bump(Px::ServersGen);
+        assert!(be.refresh());
+        assert_eq!(be.servers[0].addr, id.addr);
+        assert_ne!(
+            be.servers[0].seq, seq,
+            "connections kept for the old address are not reused"
+        );
+        assert_eq!(be.servers[0].name, "s0");
+    }
+}
