@@ -15,6 +15,8 @@ use std::process::Command;
 
 use nix::sys::signal::Signal;
 
+use common::http::{backend, curl, http_config, Client};
+use common::http_origin::HttpOrigin;
 use common::origin::{named_origin, Origin};
 use common::runtime::{command, stat_text, tally};
 use common::weir::TempDir;
@@ -334,6 +336,66 @@ fn reload_drops_runtime_added_servers() {
         cmd(&sock, &format!("add server be/s2 {}", o2.addr)),
         "New server registered.\n\n"
     );
+}
+
+/// HTTP: a client connection kept alive across `set server addr` sends
+/// its next request to the new address (the server connection it kept to
+/// the old one is not reused), and the stats page lists an added server
+/// and drops it once deleted.
+#[test]
+fn http_keepalive_follows_the_new_address_and_the_stats_page_lists_added_servers() {
+    let (a, b, c) = (
+        HttpOrigin::start("a"),
+        HttpOrigin::start("b"),
+        HttpOrigin::start("c"),
+    );
+    let (port, stats_port) = (free_port(), free_port());
+    let dir = TempDir::new("http");
+    let sock = dir.path.join("admin.sock");
+    let stats = format!(
+        "[listen.stats]\nbind = \"127.0.0.1:{stats_port}\"\nstats = {{ uri = \"/stats\" }}\n"
+    );
+    let config = http_config(port, "", "", &(backend("be", "", &[a.addr]) + &stats)).replace(
+        "nbproc = 1",
+        &format!("nbproc = 2\nstats_socket = \"{}\"", sock.display()),
+    );
+    let weir = Weir::start(&config);
+    wait_until(DEADLINE, "the runtime API", || {
+        UnixStream::connect(&sock).is_ok()
+    });
+    let mut client = Client::connect(port);
+    assert_eq!(client.get("/").header("x-origin"), Some("a"));
+    assert_eq!(client.get("/").header("x-origin"), Some("a"));
+    let answer = cmd(
+        &sock,
+        &format!("set server be/s1 addr 127.0.0.1 port {}", b.addr.port()),
+    );
+    assert!(answer.contains("port changed from"), "{answer}");
+    let r = client.get("/");
+    assert_eq!(
+        r.header("x-origin"),
+        Some("b"),
+        "the same client connection"
+    );
+    assert_eq!(client.get("/").header("x-origin"), Some("b"));
+
+    assert_eq!(
+        cmd(&sock, &format!("add server be/s2 {}", c.addr)),
+        "New server registered.\n\n"
+    );
+    let csv = curl(stats_port, "/stats;csv", &[]);
+    let csv = String::from_utf8_lossy(&csv.body).into_owned();
+    assert!(csv.contains("\nbe,s2,"), "{csv}");
+    let page = curl(stats_port, "/stats", &[]);
+    assert!(String::from_utf8_lossy(&page.body).contains("s2"));
+    assert_eq!(cmd(&sock, "del server be/s2"), "Server deleted.\n\n");
+    let csv = curl(stats_port, "/stats;csv", &[]);
+    let csv = String::from_utf8_lossy(&csv.body).into_owned();
+    assert!(
+        !csv.contains("\nbe,s2,") && csv.contains("\nbe,s1,"),
+        "{csv}"
+    );
+    drop(weir);
 }
 
 fn stat_servers_opt(sock: &Path) -> Option<Vec<String>> {
