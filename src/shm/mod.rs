@@ -358,6 +358,14 @@ impl SharedState {
                     continue;
                 };
                 let (new, prev) = (self.servers[i][k], old.servers[j][m]);
+                // The old slot may hold another server by now (deleted,
+                // then taken by one added at run time).
+                if !prev
+                    .identity()
+                    .is_some_and(|id| !id.runtime && id.name == srv.name)
+                {
+                    continue;
+                }
                 let (weight, admin) = (new.get(Srv::Weight), new.get(Srv::Admin));
                 copy(&new.words[..IDENTITY], &prev.words[..IDENTITY]);
                 if old_be.servers[m].weight != srv.weight {
@@ -479,6 +487,39 @@ mod tests {
         assert_eq!(st.servers[0][5].identity(), Some(moved));
         st.servers[0][5].write_identity(None);
         assert_eq!(st.server(&config, "b", &added.name), None);
+    }
+
+    #[test]
+    fn a_reload_keeps_configured_servers_only() {
+        let config = config();
+        let old = SharedState::private(&config);
+        old.servers[0][0].add(Srv::Stot, 5);
+        old.servers[0][1].add(Srv::Stot, 7);
+        // `t` deleted, and its slot taken by a server added at run time.
+        let added = Identity {
+            name: "x".into(),
+            addr: ([127, 0, 0, 1], 9).into(),
+            backup: false,
+            check: false,
+            runtime: true,
+            init_weight: 1,
+        };
+        old.servers[0][1].write_identity(Some(&added));
+        old.servers[0][4].write_identity(Some(&Identity {
+            name: "y".into(),
+            ..added.clone()
+        }));
+        let new = SharedState::private(&config);
+        new.inherit(&config, &old, &config);
+        assert_eq!(new.servers[0][0].get(Srv::Stot), 5, "s carried over");
+        assert_eq!(new.servers[0][1].get(Srv::Stot), 0, "not x's figures");
+        assert_eq!(
+            new.servers[0][1].identity().map(|i| i.name),
+            Some("t".into())
+        );
+        assert_eq!(new.server(&config, "b", "x"), None);
+        assert_eq!(new.server(&config, "b", "y"), None);
+        assert!(new.servers[0][2..].iter().all(|s| !s.in_use()));
     }
 
     #[test]
