@@ -6,9 +6,9 @@
 //! A backend has one [`ServerState`] per shared slot (`server_slots`):
 //! the configured servers, then the slots the runtime API fills (`add
 //! server`) and frees (`del server`). A server's index is its slot, so it
-//! never moves while sessions hold it. At the start of each turn the
-//! worker compares each backend's servers generation with the one it last
-//! saw ([`BackendState::refresh`]): one relaxed load, no lock; when it
+//! never moves while sessions hold it. At the start of each turn, and at
+//! each pick, the worker compares the backend's servers generation with
+//! the one it last saw ([`BackendState::refresh`]): one load, no lock; when it
 //! moved, the slots whose identity sequence moved are read again (name,
 //! address, flags) and the balancer is told.
 
@@ -255,6 +255,8 @@ impl BackendState {
     /// Picks a server for a new connection attempt, avoiding `avoid` (the
     /// server that just failed) when another one can take it.
     pub fn pick(&mut self, req: &PickCtx, avoid: Option<usize>) -> Pick {
+        // A change since the turn started (one load when nothing moved).
+        self.refresh();
         match self.balancer.pick(&self.servers, req, avoid) {
             Some(i) => Pick::Server(i),
             None if balance::candidates(&self.servers).next().is_some() => Pick::Full,
