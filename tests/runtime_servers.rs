@@ -137,7 +137,7 @@ fn added_server_takes_traffic_on_both_workers_and_deleted_one_none() {
         "Only servers in maintenance mode can be deleted.\n\n"
     );
     // In maintenance but with a session on it: refused.
-    let mut held = hold_session_on(&weir, &sock, port, "s2");
+    let mut held = hold_session_on(&sock, port, "s2");
     assert_eq!(cmd(&sock, "disable server be/s2"), "\n");
     assert_eq!(
         cmd(&sock, "del server be/s2"),
@@ -171,8 +171,7 @@ fn added_server_takes_traffic_on_both_workers_and_deleted_one_none() {
 /// Opens a connection that lands on `server` (the other servers in
 /// maintenance meanwhile) and stays open: weir holds a session on it until
 /// the returned stream is dropped.
-fn hold_session_on(weir: &Weir, sock: &Path, port: u16, server: &str) -> Option<TcpStream> {
-    let _ = weir;
+fn hold_session_on(sock: &Path, port: u16, server: &str) -> Option<TcpStream> {
     assert_eq!(cmd(sock, "set server be/s1 state maint"), "\n");
     let mut s = common::client::connect(port).unwrap_or_else(|e| panic!("connect: {e}"));
     let mut name = vec![0u8; server.len()];
