@@ -299,30 +299,28 @@ mod tests {
         (be, shared)
     }
 
-    /// What `add server b/NAME 127.0.0.1:PORT` and `enable server` write.
-    fn add(shared: &SharedState, slot: usize, name: &str, port: u16) {
-        let shm = shared.servers[0][slot];
-        shm.clear_figures();
-        shm.set(Srv::Weight, 1);
-        shm.write_identity(Some(&Identity {
+    /// `add server b/NAME 127.0.0.1:PORT` then `enable server b/NAME`:
+    /// the slot it took.
+    fn add(shared: &SharedState, name: &str, port: u16) -> usize {
+        let id = Identity {
             name: name.into(),
             addr: ([127, 0, 0, 1], port).into(),
             backup: false,
             check: false,
             runtime: true,
             init_weight: 1,
-        }));
-        shm.set(Srv::Admin, ADMIN_READY);
-        shared.backends[0].bump(Px::ServersGen);
+        };
+        let slot = shared
+            .add_server(0, &id)
+            .unwrap_or_else(|| panic!("a free slot"));
+        shared.servers[0][slot].set(Srv::Admin, ADMIN_READY);
+        slot
     }
 
-    /// What `del server b/NAME` writes (after `disable server`).
+    /// `disable server b/NAME` then `del server b/NAME`.
     fn del(shared: &SharedState, slot: usize) {
-        let shm = shared.servers[0][slot];
-        shm.set(Srv::Admin, ADMIN_MAINT);
-        shm.set(Srv::Weight, 0);
-        shm.write_identity(None);
-        shared.backends[0].bump(Px::ServersGen);
+        shared.servers[0][slot].set(Srv::Admin, ADMIN_MAINT);
+        shared.del_server(0, slot);
     }
 
     /// Which slots 200 picks reach (URIs and sources varied for the
@@ -363,25 +361,26 @@ mod tests {
             let first = balance == "first";
             assert!(!be.refresh(), "{balance}: nothing moved yet");
             assert_eq!(reached(&mut be), if first { vec![0] } else { vec![0, 1] });
-            add(&shared, 3, "added", 9);
+            let k = add(&shared, "added", 9);
+            assert_eq!(k, 2, "the first free slot");
             assert!(be.refresh(), "{balance}: the generation moved");
             assert_eq!(
-                (be.servers[3].name.as_str(), be.servers[3].addr.port()),
+                (be.servers[k].name.as_str(), be.servers[k].addr.port()),
                 ("added", 9)
             );
             if first {
                 // `first` fills servers in slot order: take the others out.
                 shared.servers[0][0].set(Srv::Admin, ADMIN_MAINT);
                 shared.servers[0][1].set(Srv::Admin, ADMIN_MAINT);
-                assert_eq!(reached(&mut be), vec![3], "{balance}");
+                assert_eq!(reached(&mut be), vec![k], "{balance}");
                 shared.servers[0][0].set(Srv::Admin, ADMIN_READY);
             } else {
-                assert_eq!(reached(&mut be), vec![0, 1, 3], "{balance}");
+                assert_eq!(reached(&mut be), vec![0, 1, k], "{balance}");
             }
-            del(&shared, 3);
+            del(&shared, k);
             del(&shared, 1);
             assert!(be.refresh());
-            assert!(!be.servers[3].present && !be.servers[1].present);
+            assert!(!be.servers[k].present && !be.servers[1].present);
             assert_eq!(
                 reached(&mut be),
                 vec![0],
@@ -394,13 +393,13 @@ mod tests {
     fn a_moved_server_gets_a_new_sequence() {
         let (mut be, shared) = backend("roundrobin");
         let seq = be.servers[0].seq;
-        let shm = shared.servers[0][0];
-        let mut id = shm.identity().unwrap_or_else(|| panic!("configured"));
-        id.addr = ([127, 0, 0, 2], 80).into();
-        shm.write_identity(Some(&id));
-        shared.backends[0].bump(Px::ServersGen);
+        let addr = ([127, 0, 0, 2], 80).into();
+        assert_eq!(
+            shared.set_server_addr(0, 0, addr),
+            Some(([127, 0, 0, 1], 2).into())
+        );
         assert!(be.refresh());
-        assert_eq!(be.servers[0].addr, id.addr);
+        assert_eq!(be.servers[0].addr, addr);
         assert_ne!(
             be.servers[0].seq, seq,
             "connections kept for the old address are not reused"

@@ -21,7 +21,7 @@ use super::commands::{names, with_server};
 use super::ControlCtx;
 use std::net::{IpAddr, SocketAddr};
 use weir_core::config::check_server_name;
-use weir_core::shm::{unix_now, Identity, Px, Srv, ADMIN_MAINT};
+use weir_core::shm::{Identity, ADMIN_MAINT};
 
 const ADD_USAGE: &str =
     "Usage: add server <backend>/<server> <addr>:<port> [weight <n>] [check] [backup]\n";
@@ -78,22 +78,13 @@ pub fn add(cx: &mut ControlCtx, args: &[&str]) -> String {
              needs the backend's `check` table in the configuration.\n"
         );
     }
-    let Some(slots) = cx.shared.servers.get(b) else {
-        return "No such backend.\n".into();
-    };
-    let Some(shm) = slots.iter().find(|s| !s.in_use()) else {
+    let Some(_) = cx.shared.add_server(b, &id) else {
+        let slots = cx.shared.servers.get(b).map_or(0, Vec::len);
         return format!(
-            "No free server slot in backend '{be_name}' (server_slots = {}): \
-             raise server_slots in the configuration and reload.\n",
-            slots.len()
+            "No free server slot in backend '{be_name}' (server_slots = {slots}): \
+             raise server_slots in the configuration and reload.\n"
         );
     };
-    shm.clear_figures();
-    shm.set(Srv::Weight, u64::from(id.init_weight));
-    shm.set(Srv::Admin, ADMIN_MAINT);
-    shm.set(Srv::LastChange, unix_now());
-    shm.write_identity(Some(&id));
-    cx.shared.backends[b].bump(Px::ServersGen);
     cx.logger.notice(&format!(
         "Server {be_name}/{name} added at {addr} through the runtime API, in maintenance \
          until enabled."
@@ -112,9 +103,7 @@ pub fn del(cx: &mut ControlCtx, args: &[&str]) -> String {
             return "Server still has connections attached to it, cannot remove it.\n".into();
         }
         let (be, srv) = names(cx, b, s);
-        shm.set(Srv::Weight, 0);
-        shm.write_identity(None);
-        cx.shared.backends[b].bump(Px::ServersGen);
+        cx.shared.del_server(b, s);
         cx.logger.notice(&format!(
             "Server {be}/{srv} deleted through the runtime API."
         ));
@@ -126,7 +115,7 @@ pub fn del(cx: &mut ControlCtx, args: &[&str]) -> String {
 pub fn set_addr(cx: &mut ControlCtx, b: usize, s: usize, args: &[&str]) -> String {
     const USAGE: &str = "set server <b>/<s> addr requires an address and optionally a port.\n";
     let shm = cx.shared.servers[b][s];
-    let Some(mut id) = shm.identity() else {
+    let Some(id) = shm.identity() else {
         return "No such server.\n".into();
     };
     let ip: IpAddr = match args.first().map(|a| a.parse()) {
@@ -163,9 +152,7 @@ pub fn set_addr(cx: &mut ControlCtx, b: usize, s: usize, args: &[&str]) -> Strin
     if old == new {
         return answer;
     }
-    id.addr = new;
-    shm.write_identity(Some(&id));
-    cx.shared.backends[b].bump(Px::ServersGen);
+    cx.shared.set_server_addr(b, s, new);
     let (be, srv) = names(cx, b, s);
     cx.logger.notice(&format!(
         "Server {be}/{srv} changed its address from {old} to {new} by stats socket command."
