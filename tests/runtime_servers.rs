@@ -207,9 +207,13 @@ fn bad_input_and_no_free_slot() {
     for (line, want) in &cases {
         assert_eq!(cmd(&sock, line), format!("{want}\n"), "{line}");
     }
+    // As HAProxy 2.4 scripts send it.
     assert_eq!(
-        cmd(&sock, &format!("add server be/s2 {a} backup")),
-        "New server registered.\n\n"
+        cmd(
+            &sock,
+            &format!("experimental-mode on; add server be/s2 {a} backup")
+        ),
+        "\nNew server registered.\n\n"
     );
     assert_eq!(stat_text(&sock, "be", "s2", "bck").as_deref(), Some("1"));
     assert_eq!(

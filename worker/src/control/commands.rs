@@ -135,6 +135,9 @@ fn run(w: &[&str], payload: Option<&str>, session: &mut Session, cx: &mut Contro
             "The following commands are valid at this level:\n{}",
             usage(&HELP.iter().collect::<Vec<_>>())
         ),
+        // HAProxy 2.4 wanted it before `add server` and `del server`, and
+        // scripts still send it: nothing is experimental here.
+        ["experimental-mode", "on" | "off"] | ["experimental-mode"] => String::new(),
         ["prompt", ..] => {
             session.prompt = !session.prompt;
             String::new()
