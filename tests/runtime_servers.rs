@@ -185,6 +185,47 @@ fn hold_session_on(sock: &Path, port: u16, server: &str) -> Option<TcpStream> {
     Some(s)
 }
 
+/// A worker, or the control process, respawned after a crash starts from
+/// the shared state: servers added before the crash are there.
+#[test]
+fn respawned_processes_see_added_servers() {
+    let (o1, o2) = (named_origin("s1"), named_origin("s2"));
+    let (weir, port, sock, _dir) = start(
+        &server("s1", &o1),
+        "check = { type = \"tcp\", interval = \"100ms\", rise = 1, fall = 1 }",
+    );
+    assert_eq!(
+        cmd(&sock, &format!("add server be/s2 {} check", o2.addr)),
+        "New server registered.\n\n"
+    );
+    assert_eq!(cmd(&sock, "enable server be/s2"), "\n");
+    assert_eq!(cmd(&sock, "disable server be/s1"), "\n");
+    let victim = weir.worker_pids()[0];
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim), Signal::SIGKILL)
+        .unwrap_or_else(|e| panic!("kill {victim}: {e}"));
+    wait_until(DEADLINE, "a new worker", || {
+        let pids = weir.worker_pids();
+        pids.len() == 2 && !pids.contains(&victim)
+    });
+    let (counts, pids) = tally(&weir, port, 20);
+    assert_eq!(counts.get("s2"), Some(&20), "{counts:?}");
+    both_workers(&weir, &pids);
+
+    let control = weir
+        .control_pid()
+        .unwrap_or_else(|| panic!("a control process"));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(control), Signal::SIGKILL)
+        .unwrap_or_else(|e| panic!("kill {control}: {e}"));
+    wait_until(DEADLINE, "a new control process", || {
+        weir.control_pid().is_some_and(|p| p != control)
+    });
+    // Its checks include the added server: gone, it goes DOWN.
+    drop(o2);
+    wait_until(DEADLINE, "s2 DOWN", || {
+        stat_text(&sock, "be", "s2", "status").as_deref() == Some("DOWN")
+    });
+}
+
 #[test]
 fn bad_input_and_no_free_slot() {
     let o1 = named_origin("s1");
