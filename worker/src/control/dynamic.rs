@@ -78,13 +78,13 @@ pub fn add(cx: &mut ControlCtx, args: &[&str]) -> String {
              needs the backend's `check` table in the configuration.\n"
         );
     }
-    let Some(_) = cx.shared.add_server(b, &id) else {
+    if cx.shared.add_server(b, &id).is_none() {
         let slots = cx.shared.servers.get(b).map_or(0, Vec::len);
         return format!(
             "No free server slot in backend '{be_name}' (server_slots = {slots}): \
              raise server_slots in the configuration and reload.\n"
         );
-    };
+    }
     cx.logger.notice(&format!(
         "Server {be_name}/{name} added at {addr} through the runtime API, in maintenance \
          until enabled."
