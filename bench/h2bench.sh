@@ -272,7 +272,7 @@ open(ready, "w").write("ok\n")
 time.sleep(3600)
 PY
     idle_pid=$!
-    for ((k = 0; k < 600 && ! -e $RUN/idle-$t.ready; k++)); do sleep 0.1; done
+    for ((k = 0; k < 600; k++)); do [[ -e $RUN/idle-$t.ready ]] && break; sleep 0.1; done
     sleep 1
     # shellcheck disable=SC2086
     after=$(rss_kib $pids)

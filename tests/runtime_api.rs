@@ -5,9 +5,6 @@
 
 mod common;
 
-use nix::sys::signal::Signal;
-
-use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
@@ -17,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::client;
 use common::origin::{echo_origin, named_origin, Origin};
+use common::runtime::tally;
 use common::weir::TempDir;
 use common::{free_port, tcp_config, wait_for, wait_until, Weir, DEADLINE};
 
@@ -72,52 +70,6 @@ fn start(s1: &Origin, s2: &Origin, weights: (u32, u32)) -> (Weir, u16, PathBuf, 
         UnixStream::connect(&sock).is_ok() && common::procfs::is_listening(port)
     });
     (weir, port, sock, dir)
-}
-
-/// `n` sequential connections; which origin answered, and which workers
-/// (by pid in the tcplog lines) served them.
-fn tally(weir: &Weir, port: u16, n: usize) -> (BTreeMap<String, usize>, BTreeSet<i32>) {
-    let before = weir.tcplogs().len();
-    let mut counts = BTreeMap::new();
-    // Workers share one listening socket, and which one accepts is up to
-    // the kernel: to see every worker serve, each takes its share while the
-    // others are paused (SIGTTOU to a worker pauses that worker only).
-    let workers = weir.worker_pids();
-    let share = n.div_ceil(workers.len().max(1));
-    let mut done = 0;
-    for &w in &workers {
-        let others: Vec<i32> = workers.iter().copied().filter(|&o| o != w).collect();
-        for &o in &others {
-            toggle(weir, o, Signal::SIGTTOU, "paused");
-        }
-        for _ in 0..share.min(n - done) {
-            let name = client::read_all(port).unwrap_or_else(|e| panic!("connection #{done}: {e}"));
-            *counts.entry(name).or_insert(0) += 1;
-            done += 1;
-        }
-        for &o in &others {
-            toggle(weir, o, Signal::SIGTTIN, "resumed");
-        }
-    }
-    let logs = weir.wait_tcplogs(before + n, DEADLINE);
-    let pids = logs[before..].iter().map(|(pid, _)| *pid).collect();
-    (counts, pids)
-}
-
-/// Sends `sig` to worker `pid` and waits for its "Proxy … paused/resumed."
-/// line.
-fn toggle(weir: &Weir, pid: i32, sig: Signal, word: &str) {
-    let seen = |w: &Weir| {
-        w.logs()
-            .iter()
-            .filter(|l| l.pid == pid && l.message.contains(&format!("Proxy fe {word}.")))
-            .count()
-    };
-    let before = seen(weir);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).unwrap();
-    common::wait_until(DEADLINE, &format!("worker {pid} {word}"), || {
-        seen(weir) > before
-    });
 }
 
 #[test]

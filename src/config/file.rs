@@ -97,6 +97,7 @@ pub struct ProxyFile {
     pub retries: S<i64>,
     pub redispatch: S<bool>,
     pub http_reuse: S<String>,
+    pub server_slots: S<i64>,
     // Listen only.
     pub stats: S<StatsFile>,
 }

@@ -54,6 +54,7 @@ use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Severity};
 pub use model::Config;
+pub use proxy::check_server_name;
 
 use diag::{Report, Source};
 use file::FileModel;

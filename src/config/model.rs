@@ -257,6 +257,10 @@ pub struct Backend {
     /// For `source`, `uri` and `hdr(NAME)`.
     pub hash_type: HashType,
     pub servers: Vec<Server>,
+    /// Places for servers in the shared state: the configured ones first,
+    /// then room for servers added through the runtime API (at least
+    /// `servers.len()`; [`defaults::server_slots`] without the key).
+    pub server_slots: usize,
     /// Connect attempts after the first one fails.
     pub retries: u32,
     pub redispatch: bool,
@@ -493,6 +497,10 @@ pub struct Server {
     pub h2: bool,
 }
 
+/// The longest server name (bytes): names live in the shared state, where
+/// servers added at run time find theirs.
+pub const SERVER_NAME_MAX: usize = 127;
+
 /// The PROXY protocol version sent to a server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProxyVersion {
@@ -506,6 +514,16 @@ pub enum ProxyVersion {
 /// docs/configuration.md).
 pub mod defaults {
     use std::time::Duration;
+
+    /// A backend's `server_slots` when the file gives none: its configured
+    /// servers, and as many again for servers added at run time, 16 at
+    /// least.
+    pub fn server_slots(configured: usize) -> usize {
+        configured + configured.max(16)
+    }
+
+    /// The most `server_slots` a backend may ask for.
+    pub const SERVER_SLOTS_MAX: usize = 65_536;
     pub const MAXCONN: usize = 4096;
     pub const BUFSIZE: usize = 16 * 1024;
     pub const MAXACCEPT: usize = 64;

@@ -130,6 +130,16 @@ fn check_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// A server's name: a proxy's characters, and short enough for its place
+/// in the shared state.
+pub fn check_server_name(name: &str) -> Result<(), &'static str> {
+    check_name(name)?;
+    if name.len() > model::SERVER_NAME_MAX {
+        return Err("at most 127 characters");
+    }
+    Ok(())
+}
+
 /// The keys recognised but refused for now, the HTTP keys in a TCP-mode
 /// proxy, and timeouts that cannot apply.
 fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
@@ -486,9 +496,11 @@ fn backend(
         );
         report.error(&p.key_loc("hash_type"), msg);
     }
+    let server_slots = server_slots(s, f, servers.len(), report);
     Some(Backend {
         name: s.name.clone(),
         mode,
+        server_slots,
         hash_type: v::hash_type(p, &f.hash_type, report).unwrap_or(inh.hash_type),
         balance,
         servers,
@@ -511,6 +523,28 @@ fn backend(
         log: None,
         errorfiles: Default::default(),
     })
+}
+
+/// `server_slots`: at least the configured servers (which take the first
+/// slots); the default leaves room for as many again, 16 at least.
+fn server_slots(s: &ProxySection, f: &ProxyFile, configured: usize, report: &mut Report) -> usize {
+    let p = &s.parsed;
+    let max = model::defaults::SERVER_SLOTS_MAX as i64;
+    let Some(n) = v::int_in(p, &f.server_slots, "server_slots", 1, max, report) else {
+        return model::defaults::server_slots(configured);
+    };
+    let n = n as usize;
+    if n < configured {
+        let msg = format!(
+            "`server_slots` = {n} is less than the {configured} servers {} \"{}\" configures: \
+             give at least {configured}, and room for the servers the runtime API may add",
+            s.kind.word(),
+            s.name
+        );
+        report.error(&p.key_loc("server_slots"), msg);
+        return configured;
+    }
+    n
 }
 
 /// `check = true` on a server needs the backend's `check` table (a table
@@ -550,7 +584,7 @@ fn servers(
             );
             continue;
         };
-        if let Err(why) = check_name(name.get_ref()) {
+        if let Err(why) = check_server_name(name.get_ref()) {
             report.error(
                 &p.at(name.span()),
                 format!("invalid server name \"{}\": {why}", name.get_ref()),

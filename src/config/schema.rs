@@ -81,6 +81,7 @@ pub const BACKEND: &[&str] = &[
     "retries",
     "redispatch",
     "http_reuse",
+    "server_slots",
     "timeout",
     "forwardfor",
     "log",

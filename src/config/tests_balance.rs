@@ -179,3 +179,43 @@ fn hash_type_for_the_hashing_algorithms() {
         "`hash_type` applies to the hashing algorithms",
     );
 }
+
+#[test]
+fn server_slots_default_and_bounds() {
+    let c = ok(&conf("", ""));
+    assert_eq!(
+        c.backends[0].server_slots,
+        1 + 16,
+        "default: as many again, 16 at least"
+    );
+    let c = ok(&conf("", "server_slots = 40"));
+    assert_eq!(c.backends[0].server_slots, 40);
+    let c = ok(&conf("", "server_slots = 1"));
+    assert_eq!(
+        c.backends[0].server_slots, 1,
+        "exactly the configured servers"
+    );
+    one(
+        &conf("", "server_slots = 0"),
+        "7:16",
+        "`server_slots` must be between 1 and 65536",
+    );
+    let two = "[frontend.f]\nbind = \":8080\"\ndefault_backend = \"b\"\n[backend.b]\n\
+               server_slots = 1\nserver = [{ name = \"s\", address = \"127.0.0.1:1\" }, \
+               { name = \"t\", address = \"127.0.0.1:2\" }]\n";
+    one(
+        two,
+        "5:1",
+        "`server_slots` = 1 is less than the 2 servers backend \"b\"",
+    );
+}
+
+#[test]
+fn server_names_fit_their_slot() {
+    let long = "s".repeat(128);
+    let text = format!(
+        "[frontend.f]\nbind = \":8080\"\ndefault_backend = \"b\"\n[backend.b]\n\
+         server = [{{ name = \"{long}\", address = \"127.0.0.1:1\" }}]\n"
+    );
+    one(&text, "5:20", "at most 127 characters");
+}

@@ -40,8 +40,12 @@ pub enum Px {
     SrvAbrt,
     /// Times a server of this backend was chosen.
     LbTot,
+    /// A backend's servers generation: bumped after every change of its
+    /// slots (a server added, deleted, its address set), which workers
+    /// and the health checks watch ([`super::servers`]).
+    ServersGen,
 }
-pub(super) const PX_WORDS: usize = Px::LbTot as usize + 1;
+pub(super) const PX_WORDS: usize = Px::ServersGen as usize + 1;
 
 /// Process-wide words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,6 +214,16 @@ macro_rules! counters {
             }
             pub fn set(&self, f: $f, v: u64) {
                 self.words[f as usize].store(v, Relaxed);
+            }
+            /// Reads `f` with acquire ordering (a generation a writer
+            /// released after its other writes).
+            pub fn get_acquire(&self, f: $f) -> u64 {
+                self.words[f as usize].load(std::sync::atomic::Ordering::Acquire)
+            }
+            /// Adds one to `f` with release ordering (publishes the writes
+            /// before it to whoever reads it with acquire).
+            pub fn bump(&self, f: $f) {
+                self.words[f as usize].fetch_add(1, std::sync::atomic::Ordering::Release);
             }
             /// Current sessions, over every worker.
             pub fn cur(&self) -> u64 {

@@ -37,7 +37,9 @@ pub mod tickets;
 
 pub use certs::CertArea;
 pub use counters::{FreqCtr, GaugeWord, Gl, GlGauge, ProxyShm, Px};
-pub use servers::{check_status, ServerShm, Srv, ADMIN_DRAIN, ADMIN_MAINT, ADMIN_READY};
+pub use servers::{
+    check_status, Identity, ServerShm, Srv, ADMIN_DRAIN, ADMIN_MAINT, ADMIN_READY, SLOT_FREE,
+};
 pub use ssl::{Side, SslFigures};
 pub use table::{Table, TableSpec};
 pub use tickets::TicketArea;
@@ -45,8 +47,9 @@ pub use tickets::TicketArea;
 use crate::config::model::Config;
 use counters::{Layout, GL_GAUGES, GL_WORDS, PX_WORDS};
 use region::{Plan, Region};
-use servers::SRV_WORDS;
+use servers::{IDENTITY, SRV_WORDS};
 use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tickets::TICKET_WORDS;
@@ -57,7 +60,9 @@ pub struct SharedState {
     global: &'static [AtomicU64],
     pub frontends: Vec<ProxyShm>,
     pub backends: Vec<ProxyShm>,
-    /// Per backend, its servers in configuration order.
+    /// Per backend, its server slots (`server_slots`): the configured
+    /// servers in configuration order, then the slots the runtime API
+    /// fills and frees ([`ServerShm::identity`]).
     pub servers: Vec<Vec<ServerShm>>,
     /// The keyed tables, in configuration order (the rate-limit tables).
     pub tables: Vec<Table>,
@@ -85,7 +90,7 @@ impl Areas {
         Areas {
             frontends: config.frontends.len(),
             backends: config.backends.len(),
-            servers: config.backends.iter().map(|b| b.servers.len()).sum(),
+            servers: config.backends.iter().map(slots).sum(),
             workers: config.global.nbproc.max(1),
             // Tables are declared by the rate-limit configuration.
             tables: Vec::new(),
@@ -113,6 +118,11 @@ impl Areas {
         }
         plan
     }
+}
+
+/// A backend's slots: its `server_slots`, never fewer than its servers.
+fn slots(b: &crate::config::model::Backend) -> usize {
+    b.server_slots.max(b.servers.len())
 }
 
 /// Milliseconds since the epoch (the shared rates' clock).
@@ -182,19 +192,33 @@ impl SharedState {
         let mut k = 0;
         let now = unix_now();
         for b in &config.backends {
-            let mut list = Vec::with_capacity(b.servers.len());
-            for s in &b.servers {
+            let mut list = Vec::with_capacity(slots(b));
+            for i in 0..slots(b) {
                 let shm = ServerShm {
                     words: &srv_words[k * SRV_WORDS..][..SRV_WORDS],
                     gauge: a.frontends + a.backends + k,
                     state: layout,
                 };
-                shm.set(Srv::Weight, u64::from(s.weight));
-                shm.set(
-                    Srv::Admin,
-                    if s.disabled { ADMIN_MAINT } else { ADMIN_READY },
-                );
                 shm.set(Srv::LastChange, now);
+                if let Some(s) = b.servers.get(i) {
+                    shm.set(Srv::Weight, u64::from(s.weight));
+                    shm.set(
+                        Srv::Admin,
+                        if s.disabled { ADMIN_MAINT } else { ADMIN_READY },
+                    );
+                    shm.write_identity(Some(&Identity {
+                        name: s.name.clone(),
+                        addr: s.addr,
+                        backup: s.backup,
+                        check: s.check,
+                        runtime: false,
+                        init_weight: s.weight,
+                    }));
+                } else {
+                    // A free slot takes no traffic, whatever reads it.
+                    shm.set(Srv::Admin, ADMIN_MAINT);
+                    shm.write_identity(None);
+                }
                 list.push(shm);
                 k += 1;
             }
@@ -290,8 +314,8 @@ impl SharedState {
     pub fn server_lines(&self, config: &Config) -> Vec<String> {
         let mut out = Vec::new();
         for (b, be) in config.backends.iter().enumerate() {
-            for (i, s) in be.servers.iter().enumerate() {
-                let shm = &self.servers[b][i];
+            for shm in self.servers.get(b).into_iter().flatten() {
+                let Some(s) = shm.identity() else { continue };
                 out.push(format!(
                     "Server {}/{} is {}, weight {}. Conn: {} act, 0 pend, {} tot.",
                     be.name,
@@ -310,7 +334,9 @@ impl SharedState {
     /// `old_config`, being replaced by a reload): proxies and servers are
     /// matched by name, so totals keep counting across reloads. A server
     /// keeps its runtime weight and administrative state unless the new
-    /// configuration changed them.
+    /// configuration changed them. Servers added at run time are not
+    /// carried over (HAProxy's behaviour: the file says which servers
+    /// exist), nor an address set at run time.
     pub fn inherit(&self, config: &Config, old: &SharedState, old_config: &Config) {
         let copy = |to: &[AtomicU64], from: &[AtomicU64]| {
             for (t, f) in to.iter().zip(from) {
@@ -333,8 +359,16 @@ impl SharedState {
                     continue;
                 };
                 let (new, prev) = (self.servers[i][k], old.servers[j][m]);
+                // The old slot may hold another server by now (deleted,
+                // then taken by one added at run time).
+                if !prev
+                    .identity()
+                    .is_some_and(|id| !id.runtime && id.name == srv.name)
+                {
+                    continue;
+                }
                 let (weight, admin) = (new.get(Srv::Weight), new.get(Srv::Admin));
-                copy(new.words, prev.words);
+                copy(&new.words[..IDENTITY], &prev.words[..IDENTITY]);
                 if old_be.servers[m].weight != srv.weight {
                     new.set(Srv::Weight, weight);
                 }
@@ -367,14 +401,67 @@ impl SharedState {
         }
     }
 
-    /// A server by backend and server name.
+    /// A server by backend and server name: the backend's index and the
+    /// server's slot (configured or added at run time).
     pub fn server(&self, config: &Config, backend: &str, server: &str) -> Option<(usize, usize)> {
         let b = config.backends.iter().position(|b| b.name == backend)?;
-        let s = config.backends[b]
-            .servers
-            .iter()
-            .position(|s| s.name == server)?;
+        let s = self.slot_of(b, server)?;
         Some((b, s))
+    }
+
+    /// Adds server `id` to backend `b` in its first free slot, in
+    /// maintenance with its initial weight and fresh figures, and tells
+    /// the workers and the checks (the runtime API's `add server`; the
+    /// caller checked the name is free). `None` when no slot is free.
+    /// Only the control process calls it once the workers run.
+    pub fn add_server(&self, b: usize, id: &Identity) -> Option<usize> {
+        let slots = self.servers.get(b)?;
+        let s = slots.iter().position(|s| !s.in_use())?;
+        let shm = slots[s];
+        shm.clear_figures();
+        shm.set(Srv::Weight, u64::from(id.init_weight));
+        shm.set(Srv::Admin, ADMIN_MAINT);
+        shm.set(Srv::LastChange, unix_now());
+        shm.write_identity(Some(id));
+        self.backends[b].bump(Px::ServersGen);
+        Some(s)
+    }
+
+    /// Frees slot `s` of backend `b` (the runtime API's `del server`; the
+    /// caller checked the server is in maintenance without sessions).
+    pub fn del_server(&self, b: usize, s: usize) {
+        let Some(shm) = self.servers.get(b).and_then(|l| l.get(s)) else {
+            return;
+        };
+        shm.set(Srv::Admin, ADMIN_MAINT);
+        shm.set(Srv::Weight, 0);
+        shm.write_identity(None);
+        self.backends[b].bump(Px::ServersGen);
+    }
+
+    /// Gives the server of slot `s` of backend `b` a new address: every
+    /// worker connects there from its next pick, the checks from their
+    /// next turn (the runtime API's `set server addr`; DNS discovery is to
+    /// take the same path). Returns the old address, `None` for a free
+    /// slot.
+    pub fn set_server_addr(&self, b: usize, s: usize, addr: SocketAddr) -> Option<SocketAddr> {
+        let shm = self.servers.get(b)?.get(s)?;
+        let mut id = shm.identity()?;
+        let old = id.addr;
+        if old != addr {
+            id.addr = addr;
+            shm.write_identity(Some(&id));
+            self.backends[b].bump(Px::ServersGen);
+        }
+        Some(old)
+    }
+
+    /// The slot of backend `b` holding the server named `name`.
+    pub fn slot_of(&self, b: usize, name: &str) -> Option<usize> {
+        self.servers
+            .get(b)?
+            .iter()
+            .position(|shm| shm.in_use() && shm.identity().is_some_and(|id| id.name == name))
     }
 }
 
@@ -411,6 +498,76 @@ mod tests {
         assert_eq!(s.cur(), 2);
         st.reset_worker(1);
         assert_eq!((s.cur(), s.get(Srv::Smax)), (0, 3));
+    }
+
+    #[test]
+    fn slots_hold_configured_servers_then_free_ones() {
+        let config = config();
+        let st = SharedState::private(&config);
+        // Two configured servers, and the default headroom.
+        assert_eq!(st.servers[0].len(), 2 + 16);
+        let s = st.servers[0][1].identity();
+        assert_eq!(
+            s.as_ref()
+                .map(|s| (s.name.as_str(), s.addr.port(), s.runtime)),
+            Some(("t", 3, false))
+        );
+        assert!(st.servers[0][2].identity().is_none());
+        assert!(!st.servers[0][2].usable(), "a free slot takes no traffic");
+        let added = Identity {
+            name: "x".repeat(servers::NAME_WORDS * 8),
+            addr: "[2001:db8::7]:8443"
+                .parse()
+                .unwrap_or_else(|e| panic!("{e}")),
+            backup: true,
+            check: true,
+            runtime: true,
+            init_weight: 9,
+        };
+        let seq = st.servers[0][5].seq();
+        st.servers[0][5].write_identity(Some(&added));
+        assert_eq!(st.servers[0][5].seq(), seq + 2);
+        assert_eq!(st.servers[0][5].identity(), Some(added.clone()));
+        assert_eq!(st.server(&config, "b", &added.name), Some((0, 5)));
+        let mut moved = added.clone();
+        moved.addr = "10.1.2.3:80".parse().unwrap_or_else(|e| panic!("{e}"));
+        st.servers[0][5].write_identity(Some(&moved));
+        assert_eq!(st.servers[0][5].identity(), Some(moved));
+        st.servers[0][5].write_identity(None);
+        assert_eq!(st.server(&config, "b", &added.name), None);
+    }
+
+    #[test]
+    fn a_reload_keeps_configured_servers_only() {
+        let config = config();
+        let old = SharedState::private(&config);
+        old.servers[0][0].add(Srv::Stot, 5);
+        old.servers[0][1].add(Srv::Stot, 7);
+        // `t` deleted, and its slot taken by a server added at run time.
+        let added = Identity {
+            name: "x".into(),
+            addr: ([127, 0, 0, 1], 9).into(),
+            backup: false,
+            check: false,
+            runtime: true,
+            init_weight: 1,
+        };
+        old.servers[0][1].write_identity(Some(&added));
+        old.servers[0][4].write_identity(Some(&Identity {
+            name: "y".into(),
+            ..added.clone()
+        }));
+        let new = SharedState::private(&config);
+        new.inherit(&config, &old, &config);
+        assert_eq!(new.servers[0][0].get(Srv::Stot), 5, "s carried over");
+        assert_eq!(new.servers[0][1].get(Srv::Stot), 0, "not x's figures");
+        assert_eq!(
+            new.servers[0][1].identity().map(|i| i.name),
+            Some("t".into())
+        );
+        assert_eq!(new.server(&config, "b", "x"), None);
+        assert_eq!(new.server(&config, "b", "y"), None);
+        assert!(new.servers[0][2..].iter().all(|s| !s.in_use()));
     }
 
     #[test]

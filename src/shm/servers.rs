@@ -1,9 +1,23 @@
 //! Servers in shared memory: operational state (health checks),
 //! administrative state and weight (runtime API), the last check's result,
 //! and the server's counters; every worker sees a change at its next pick.
+//!
+//! Each backend has `server_slots` slots: its configured servers first,
+//! then free slots that `add server` fills and `del server` frees. A
+//! slot's identity (name, address, backup and check flags, initial weight)
+//! is written by one process at a time (the master before it forks, then
+//! the control process) under a sequence word, a seqlock: the writer makes
+//! it odd, writes, makes it even again; a reader retries while it is odd
+//! or moved under it ([`ServerShm::identity`]). After a write the writer
+//! bumps the backend's `ServersGen` ([`super::Px::ServersGen`]); a worker
+//! compares it with the one it last saw at each turn, one relaxed load, and
+//! rereads the slots only when it moved.
 
 use super::counters::{counters, Layout};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{
+    fence, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 
 /// Per-server state and counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,8 +63,56 @@ pub enum Srv {
     /// Bumped by `shutdown sessions server`: sessions started before the
     /// bump are closed by their worker.
     ShutdownGen,
+    // The slot's identity, under `Seq` (see the module's documentation);
+    // a reload does not carry these over.
+    /// The identity's sequence word: odd while it is being written.
+    Seq,
+    /// [`SLOT_FREE`], [`SLOT_CONFIG`] or [`SLOT_RUNTIME`].
+    Slot,
+    /// [`FLAG_BACKUP`], [`FLAG_CHECK`].
+    Flags,
+    /// The weight it was configured or added with (`get weight`, `W%`).
+    InitWeight,
+    /// The address: the IPv6 (or IPv4-mapped) address in two words, then
+    /// the port with the family (4 or 6) above it.
+    AddrHi,
+    AddrLo,
+    AddrPort,
+    /// The name's length, then its bytes ([`NAME_WORDS`] words).
+    NameLen,
+    Name,
 }
-pub(super) const SRV_WORDS: usize = Srv::ShutdownGen as usize + 1;
+/// The words of the name's bytes.
+pub const NAME_WORDS: usize = 16;
+/// The first identity word: the figures and states before it carry over a
+/// reload, the identity does not.
+pub(super) const IDENTITY: usize = Srv::Seq as usize;
+pub(super) const SRV_WORDS: usize = Srv::Name as usize + NAME_WORDS;
+
+/// [`Srv::Slot`]: a free slot.
+pub const SLOT_FREE: u64 = 0;
+/// A server of the configuration.
+pub const SLOT_CONFIG: u64 = 1;
+/// A server added through the runtime API.
+pub const SLOT_RUNTIME: u64 = 2;
+
+/// [`Srv::Flags`]: a backup server.
+pub const FLAG_BACKUP: u64 = 1;
+/// Health-checked.
+pub const FLAG_CHECK: u64 = 2;
+
+/// Who a slot holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub addr: SocketAddr,
+    pub backup: bool,
+    pub check: bool,
+    /// Added through the runtime API, not configured.
+    pub runtime: bool,
+    /// Its weight when configured or added.
+    pub init_weight: u32,
+}
 
 /// The codes in [`Srv::CheckStatus`], written by the control process's
 /// health checks; [`check_status::name`] gives HAProxy's `check_status`
@@ -141,6 +203,133 @@ impl ServerShm {
         };
         shm.set(Srv::Weight, u64::from(weight));
         shm
+    }
+
+    /// The identity's sequence number (it moves whenever the slot is
+    /// written: added, deleted, its address set).
+    pub fn seq(&self) -> u64 {
+        self.words[Srv::Seq as usize].load(Acquire)
+    }
+
+    /// Who the slot holds, `None` when it is free; one consistent view
+    /// even while the control process rewrites it.
+    pub fn identity(&self) -> Option<Identity> {
+        let seq = &self.words[Srv::Seq as usize];
+        let mut tries = 0u32;
+        loop {
+            let before = seq.load(Acquire);
+            let read = self.read_identity();
+            fence(Acquire);
+            let stable = before % 2 == 0 && seq.load(Relaxed) == before;
+            tries += 1;
+            // A writer that died half-way leaves the word odd: after many
+            // tries, take what is there rather than spin forever.
+            if stable || tries > 10_000 {
+                return read;
+            }
+            if tries % 64 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    fn read_identity(&self) -> Option<Identity> {
+        let w = |f: Srv| self.words[f as usize].load(Relaxed);
+        let slot = w(Srv::Slot);
+        if slot == SLOT_FREE {
+            return None;
+        }
+        let ip = (u128::from(w(Srv::AddrHi)) << 64) | u128::from(w(Srv::AddrLo));
+        let port_family = w(Srv::AddrPort);
+        let v6 = Ipv6Addr::from(ip);
+        let ip = match (port_family >> 16, v6.to_ipv4_mapped()) {
+            (4, Some(v4)) => IpAddr::V4(v4),
+            _ => IpAddr::V6(v6),
+        };
+        let len = (w(Srv::NameLen) as usize).min(NAME_WORDS * 8);
+        let mut name = Vec::with_capacity(NAME_WORDS * 8);
+        for i in 0..NAME_WORDS {
+            let word = self.words[Srv::Name as usize + i].load(Relaxed);
+            name.extend_from_slice(&word.to_le_bytes());
+        }
+        name.truncate(len);
+        let flags = w(Srv::Flags);
+        Some(Identity {
+            name: String::from_utf8_lossy(&name).into_owned(),
+            addr: SocketAddr::new(ip, (port_family & 0xffff) as u16),
+            backup: flags & FLAG_BACKUP != 0,
+            check: flags & FLAG_CHECK != 0,
+            runtime: slot == SLOT_RUNTIME,
+            init_weight: w(Srv::InitWeight) as u32,
+        })
+    }
+
+    /// Writes the slot's identity (`None`: frees it). One writer at a
+    /// time: the master before it forks, then the control process.
+    pub fn write_identity(&self, id: Option<&Identity>) {
+        let seq = &self.words[Srv::Seq as usize];
+        let s = seq.load(Relaxed);
+        let s = if s % 2 == 1 { s + 1 } else { s };
+        seq.store(s + 1, Relaxed);
+        fence(Release);
+        let w = |f: Srv, v: u64| self.words[f as usize].store(v, Relaxed);
+        match id {
+            None => {
+                w(Srv::Slot, SLOT_FREE);
+                w(Srv::NameLen, 0);
+            }
+            Some(id) => {
+                let (ip, family) = match id.addr.ip() {
+                    IpAddr::V4(v4) => (v4.to_ipv6_mapped(), 4),
+                    IpAddr::V6(v6) => (v6, 6),
+                };
+                let ip = u128::from(ip);
+                w(Srv::AddrHi, (ip >> 64) as u64);
+                w(Srv::AddrLo, ip as u64);
+                w(Srv::AddrPort, u64::from(id.addr.port()) | (family << 16));
+                let flags =
+                    if id.backup { FLAG_BACKUP } else { 0 } | if id.check { FLAG_CHECK } else { 0 };
+                w(Srv::Flags, flags);
+                w(Srv::InitWeight, u64::from(id.init_weight));
+                let bytes = id.name.as_bytes();
+                let bytes = &bytes[..bytes.len().min(NAME_WORDS * 8)];
+                w(Srv::NameLen, bytes.len() as u64);
+                for i in 0..NAME_WORDS {
+                    let mut word = [0u8; 8];
+                    for (k, b) in word.iter_mut().enumerate() {
+                        *b = bytes.get(i * 8 + k).copied().unwrap_or(0);
+                    }
+                    self.words[Srv::Name as usize + i].store(u64::from_le_bytes(word), Relaxed);
+                }
+                w(
+                    Srv::Slot,
+                    if id.runtime {
+                        SLOT_RUNTIME
+                    } else {
+                        SLOT_CONFIG
+                    },
+                );
+            }
+        }
+        seq.store(s + 2, Release);
+    }
+
+    /// Whether the slot holds a server.
+    pub fn in_use(&self) -> bool {
+        self.get(Srv::Slot) != SLOT_FREE
+    }
+
+    /// Zeroes its figures and states (the slot is being filled anew), and
+    /// every worker's share of its current sessions.
+    pub fn clear_figures(&self) {
+        for w in &self.words[..IDENTITY] {
+            w.store(0, Relaxed);
+        }
+        for worker in 0..self.state.workers {
+            self.state.word(worker, self.gauge).store(0, Relaxed);
+        }
     }
 
     /// Whether health checks say it is DOWN.

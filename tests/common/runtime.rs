@@ -2,11 +2,16 @@
 //! that wait on weir's own counters (`show stat`) rather than on time.
 //! `tests/runtime_api.rs` drives the same socket with socat, as an operator.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
-use super::client::IO_TIMEOUT;
+use nix::sys::signal::Signal;
+
+use super::client::{self, IO_TIMEOUT};
+use super::weir::Weir;
+use super::DEADLINE;
 
 /// Sends one command and returns the whole answer (weir closes the
 /// connection after it); `None` if the socket cannot be used (yet).
@@ -47,4 +52,50 @@ pub fn info(sock: &Path, key: &str) -> Option<u64> {
         .trim()
         .parse()
         .ok()
+}
+
+/// `n` sequential connections; which origin answered, and which workers
+/// (by pid in the tcplog lines) served them.
+pub fn tally(weir: &Weir, port: u16, n: usize) -> (BTreeMap<String, usize>, BTreeSet<i32>) {
+    let before = weir.tcplogs().len();
+    let mut counts = BTreeMap::new();
+    // Workers share one listening socket, and which one accepts is up to
+    // the kernel: to see every worker serve, each takes its share while the
+    // others are paused (SIGTTOU to a worker pauses that worker only).
+    let workers = weir.worker_pids();
+    let share = n.div_ceil(workers.len().max(1));
+    let mut done = 0;
+    for &w in &workers {
+        let others: Vec<i32> = workers.iter().copied().filter(|&o| o != w).collect();
+        for &o in &others {
+            toggle(weir, o, Signal::SIGTTOU, "paused");
+        }
+        for _ in 0..share.min(n - done) {
+            let name = client::read_all(port).unwrap_or_else(|e| panic!("connection #{done}: {e}"));
+            *counts.entry(name).or_insert(0) += 1;
+            done += 1;
+        }
+        for &o in &others {
+            toggle(weir, o, Signal::SIGTTIN, "resumed");
+        }
+    }
+    let logs = weir.wait_tcplogs(before + n, DEADLINE);
+    let pids = logs[before..].iter().map(|(pid, _)| *pid).collect();
+    (counts, pids)
+}
+
+/// Sends `sig` to worker `pid` and waits for its "Proxy … paused/resumed."
+/// line.
+pub fn toggle(weir: &Weir, pid: i32, sig: Signal, word: &str) {
+    let seen = |w: &Weir| {
+        w.logs()
+            .iter()
+            .filter(|l| l.pid == pid && l.message.contains(&format!("Proxy fe {word}.")))
+            .count()
+    };
+    let before = seen(weir);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).unwrap();
+    super::wait_until(DEADLINE, &format!("worker {pid} {word}"), || {
+        seen(weir) > before
+    });
 }

@@ -1,8 +1,10 @@
 //! The worker's loop, in HAProxy's order (`run_poll_loop`):
 //!
 //! 1. drain the signal queue;
-//! 2. wake the tasks whose timers expired (and kill the sessions on a
-//!    server the runtime API shut down: [`crate::shutdown`]; take the
+//! 2. take in the servers the runtime API added, deleted or moved (one
+//!    load per backend: [`crate::backend::BackendState::refresh`]); wake
+//!    the tasks whose timers expired (and kill the sessions on a server
+//!    the runtime API shut down: [`crate::shutdown`]; take the
 //!    certificates it committed: [`crate::tls`]);
 //! 3. run a bounded batch of runnable tasks;
 //! 4. leave when stopping and no job remains;
@@ -26,6 +28,9 @@ pub fn run_poll_loop(w: &mut Worker) {
     loop {
         process_signals(w);
         let now = Instant::now();
+        for b in &mut w.backends {
+            b.refresh();
+        }
         w.sched.wake_expired(now);
         w.check_shutdowns(now);
         let index = w.index();

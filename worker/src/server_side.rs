@@ -344,7 +344,8 @@ impl ServerSide {
             Release::Close => drop(conn),
             Release::Discard => conn.discard(),
             Release::Park => {
-                cx.idle.put(cx.registry, self.backend, i, conn, cx.now);
+                let key = (self.backend, i, be.servers[i].seq);
+                cx.idle.put(cx.registry, key, conn, cx.now);
             }
         }
     }
@@ -365,7 +366,8 @@ impl ServerSide {
         if let Some(old) = kept.take() {
             old.park(cx.idle, cx.registry, cx.now);
         }
-        *kept = Kept::new(conn, self.backend, i, cx.idle);
+        let key = (self.backend, i, cx.backends[self.backend].servers[i].seq);
+        *kept = Kept::new(conn, key, cx.idle);
     }
 
     /// Writes the PROXY protocol header the server wants, on the socket
@@ -436,14 +438,15 @@ impl ServerSide {
 /// elsewhere.
 fn reuse(at: &mut Attempt, cx: &mut Cx, be: usize, i: usize) -> Option<Conn> {
     let r = at.reuse.as_mut()?;
-    let want = r.allowed.then_some((be, i));
+    let key = (be, i, cx.backends[be].servers[i].seq);
+    let want = r.allowed.then_some(key);
     if let Some(conn) = idle::kept::take(r.kept, want, cx.idle, cx.registry, cx.now) {
         return Some(conn);
     }
     if !(r.allowed && r.parked) {
         return None;
     }
-    let mut conn = cx.idle.take(be, i)?;
+    let mut conn = cx.idle.take(key)?;
     if conn.reregister(cx.registry, at.token).is_err() {
         return None;
     }

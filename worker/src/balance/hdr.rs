@@ -31,6 +31,10 @@ impl Balancer for Hdr {
     ) -> Option<usize> {
         self.hashed.pick(servers, header_key(req), avoid)
     }
+
+    fn servers_changed(&mut self, servers: &[ServerState]) {
+        self.hashed.servers_changed(servers);
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,19 @@ impl Hashed {
         }
     }
 
+    /// Servers were added, deleted or moved: a map's divisor is
+    /// recomputed from the weights the servers have now (a ring needs
+    /// nothing: a server's points follow from its slot and weight).
+    pub fn servers_changed(&mut self, servers: &[ServerState]) {
+        if let Lookup::Map(map) = &mut self.lookup {
+            let weights: Vec<u32> = servers
+                .iter()
+                .map(|s| if s.present { s.init_weight } else { 0 })
+                .collect();
+            *map = ServerMap::new(&weights);
+        }
+    }
+
     /// The server for `key`; round-robin without one.
     pub fn pick(
         &mut self,

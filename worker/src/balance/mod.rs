@@ -69,6 +69,11 @@ pub trait Balancer {
         req: &PickCtx,
         avoid: Option<usize>,
     ) -> Option<usize>;
+
+    /// Servers were added, deleted or moved (the runtime API): rebuild
+    /// what was derived from them. The live algorithms need nothing: they
+    /// read the servers at each pick.
+    fn servers_changed(&mut self, _servers: &[ServerState]) {}
 }
 
 /// The servers a balancer may choose from: usable active servers, or, if
@@ -125,6 +130,7 @@ pub(crate) mod testutil {
                     h2: false,
                 })
                 .collect(),
+            server_slots: weights.len(),
             retries: 3,
             redispatch: false,
             timeouts: Default::default(),

@@ -31,6 +31,10 @@ impl Balancer for Source {
     ) -> Option<usize> {
         self.hashed.pick(servers, req.src.map(addr_words), avoid)
     }
+
+    fn servers_changed(&mut self, servers: &[ServerState]) {
+        self.hashed.servers_changed(servers);
+    }
 }
 
 #[cfg(test)]

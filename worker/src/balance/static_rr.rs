@@ -1,7 +1,8 @@
 //! `balance = "static-rr"`: smooth weighted round-robin on the weights as
 //! configured, read once when the backend is built. A weight changed at run
 //! time does not change the shares (HAProxy's static-rr); a weight of 0
-//! still takes the server out, because it is then not usable.
+//! still takes the server out, because it is then not usable. Servers
+//! added at run time take the weight they were added with.
 
 use super::roundrobin::Smooth;
 use super::{eligible, Balancer, PickCtx};
@@ -36,6 +37,12 @@ impl Balancer for StaticRr {
         self.smooth.next(servers.len(), &self.list, |i| {
             weights.get(i).copied().unwrap_or(1).max(1)
         })
+    }
+
+    /// A server added takes the weight it was added with; a freed slot's
+    /// weight no longer matters (it is never eligible).
+    fn servers_changed(&mut self, servers: &[ServerState]) {
+        self.weights = servers.iter().map(|s| s.init_weight).collect();
     }
 }
 

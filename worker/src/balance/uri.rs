@@ -30,6 +30,10 @@ impl Balancer for Uri {
     ) -> Option<usize> {
         self.hashed.pick(servers, uri_key(req), avoid)
     }
+
+    fn servers_changed(&mut self, servers: &[ServerState]) {
+        self.hashed.servers_changed(servers);
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,11 @@
 //!   when a change leaves a backend without a usable server, and a
 //!   `Health check for server …` line (notice) when results turn from
 //!   passing to failing or back without changing the state yet.
+//! - **Servers added at run time.** The part follows the server slots:
+//!   a server added with `check`, deleted, or given a new address through
+//!   the runtime API is taken in at the next turn ([`Checks::sync`]; a
+//!   check in flight to the old address is dropped). A server added with
+//!   `check` uses its backend's `check` table.
 //! - **Maintenance.** A server in MAINT is still checked and its state
 //!   recorded, so that it is known when the server comes back, but nothing
 //!   is logged about it.
@@ -37,14 +42,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use weir_core::config::model::{CheckKind, HealthCheck};
-use weir_core::config::Config;
-use weir_core::shm::{unix_now, ServerShm, Srv, ADMIN_MAINT};
+use weir_core::shm::{unix_now, Px, ServerShm, Srv, ADMIN_MAINT};
 use weir_core::tls::Connector;
 
 /// One checked server.
 struct Checked {
     backend: usize,
     server: usize,
+    /// Its name and role, for the logs.
+    name: String,
+    backup: bool,
     /// Where checks connect (the server's address, or its `check.port`).
     addr: SocketAddr,
     /// The server's TLS settings when checks use them; `Err` if they
@@ -67,74 +74,140 @@ struct Checked {
     probe: Option<Probe>,
 }
 
-/// The health-check part.
+/// The health-check part. Its entries follow the server slots (entry `n`
+/// is the `n`-th slot over every backend, which is also its token), so
+/// that servers added, deleted or moved at run time are taken in at the
+/// next turn ([`Checks::sync`]) without disturbing the other checks.
 pub struct Checks {
     part: usize,
-    servers: Vec<Checked>,
+    servers: Vec<Option<Checked>>,
+    /// Per backend: its first entry, and the servers generation and slot
+    /// sequences last seen.
+    first: Vec<usize>,
+    gens: Vec<Option<u64>>,
+    seqs: Vec<Option<u64>>,
 }
 
-/// The [`super::PartFactory`] of health checks: `None` when no server has
-/// `check = true`.
+/// The [`super::PartFactory`] of health checks: `None` when no backend has
+/// a `check` table (a server added at run time with `check` needs one).
 pub fn factory(part: usize, cx: &mut ControlCtx) -> std::io::Result<Option<Box<dyn Part>>> {
-    let mut servers = Vec::new();
-    for (b, be) in cx.config.backends.iter().enumerate() {
-        let Some(check) = &be.check else { continue };
-        for (s, srv) in be.servers.iter().enumerate().filter(|(_, s)| s.check) {
-            let addr = SocketAddr::new(srv.addr.ip(), check.port.unwrap_or(srv.addr.port()));
-            let tls = srv.tls.as_ref().filter(|_| check.tls).map(|t| {
-                Connector::from_server(t)
-                    .map(Arc::new)
-                    .map_err(|e| format!("TLS settings: {e}"))
-            });
-            let mut check_host = None;
-            let (request, expect) = match &check.kind {
-                CheckKind::Tcp => (None, (0, 0)),
-                CheckKind::Http {
-                    method,
-                    path,
-                    host,
-                    expect,
-                } => {
-                    check_host.clone_from(host);
-                    let host = host.clone().unwrap_or_else(|| addr.to_string());
-                    let req = format!(
-                        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: weir-check\r\n\
-                         Connection: close\r\n\r\n"
-                    );
-                    (Some(Arc::from(req.into_bytes())), *expect)
-                }
-            };
-            servers.push(Checked {
-                backend: b,
-                server: s,
-                addr,
-                tls,
-                host: check_host,
-                check: check.clone(),
-                request,
-                expect,
-                successes: 0,
-                failures: 0,
-                last_passed: !cx.shared.servers[b][s].is_down(),
-                next: cx.now,
-                probe: None,
-            });
-        }
-    }
-    if servers.is_empty() {
+    if cx.config.backends.iter().all(|b| b.check.is_none()) {
         return Ok(None);
     }
+    let mut first = Vec::new();
+    let mut total = 0;
+    for slots in &cx.shared.servers {
+        first.push(total);
+        total += slots.len();
+    }
+    let mut checks = Checks {
+        part,
+        servers: (0..total).map(|_| None).collect(),
+        first,
+        gens: vec![None; cx.shared.servers.len()],
+        seqs: vec![None; total],
+    };
+    checks.sync(cx);
     // Spread the first checks over the shortest interval.
-    let n = servers.len() as u32;
-    let spread = servers
+    let list: Vec<&mut Checked> = checks.servers.iter_mut().flatten().collect();
+    let n = list.len().max(1) as u32;
+    let spread = list
         .iter()
         .map(|c| c.check.interval)
         .min()
         .unwrap_or(Duration::ZERO);
-    for (k, c) in servers.iter_mut().enumerate() {
+    for (k, c) in list.into_iter().enumerate() {
         c.next = cx.now + spread * k as u32 / n;
     }
-    Ok(Some(Box::new(Checks { part, servers })))
+    Ok(Some(Box::new(checks)))
+}
+
+/// The check of slot `s` of backend `b`, if it holds a server with
+/// `check` and the backend has a `check` table.
+fn checked(cx: &ControlCtx, b: usize, s: usize) -> Option<Checked> {
+    let be = cx.config.backends.get(b)?;
+    let check = be.check.as_ref()?;
+    let shm = cx.shared.servers.get(b)?.get(s)?;
+    let id = shm.identity().filter(|id| id.check)?;
+    // The configuration's settings (TLS) while the slot holds its server.
+    let configured = be
+        .servers
+        .get(s)
+        .filter(|c| !id.runtime && c.name == id.name);
+    let addr = SocketAddr::new(id.addr.ip(), check.port.unwrap_or(id.addr.port()));
+    let tls = configured
+        .and_then(|c| c.tls.as_ref())
+        .filter(|_| check.tls)
+        .map(|t| {
+            Connector::from_server(t)
+                .map(Arc::new)
+                .map_err(|e| format!("TLS settings: {e}"))
+        });
+    let mut check_host = None;
+    let (request, expect) = match &check.kind {
+        CheckKind::Tcp => (None, (0, 0)),
+        CheckKind::Http {
+            method,
+            path,
+            host,
+            expect,
+        } => {
+            check_host.clone_from(host);
+            let host = host.clone().unwrap_or_else(|| addr.to_string());
+            let req = format!(
+                "{method} {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: weir-check\r\n\
+                 Connection: close\r\n\r\n"
+            );
+            (Some(Arc::from(req.into_bytes())), *expect)
+        }
+    };
+    Some(Checked {
+        backend: b,
+        server: s,
+        name: id.name,
+        backup: id.backup,
+        addr,
+        tls,
+        host: check_host,
+        check: check.clone(),
+        request,
+        expect,
+        successes: 0,
+        failures: 0,
+        last_passed: !shm.is_down(),
+        next: cx.now,
+        probe: None,
+    })
+}
+
+impl Checks {
+    /// Takes in the slots that changed since the last look (a server
+    /// added, deleted or given a new address): a check in flight to what
+    /// the slot held is dropped, a new one starts at once.
+    fn sync(&mut self, cx: &mut ControlCtx) {
+        for (b, be) in cx.shared.backends.iter().enumerate() {
+            let gen = be.get_acquire(Px::ServersGen);
+            if self.gens.get(b) == Some(&Some(gen)) {
+                continue;
+            }
+            self.gens[b] = Some(gen);
+            let Some(slots) = cx.shared.servers.get(b) else {
+                continue;
+            };
+            for (s, shm) in slots.iter().enumerate() {
+                let n = self.first[b] + s;
+                let seq = shm.seq();
+                if self.seqs[n] == Some(seq) {
+                    continue;
+                }
+                self.seqs[n] = Some(seq);
+                if let Some(probe) = self.servers[n].take().and_then(|c| c.probe) {
+                    probe.close(cx.registry);
+                }
+                self.servers[n] = checked(cx, b, s);
+            }
+        }
+    }
 }
 
 impl Part for Checks {
@@ -142,8 +215,12 @@ impl Part for Checks {
         "health checks"
     }
 
+    fn sync(&mut self, cx: &mut ControlCtx) {
+        Checks::sync(self, cx);
+    }
+
     fn on_event(&mut self, cx: &mut ControlCtx, n: usize, ev: &Event) {
-        let Some(c) = self.servers.get_mut(n) else {
+        let Some(Some(c)) = self.servers.get_mut(n) else {
             return;
         };
         let Some(outcome) = c.probe.as_mut().and_then(|p| p.progress(ev)) else {
@@ -155,6 +232,7 @@ impl Part for Checks {
     fn on_timers(&mut self, cx: &mut ControlCtx) {
         let now = cx.now;
         for (n, c) in self.servers.iter_mut().enumerate() {
+            let Some(c) = c else { continue };
             match &c.probe {
                 Some(p) if p.deadline <= now => {
                     let outcome = p.timed_out();
@@ -176,6 +254,7 @@ impl Part for Checks {
     fn next_timer(&self) -> Option<Instant> {
         self.servers
             .iter()
+            .flatten()
             .map(|c| c.probe.as_ref().map_or(c.next, |p| p.deadline))
             .min()
     }
@@ -235,11 +314,10 @@ fn finish_at(c: &mut Checked, cx: &mut ControlCtx, outcome: Outcome, started: In
         None
     };
     let be = &cx.config.backends[c.backend];
-    let srv = &be.servers[c.server];
     let who = Who {
         backend: &be.name,
-        server: &srv.name,
-        backup: srv.backup,
+        server: &c.name,
+        backup: c.backup,
     };
     match change {
         Some(to_down) => {
@@ -247,7 +325,7 @@ fn finish_at(c: &mut Checked, cx: &mut ControlCtx, outcome: Outcome, started: In
             if quiet {
                 return;
             }
-            let counts = counts(cx.config, cx.shared.servers[c.backend].as_slice(), c);
+            let counts = counts(cx.shared.servers[c.backend].as_slice(), c);
             let line = check_log::transition(&who, to_down, &outcome, duration_ms, &counts);
             if to_down {
                 cx.logger.warning(&line);
@@ -286,13 +364,10 @@ fn record(shm: &ServerShm, outcome: &Outcome, duration_ms: u64) {
 
 /// The backend's usable servers after the change, and the server's
 /// current sessions.
-fn counts(config: &Config, shms: &[ServerShm], c: &Checked) -> Counts {
-    let be = &config.backends[c.backend];
+fn counts(shms: &[ServerShm], c: &Checked) -> Counts {
     let usable = |backup: bool| {
-        be.servers
-            .iter()
-            .zip(shms)
-            .filter(|(s, shm)| s.backup == backup && shm.usable())
+        shms.iter()
+            .filter(|shm| shm.usable() && shm.identity().is_some_and(|id| id.backup == backup))
             .count()
     };
     Counts {

@@ -6,11 +6,14 @@
 //! Every change goes to the shared state, so it reaches every worker at
 //! once: the administrative state and the weight of a server, its
 //! `ShutdownGen` (workers close the sessions they hold on a server whose
-//! generation moved), and committed certificates ([`super::ssl_cert`]).
+//! generation moved), servers added, deleted or moved
+//! ([`super::dynamic`]), and committed certificates
+//! ([`super::ssl_cert`]).
 //!
 //! A command may carry a payload (HAProxy's `<<`: the lines after the
 //! command, up to an empty one); only `set ssl cert` uses it.
 
+use super::dynamic;
 use super::servers_state;
 use super::stat_filter::Filter;
 use super::ControlCtx;
@@ -38,7 +41,12 @@ const HELP: &[(&str, &str)] = &[
         "abort ssl cert <certfile>",
         "abort a transaction for a certificate file",
     ),
+    (
+        "add server <bk>/<srv> <addr> [opts]",
+        "create a server (weight N, check, backup)",
+    ),
     ("commit ssl cert <certfile>", "commit a certificate file"),
+    ("del server <bk>/<srv>", "remove a server in maintenance"),
     (
         "disable server (DEPRECATED)",
         "disable a server for maintenance (use 'set server' instead)",
@@ -50,7 +58,7 @@ const HELP: &[(&str, &str)] = &[
     ("get weight <bk>/<srv>", "report a server's current weight"),
     (
         "set server <bk>/<srv> [opts]",
-        "change a server's state or weight",
+        "change a server's state, weight or address",
     ),
     (
         "set ssl cert <certfile> <payload>",
@@ -127,6 +135,9 @@ fn run(w: &[&str], payload: Option<&str>, session: &mut Session, cx: &mut Contro
             "The following commands are valid at this level:\n{}",
             usage(&HELP.iter().collect::<Vec<_>>())
         ),
+        // HAProxy 2.4 wanted it before `add server` and `del server`, and
+        // scripts still send it: nothing is experimental here.
+        ["experimental-mode", "on" | "off"] | ["experimental-mode"] => String::new(),
         ["prompt", ..] => {
             session.prompt = !session.prompt;
             String::new()
@@ -169,8 +180,8 @@ fn run(w: &[&str], payload: Option<&str>, session: &mut Session, cx: &mut Contro
             set_admin(cx, b, s, ADMIN_READY)
         }),
         ["get", "weight", rest @ ..] => with_server(cx, rest.first(), |cx, b, s| {
-            let initial = cx.config.backends[b].servers[s].weight;
-            format!("{} (initial {initial})\n", cx.shared.servers[b][s].weight())
+            let shm = cx.shared.servers[b][s];
+            format!("{} (initial {})\n", shm.weight(), shm.get(Srv::InitWeight))
         }),
         ["set", "weight", rest @ ..] => with_server(cx, rest.first(), |cx, b, s| {
             set_weight(cx, b, s, rest.get(1).copied())
@@ -184,9 +195,12 @@ fn run(w: &[&str], payload: Option<&str>, session: &mut Session, cx: &mut Contro
                     "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n".into()
                 }
                 (Some("weight"), w) => set_weight(cx, b, s, w),
-                _ => "usage: set server <backend>/<server> state | weight\n".into(),
+                (Some("addr"), _) => dynamic::set_addr(cx, b, s, &rest[2..]),
+                _ => "usage: set server <backend>/<server> addr | state | weight\n".into(),
             }
         }),
+        ["add", "server", rest @ ..] => dynamic::add(cx, rest),
+        ["del", "server", rest @ ..] => dynamic::del(cx, rest),
         ["shutdown", "sessions", "server", rest @ ..] => {
             with_server(cx, rest.first(), |cx, b, s| {
                 cx.shared.servers[b][s].add(Srv::ShutdownGen, 1);
@@ -266,13 +280,17 @@ fn unknown(first: &str) -> String {
     )
 }
 
-fn names(cx: &ControlCtx, b: usize, s: usize) -> (String, String) {
+pub(super) fn names(cx: &ControlCtx, b: usize, s: usize) -> (String, String) {
     let be = &cx.config.backends[b];
-    (be.name.clone(), be.servers[s].name.clone())
+    let srv = cx.shared.servers[b][s]
+        .identity()
+        .map_or_else(String::new, |id| id.name);
+    (be.name.clone(), srv)
 }
 
-/// Resolves `B/S`, or answers HAProxy's error.
-fn with_server(
+/// Resolves `B/S` (a configured server or one added at run time), or
+/// answers HAProxy's error.
+pub(super) fn with_server(
     cx: &mut ControlCtx,
     arg: Option<&&str>,
     f: impl FnOnce(&mut ControlCtx, usize, usize) -> String,
@@ -283,16 +301,9 @@ fn with_server(
     let Some(b) = cx.config.backends.iter().position(|x| x.name == be) else {
         return "No such backend.\n".into();
     };
-    let Some(s) = cx.config.backends[b]
-        .servers
-        .iter()
-        .position(|x| x.name == srv)
-    else {
+    let Some(s) = cx.shared.slot_of(b, srv) else {
         return "No such server.\n".into();
     };
-    if cx.shared.servers.get(b).and_then(|l| l.get(s)).is_none() {
-        return "No such server.\n".into();
-    }
     f(cx, b, s)
 }
 
@@ -329,7 +340,7 @@ fn set_weight(cx: &mut ControlCtx, b: usize, s: usize, arg: Option<&str>) -> Str
     let Some(arg) = arg.filter(|a| !a.is_empty()) else {
         return "Require <weight> or <weight%>.\n".into();
     };
-    let initial = i64::from(cx.config.backends[b].servers[s].weight);
+    let initial = cx.shared.servers[b][s].get(Srv::InitWeight) as i64;
     let digits = arg
         .char_indices()
         .take_while(|(i, c)| c.is_ascii_digit() || (*i == 0 && (*c == '-' || *c == '+')))

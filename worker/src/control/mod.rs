@@ -14,6 +14,7 @@ mod check_log;
 mod checks;
 mod cli;
 mod commands;
+mod dynamic;
 mod probe;
 mod servers_state;
 mod ssl_cert;
@@ -42,6 +43,9 @@ pub fn part_token(part: usize, n: usize) -> Token {
 pub trait Part {
     /// A name for logs.
     fn name(&self) -> &'static str;
+    /// Called at the start of every turn: take in changes other parts made
+    /// to the shared state (servers added or deleted by the runtime API).
+    fn sync(&mut self, _cx: &mut ControlCtx) {}
     /// An event on one of this part's tokens (`n` is the token's number
     /// within the part).
     fn on_event(&mut self, cx: &mut ControlCtx, n: usize, ev: &mio::event::Event);
@@ -146,6 +150,9 @@ fn run_loop(
             certs: &mut certs,
         };
         for p in &mut parts {
+            p.sync(&mut cx);
+        }
+        for p in &mut parts {
             if p.next_timer().is_some_and(|t| t <= now) {
                 p.on_timers(&mut cx);
             }
@@ -178,6 +185,11 @@ fn run_loop(
             if let Some(p) = part.checked_sub(1).and_then(|i| parts.get_mut(i)) {
                 p.on_event(&mut cx, n, ev);
             }
+        }
+        // A command may have added or deleted servers: the checks take
+        // them in before the next poll.
+        for p in &mut parts {
+            p.sync(&mut cx);
         }
     }
 }

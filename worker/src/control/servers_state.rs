@@ -2,7 +2,9 @@
 //! per server, the columns HAProxy 2.6 writes (and reads back with
 //! `server-state-file`). Operational state: 0 stopped, 2 running;
 //! administrative state: HAProxy's flags (1 forced maintenance, 5 when the
-//! configuration disabled the server, 8 forced drain).
+//! configuration disabled the server, 8 forced drain). Servers added at
+//! run time are listed with the configured ones, in slot order (their
+//! `srv_id` is their slot's number).
 
 use super::ControlCtx;
 use crate::stats::check_status_name;
@@ -49,10 +51,13 @@ pub fn render(cx: &ControlCtx, backend: Option<&str>) -> String {
             .find(|r| r.pxname == be.name && r.svname == "BACKEND")
             .map_or(b + 1, |r| r.iid);
         let (rise, fall) = be.check.as_ref().map_or((2, 3), |c| (c.rise, c.fall));
-        for (k, s) in be.servers.iter().enumerate() {
-            let Some(shm) = cx.shared.servers.get(b).and_then(|l| l.get(k)) else {
-                continue;
-            };
+        for (k, shm) in cx.shared.servers.get(b).into_iter().flatten().enumerate() {
+            // Free slots are not listed; servers added at run time are.
+            let Some(s) = shm.identity() else { continue };
+            let disabled = be
+                .servers
+                .get(k)
+                .is_some_and(|c| !s.runtime && c.name == s.name && c.disabled);
             let checked = s.check && be.check.is_some();
             let admin = shm.admin();
             let op = if admin == ADMIN_MAINT || shm.is_down() {
@@ -61,7 +66,7 @@ pub fn render(cx: &ControlCtx, backend: Option<&str>) -> String {
                 2
             };
             let admin_flags = match admin {
-                ADMIN_MAINT if s.disabled => 5,
+                ADMIN_MAINT if disabled => 5,
                 ADMIN_MAINT => 1,
                 ADMIN_DRAIN => 8,
                 _ => 0,
@@ -76,7 +81,7 @@ pub fn render(cx: &ControlCtx, backend: Option<&str>) -> String {
                 let health = if shm.is_down() { 0 } else { rise + fall - 1 };
                 (haproxy_code(name), result, health, 6)
             } else {
-                (1, 0, rise, if s.disabled { 8 } else { 0 })
+                (1, 0, rise, if disabled { 8 } else { 0 })
             };
             let _ = writeln!(
                 out,
@@ -86,7 +91,7 @@ pub fn render(cx: &ControlCtx, backend: Option<&str>) -> String {
                 s.name,
                 s.addr.ip(),
                 shm.weight(),
-                s.weight,
+                s.init_weight,
                 now.saturating_sub(shm.get(Srv::LastChange)),
                 s.addr.port(),
             );

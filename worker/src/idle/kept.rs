@@ -15,7 +15,7 @@
 //! ([`IdlePool::hold`]): over it, the connection is closed instead of
 //! kept.
 
-use super::{HeldSlot, IdlePool};
+use super::{HeldSlot, IdlePool, ServerKey};
 use crate::conn::Conn;
 use mio::Registry;
 use std::time::Instant;
@@ -23,31 +23,39 @@ use std::time::Instant;
 /// A clean server connection kept by a client connection, and its server.
 pub struct Kept {
     pub conn: Conn,
+    /// Its [`ServerKey`], packed (a kept connection sits in every idle
+    /// client connection: keep it small).
     backend: u32,
     server: u32,
+    seq: u64,
     /// Its place in the worker's budget, given back when it leaves.
     _slot: HeldSlot,
 }
 
 impl Kept {
-    /// Keeps `conn` to `server` of `backend`, if the budget has room;
+    /// Keeps `conn` to the server of `key`, if the budget has room;
     /// otherwise it is closed and `None` returned.
-    pub fn new(conn: Conn, backend: usize, server: usize, idle: &IdlePool) -> Option<Kept> {
+    pub fn new(conn: Conn, key: ServerKey, idle: &IdlePool) -> Option<Kept> {
         let Some(slot) = idle.hold() else {
             conn.discard();
             return None;
         };
         Some(Kept {
             conn,
-            backend: backend as u32,
-            server: server as u32,
+            backend: key.0 as u32,
+            server: key.1 as u32,
+            seq: key.2,
             _slot: slot,
         })
     }
 
-    /// Whether it leads to `server` of `backend`.
-    pub fn is_for(&self, backend: usize, server: usize) -> bool {
-        self.backend as usize == backend && self.server as usize == server
+    /// Whether it leads to the server of `key`.
+    pub fn is_for(&self, key: ServerKey) -> bool {
+        self.key() == key
+    }
+
+    fn key(&self) -> ServerKey {
+        (self.backend as usize, self.server as usize, self.seq)
     }
 
     /// Something arrived on it while no request was in flight.
@@ -59,18 +67,14 @@ impl Kept {
     pub fn park(self, idle: &mut IdlePool, registry: &Registry, now: Instant) {
         let dirty = self.is_dirty();
         // Give the budget slot back first: parked, it counts in the pool.
-        let Kept {
-            conn,
-            backend,
-            server,
-            _slot,
-        } = self;
+        let key = self.key();
+        let Kept { conn, _slot, .. } = self;
         drop(_slot);
         if dirty {
             conn.discard();
             return;
         }
-        idle.put(registry, backend as usize, server as usize, conn, now);
+        idle.put(registry, key, conn, now);
     }
 }
 
@@ -79,13 +83,13 @@ impl Kept {
 /// closed, and `None` is returned.
 pub fn take(
     kept: &mut Option<Kept>,
-    want: Option<(usize, usize)>,
+    want: Option<ServerKey>,
     idle: &mut IdlePool,
     registry: &Registry,
     now: Instant,
 ) -> Option<Conn> {
     let k = kept.take()?;
-    if !k.is_dirty() && want.is_some_and(|(b, s)| k.is_for(b, s)) {
+    if !k.is_dirty() && want.is_some_and(|key| k.is_for(key)) {
         return Some(k.conn);
     }
     k.park(idle, registry, now);

@@ -50,15 +50,21 @@ pub fn discard(conn: Conn) {
     conn.discard();
 }
 
+/// The server a connection leads to: backend, server slot, and the slot's
+/// identity sequence ([`weir_core::shm::ServerShm::seq`]). A server
+/// deleted, replaced or given a new address has a new sequence, so a
+/// connection to what it was is never reused.
+pub type ServerKey = (usize, usize, u64);
+
 struct Parked {
     conn: Conn,
-    key: (usize, usize),
+    key: ServerKey,
     since: Instant,
 }
 
 pub struct IdlePool {
     conns: Slab<Parked>,
-    by_server: HashMap<(usize, usize), Vec<usize>>,
+    by_server: HashMap<ServerKey, Vec<usize>>,
     /// Unused server connections this worker may hold (parked + kept).
     budget: usize,
     /// Connections kept by sessions now: each holds a [`HeldSlot`].
@@ -120,19 +126,18 @@ impl IdlePool {
         Some(HeldSlot(Rc::clone(&self.kept)))
     }
 
-    /// Parks `conn` for (backend, server). Returns false (and closes it)
-    /// when the worker's budget is used up, the connection is private or
+    /// Parks `conn` for `key`. Returns false (and closes it) when the
+    /// worker's budget is used up, the connection is private or
     /// registration fails.
     pub fn put(
         &mut self,
         registry: &Registry,
-        backend: usize,
-        server: usize,
+        key: ServerKey,
         mut conn: Conn,
         now: Instant,
     ) -> bool {
         let full = self.held() >= self.budget;
-        let list = self.by_server.entry((backend, server)).or_default();
+        let list = self.by_server.entry(key).or_default();
         if full || conn.private {
             discard(conn);
             return false;
@@ -145,17 +150,17 @@ impl IdlePool {
         }
         entry.insert(Parked {
             conn,
-            key: (backend, server),
+            key,
             since: now,
         });
         list.push(id);
         true
     }
 
-    /// Takes the most recently parked connection to (backend, server). The
-    /// caller re-registers it under its own token.
-    pub fn take(&mut self, backend: usize, server: usize) -> Option<Conn> {
-        let id = self.by_server.get_mut(&(backend, server))?.pop()?;
+    /// Takes the most recently parked connection to `key`. The caller
+    /// re-registers it under its own token.
+    pub fn take(&mut self, key: ServerKey) -> Option<Conn> {
+        let id = self.by_server.get_mut(&key)?.pop()?;
         Some(self.conns.remove(id).conn)
     }
 

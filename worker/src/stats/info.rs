@@ -83,11 +83,18 @@ impl Info {
             .map(|p| p.get(Px::Bout))
             .sum::<u64>()
             + shared.backends.iter().map(|p| p.get(Px::Bin)).sum::<u64>();
+        // Checked servers, those added at run time included.
         let checks = config
             .backends
             .iter()
-            .filter(|b| b.check.is_some())
-            .map(|b| b.servers.iter().filter(|s| s.check).count() as u64)
+            .zip(&shared.servers)
+            .filter(|(b, _)| b.check.is_some())
+            .map(|(_, slots)| {
+                slots
+                    .iter()
+                    .filter(|s| s.identity().is_some_and(|id| id.check))
+                    .count() as u64
+            })
             .sum();
         Info {
             pid,

@@ -207,7 +207,14 @@ pub fn rows(config: &Config, shared: &SharedState) -> Vec<Row> {
         };
         let mut weight = (0, 0);
         let (mut act, mut bck, mut lbtot) = (0, 0, 0);
-        for (k, (s, shm)) in be.servers.iter().zip(servers).enumerate() {
+        for (k, shm) in servers.iter().enumerate() {
+            // Free slots are not shown; servers added at run time are.
+            let Some(s) = shm.identity() else { continue };
+            let maxconn = be
+                .servers
+                .get(k)
+                .filter(|c| !s.runtime && c.name == s.name)
+                .and_then(|c| c.maxconn);
             let status = match shm.status() {
                 "UP" if !s.check => "no check",
                 st => st,
@@ -233,7 +240,7 @@ pub fn rows(config: &Config, shared: &SharedState) -> Vec<Row> {
                 qmax: Some(0),
                 scur: shm.cur(),
                 smax: shm.get(Srv::Smax),
-                slim: s.maxconn.map(|m| m as u64),
+                slim: maxconn.map(|m| m as u64),
                 stot: shm.get(Srv::Stot),
                 bin: shm.get(Srv::Bin),
                 bout: shm.get(Srv::Bout),
@@ -297,7 +304,7 @@ pub fn rows(config: &Config, shared: &SharedState) -> Vec<Row> {
             wredis: Some(p.get(Px::Wredis)),
             // HAProxy: UP while a server is usable, or when it has none (a
             // stats-only listen section).
-            status: if act + bck > 0 || be.servers.is_empty() {
+            status: if act + bck > 0 || !servers.iter().any(|s| s.in_use()) {
                 "UP"
             } else {
                 "DOWN"

@@ -28,6 +28,7 @@ pub fn attach(
         .then(|| host.map(str::to_owned))
         .flatten();
     let limit = cx.bufsize();
+    let seq = cx.backends[be].servers[i].seq;
     let muxes: &mut ServerMuxes = &mut *cx.muxes;
     let found = muxes.by_server.get(&(be, i)).and_then(|list| {
         list.iter().copied().find(|&m| {
@@ -35,7 +36,7 @@ pub fn attach(
                 .muxes
                 .get(m)
                 .and_then(Option::as_ref)
-                .is_some_and(|mx| mx.accepts(&sni))
+                .is_some_and(|mx| mx.accepts(&sni, seq))
         })
     });
     if let Some(m) = found {
@@ -77,6 +78,7 @@ pub fn attach(
         .unwrap_or(defaults::TIMEOUT_CONNECT);
     let mut mx = Box::new(H2ServerMux {
         server: (be, i),
+        seq,
         sni,
         conn,
         h2: Box::new(Connection::new(Role::Client, limits, unix_now_ms())),

@@ -68,6 +68,9 @@ struct Slot {
 pub struct H2ServerMux {
     /// (backend, server).
     server: (usize, usize),
+    /// The server slot's identity sequence when it was opened: a server
+    /// deleted or moved since takes no new stream on it.
+    seq: u64,
     /// The SNI it was opened with, when the server's SNI is the request's
     /// Host: only streams for that host share it.
     sni: Option<String>,
@@ -103,13 +106,17 @@ impl Slot {
 
 impl H2ServerMux {
     /// Whether one more stream (for `sni`) may go on it.
-    fn accepts(&self, sni: &Option<String>) -> bool {
+    fn accepts(&self, sni: &Option<String>, seq: u64) -> bool {
         let limit = self
             .h2
             .peer_settings()
             .max_concurrent_streams
             .map_or(FIRST_STREAMS, |n| n as usize);
-        !self.failed && !self.goaway && self.sni == *sni && self.slots.len() < limit
+        !self.failed
+            && !self.goaway
+            && self.seq == seq
+            && self.sni == *sni
+            && self.slots.len() < limit
     }
 
     /// Adds a stream (task `task`); returns its end of the link.
