@@ -106,7 +106,7 @@ impl Worker {
                 let mut s = TcpSession::new(fe, be, client, addr, now, date);
                 s.bind = l.bind;
                 s.expect_proxy = accept_proxy;
-                AnySession::Tcp(s)
+                AnySession::Tcp(Box::new(s))
             }
             Mode::Http => {
                 let accepted = Accepted {

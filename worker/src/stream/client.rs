@@ -18,7 +18,9 @@ pub struct ClientSide {
     pub port: u16,
     /// The address the client connected to, once known: from its PROXY
     /// header, or asked of the socket when a server wants one sent.
-    pub dst: Option<SocketAddr>,
+    /// Boxed: rarely known, and every idle keep-alive connection would
+    /// carry its 32 bytes.
+    pub dst: Option<Box<SocketAddr>>,
     pub conn: Conn,
     /// Bytes from the client: request heads (consumed by the mux once
     /// parsed) and bodies (forwarded by the stream).

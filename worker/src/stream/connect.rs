@@ -61,9 +61,9 @@ fn advance(
     had_conn: bool,
 ) -> Transition {
     if cs.dst.is_none() && cx.backends[st.side.backend].send_proxy_any {
-        cs.dst = cs.conn.local_addr().ok();
+        cs.dst = cs.conn.local_addr().ok().map(Box::new);
     }
-    let client = cs.dst.map(|dst| (cs.addr, dst));
+    let client = cs.dst.as_deref().map(|&dst| (cs.addr, dst));
     let be = &cx.config.backends[st.side.backend];
     // The fields, not `lb_key()`: `st.side` is borrowed below.
     let lb = st.lb_key_set.then_some(&st.lb_key[..]);

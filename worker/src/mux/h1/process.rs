@@ -43,7 +43,7 @@ pub fn process(m: &mut H1Mux, key: usize, cx: &mut Cx, streams: &mut Streams) ->
                 if let Header::Proxy { src, dst } = header {
                     m.client.addr = src;
                     m.client.port = dst.port();
-                    m.client.dst = Some(dst);
+                    m.client.dst = Some(Box::new(dst));
                 }
             }
             ProxyStep::Pending(at) => return Outcome::Wait(Some(at)),

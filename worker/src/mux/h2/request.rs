@@ -123,7 +123,7 @@ fn free_slot(m: &mut H2Mux, cx: &Cx) -> usize {
     conn.writable = true;
     let parent = &m.client;
     let mut cs = ClientSide::new(parent.frontend, conn, parent.addr, parent.port, cx.now);
-    cs.dst = parent.dst;
+    cs.dst = parent.dst.clone();
     cs.draining = parent.draining;
     // Never a client connection's first request: a parked server
     // connection may serve it (a stream is not the connection).
