@@ -16,7 +16,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use regex::RegexBuilder;
 
 use super::diag::did_you_mean;
-use super::model::{Acl, Condition, Criterion, Fetch, MatchOp, Patterns, Term, TermRef};
+use super::model::{
+    Acl, Condition, Counter, Criterion, Fetch, IntOp, MatchOp, Patterns, StickTable, Term, TermRef,
+    TRACK_SLOTS,
+};
 
 /// An offset into the text and what is wrong there.
 pub(crate) type Error = (usize, String);
@@ -94,6 +97,95 @@ enum Kind {
     Hdr,
     Src,
     DstPort,
+    /// `status`, and the table counters: integers.
+    Int,
+}
+
+/// What the table counter criteria (`sc_http_req_rate(0)`,
+/// `src_conn_cur(web)`) of one proxy may refer to.
+#[derive(Debug, Default)]
+pub(crate) struct Tracking<'a> {
+    /// Every table of the configuration.
+    pub tables: &'a [StickTable],
+    /// The proxy's own table.
+    pub own: Option<usize>,
+    /// The tables the proxy's rules track on each slot.
+    pub slots: [Vec<usize>; TRACK_SLOTS],
+}
+
+impl Tracking<'_> {
+    /// Why `counter` cannot be read from the tables `on` (the tables
+    /// tracked on a slot, or one table), if it cannot.
+    pub fn not_stored(&self, on: &[usize], counter: Counter) -> Option<String> {
+        let t = on
+            .iter()
+            .filter_map(|&i| self.tables.get(i))
+            .find(|t| t.word_of(counter).is_none())?;
+        let example = match counter.is_rate() {
+            true => format!("{}(10s)", counter.name()),
+            false => counter.name().to_string(),
+        };
+        Some(format!(
+            "table \"{}\" does not store {}: add \"{example}\" to its `store`",
+            t.name,
+            counter.name()
+        ))
+    }
+
+    /// The index of the table named `name`, or why there is none.
+    pub fn table(&self, name: &str) -> Result<usize, String> {
+        if let Some(i) = self.tables.iter().position(|t| t.name == name) {
+            return Ok(i);
+        }
+        let hint = did_you_mean(name, self.tables.iter().map(|t| t.name.as_str()));
+        Err(match self.tables.is_empty() {
+            true => format!("unknown table \"{name}\": no section declares a `table`"),
+            false => format!("unknown table \"{name}\"{hint}"),
+        })
+    }
+}
+
+/// The counters' names in criteria (`sc_NAME(N)`, `src_NAME(TABLE)`):
+/// HAProxy's, `get_gpc0` reading `gpc0`.
+const COUNTER_FETCHES: &[(&str, Counter)] = &[
+    ("http_req_rate", Counter::HttpReqRate),
+    ("http_req_cnt", Counter::HttpReqCnt),
+    ("conn_cur", Counter::ConnCur),
+    ("conn_cnt", Counter::ConnCnt),
+    ("conn_rate", Counter::ConnRate),
+    ("http_err_rate", Counter::HttpErrRate),
+    ("http_err_cnt", Counter::HttpErrCnt),
+    ("bytes_in_rate", Counter::BytesInRate),
+    ("bytes_out_rate", Counter::BytesOutRate),
+    ("get_gpc0", Counter::Gpc0),
+    ("gpc0_rate", Counter::Gpc0Rate),
+];
+
+/// How a counter criterion names its entry.
+enum CounterFrom {
+    /// `sc_NAME(N)`.
+    ScArg,
+    /// `scN_NAME`.
+    Sc(usize),
+    /// `src_NAME` or `src_NAME(TABLE)`.
+    Src,
+}
+
+/// A counter criterion's name (`sc_http_req_rate`, `sc0_conn_cur`,
+/// `src_get_gpc0`): where it reads and which counter.
+fn counter_name(base: &str) -> Option<(CounterFrom, Counter)> {
+    let (from, rest) = if let Some(r) = base.strip_prefix("sc_") {
+        (CounterFrom::ScArg, r)
+    } else if let Some(r) = base.strip_prefix("src_") {
+        (CounterFrom::Src, r)
+    } else {
+        let r = base.strip_prefix("sc")?;
+        let (d, r) = r.split_at_checked(1)?;
+        let n = d.parse::<usize>().ok()?;
+        (CounterFrom::Sc(n), r.strip_prefix('_')?)
+    };
+    let &(_, c) = COUNTER_FETCHES.iter().find(|(n, _)| *n == rest)?;
+    Some((from, c))
 }
 
 /// Every criterion weir knows, as HAProxy spells it.
@@ -116,30 +208,36 @@ const CRITERIA: &[(&str, Kind, MatchOp)] = &[
     ("hdr_reg", Kind::Hdr, MatchOp::Reg),
     ("src", Kind::Src, MatchOp::Exact),
     ("dst_port", Kind::DstPort, MatchOp::Exact),
+    ("status", Kind::Int, MatchOp::Exact),
 ];
 
 /// Whether `word` names a criterion (`path_beg`, `hdr(host)`).
 pub(crate) fn is_criterion(word: &str) -> bool {
     let base = word.split('(').next().unwrap_or(word);
-    CRITERIA.iter().any(|(n, _, _)| *n == base)
+    CRITERIA.iter().any(|(n, _, _)| *n == base) || counter_name(base).is_some()
 }
 
 /// A criterion from its words (at least one); `src` is the whole text (for
 /// [`Criterion::text`]) and `end` where a missing pattern would go.
-pub(crate) fn criterion(src: &str, ws: &[Word], end: usize) -> Result<Criterion, Error> {
+pub(crate) fn criterion(
+    src: &str,
+    ws: &[Word],
+    end: usize,
+    tk: &Tracking<'_>,
+) -> Result<Criterion, Error> {
     let Some(first) = ws.first() else {
         return Err((
             end,
             "empty criterion: expected such as `path_beg /static/`".into(),
         ));
     };
-    let (name, kind, op, fetch) = fetch(first)?;
+    let (name, kind, op, fetch) = fetch(first, tk)?;
     let mut i = 1;
     let mut ignore_case = false;
     while let Some(w) = ws.get(i).filter(|w| w.plain && w.text.starts_with('-')) {
         i += 1;
         match w.text.as_str() {
-            "-i" if matches!(kind, Kind::Src | Kind::DstPort) => {
+            "-i" if matches!(kind, Kind::Src | Kind::DstPort | Kind::Int) => {
                 return Err((w.at, format!("`-i` does not apply to `{name}`")));
             }
             "-i" => ignore_case = true,
@@ -159,6 +257,7 @@ pub(crate) fn criterion(src: &str, ws: &[Word], end: usize) -> Result<Criterion,
         return Err((end, msg));
     }
     let patterns = match (kind, op) {
+        (Kind::Int, _) => Patterns::Int(ints(pats, end)?),
         (Kind::Src, _) => Patterns::Net(
             pats.iter()
                 .map(|w| net(&w.text).map_err(|e| (w.at, e)))
@@ -193,8 +292,103 @@ pub(crate) fn criterion(src: &str, ws: &[Word], end: usize) -> Result<Criterion,
     })
 }
 
+/// Integer patterns: `gt 10`, `401`, `ge 400 lt 500` (each operator
+/// applies to the number after it; a bare number is `eq`).
+fn ints(pats: &[Word], end: usize) -> Result<Vec<(IntOp, i64)>, Error> {
+    let mut out = Vec::new();
+    let mut it = pats.iter();
+    while let Some(w) = it.next() {
+        let op = match w.text.as_str() {
+            "eq" => Some(IntOp::Eq),
+            "gt" => Some(IntOp::Gt),
+            "ge" => Some(IntOp::Ge),
+            "lt" => Some(IntOp::Lt),
+            "le" => Some(IntOp::Le),
+            _ => None,
+        };
+        let (op, n) = match op {
+            Some(op) => match it.next() {
+                Some(n) => (op, n),
+                None => {
+                    let msg = format!("missing number after `{}`", w.text);
+                    return Err((end, msg));
+                }
+            },
+            None => (IntOp::Eq, w),
+        };
+        let v = n.text.parse::<i64>().map_err(|_| {
+            let msg = format!(
+                "invalid integer \"{}\": expected a number, or gt, ge, lt, le or eq and a number",
+                n.text
+            );
+            (n.at, msg)
+        })?;
+        out.push((op, v));
+    }
+    Ok(out)
+}
+
+/// A table counter criterion (`sc_http_req_rate(0)`, `src_conn_cur(web)`),
+/// checked against the proxy's tables and trackers.
+fn counter_fetch(
+    w: &Word,
+    from: CounterFrom,
+    counter: Counter,
+    arg: Option<&str>,
+    tk: &Tracking<'_>,
+) -> Result<Fetch, Error> {
+    let text = w.text.as_str();
+    let slot = match (from, arg) {
+        (CounterFrom::Src, arg) => {
+            let table = match arg {
+                Some(name) => tk.table(name).map_err(|e| (w.at, e))?,
+                None => tk.own.ok_or_else(|| {
+                    let msg = format!(
+                        "`{text}` reads this proxy's own table, but it has none: declare                          `table`, or name one: `{text}(TABLE)`"
+                    );
+                    (w.at, msg)
+                })?,
+            };
+            if let Some(why) = tk.not_stored(&[table], counter) {
+                return Err((w.at, why));
+            }
+            return Ok(Fetch::SrcTable { table, counter });
+        }
+        (CounterFrom::ScArg, Some(n)) => n.trim().parse::<usize>().map_err(|_| {
+            let msg = format!("`{text}`: expected a slot number, 0 to 2");
+            (w.at, msg)
+        })?,
+        (CounterFrom::ScArg, None) => {
+            let msg = format!("`{text}` needs a slot: `{text}(0)` (0 to 2)");
+            return Err((w.at, msg));
+        }
+        (CounterFrom::Sc(_), Some(_)) => {
+            return Err((w.at, format!("`{text}` takes no argument")));
+        }
+        (CounterFrom::Sc(n), None) => n,
+    };
+    let Some(tables) = tk.slots.get(slot) else {
+        let msg = format!(
+            "slot {slot} is out of range in `{text}`: weir tracks on slots 0 to {}",
+            TRACK_SLOTS - 1
+        );
+        return Err((w.at, msg));
+    };
+    if tables.is_empty() {
+        let msg = format!(
+            "`{text}` reads slot {slot}, but no rule of this proxy tracks on it: add a rule \
+             such as {{ track = \"src\", slot = {slot} }}"
+        );
+        return Err((w.at, msg));
+    }
+    if let Some(why) = tk.not_stored(tables, counter) {
+        return Err((w.at, why));
+    }
+    Ok(Fetch::Sc { slot, counter })
+}
+
 /// The criterion word: `path_beg`, `hdr(host)`.
-fn fetch(w: &Word) -> Result<(&str, Kind, MatchOp, Fetch), Error> {
+fn fetch<'w>(w: &'w Word, tk: &Tracking<'_>) -> Result<(&'w str, Kind, MatchOp, Fetch), Error> {
     let text = w.text.as_str();
     let (base, arg) = match text.split_once('(') {
         None if text.contains(')') => {
@@ -209,11 +403,16 @@ fn fetch(w: &Word) -> Result<(&str, Kind, MatchOp, Fetch), Error> {
             }
         },
     };
+    if let Some((from, counter)) = counter_name(base) {
+        let fetch = counter_fetch(w, from, counter, arg, tk)?;
+        return Ok((base, Kind::Int, MatchOp::Exact, fetch));
+    }
     let Some(&(name, kind, op)) = CRITERIA.iter().find(|(n, _, _)| *n == base) else {
         let msg = format!(
             "unknown criterion `{base}`; expected path, path_beg, path_end, path_sub, \
              path_reg, url, url_beg, url_end, url_sub, url_reg, method, hdr(NAME), \
-             hdr_beg(NAME), hdr_end(NAME), hdr_sub(NAME), hdr_reg(NAME), src or dst_port{}",
+             hdr_beg(NAME), hdr_end(NAME), hdr_sub(NAME), hdr_reg(NAME), src, dst_port, \
+             status, sc_COUNTER(SLOT) or src_COUNTER(TABLE){}",
             did_you_mean(base, CRITERIA.iter().map(|c| c.0))
         );
         return Err((w.at, msg));
@@ -236,6 +435,7 @@ fn fetch(w: &Word) -> Result<(&str, Kind, MatchOp, Fetch), Error> {
         (Kind::Method, None) => Fetch::Method,
         (Kind::Src, None) => Fetch::Src,
         (Kind::DstPort, None) => Fetch::DstPort,
+        (Kind::Int, None) => Fetch::Status,
     };
     Ok((name, kind, op, fetch))
 }
@@ -353,7 +553,12 @@ pub(crate) fn check_acl_name(name: &str) -> Result<(), String> {
 }
 
 /// An `if` (or, with `unless`, an `unless`) condition over the proxy's ACLs.
-pub(crate) fn condition(src: &str, unless: bool, acls: &[Acl]) -> Result<Condition, Error> {
+pub(crate) fn condition(
+    src: &str,
+    unless: bool,
+    acls: &[Acl],
+    tk: &Tracking<'_>,
+) -> Result<Condition, Error> {
     let ws = words(src)?;
     let mut any_of: Vec<Vec<Term>> = Vec::new();
     let mut group: Vec<Term> = Vec::new();
@@ -398,7 +603,7 @@ pub(crate) fn condition(src: &str, unless: bool, acls: &[Acl]) -> Result<Conditi
                 let msg = "empty `{ }`: write a criterion such as { path_beg /api }";
                 return Err((w.at, msg.into()));
             }
-            let c = criterion(src, &ws[i..close], ws[close].at)?;
+            let c = criterion(src, &ws[i..close], ws[close].at, tk)?;
             i = close + 1;
             TermRef::Inline(c)
         } else if w.plain && text == "}" {

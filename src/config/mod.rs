@@ -30,6 +30,7 @@ mod raw;
 mod stats;
 mod strpos;
 mod syntax_error;
+mod tables;
 mod tls;
 mod tls_bind;
 mod tls_server;
@@ -47,6 +48,8 @@ mod tests_check;
 mod tests_http;
 #[cfg(test)]
 mod tests_log;
+#[cfg(test)]
+mod tests_tables;
 #[cfg(test)]
 mod tests_tls;
 

@@ -87,8 +87,15 @@ impl Areas {
             backends: config.backends.len(),
             servers: config.backends.iter().map(|b| b.servers.len()).sum(),
             workers: config.global.nbproc.max(1),
-            // Tables are declared by the rate-limit configuration.
-            tables: Vec::new(),
+            tables: config
+                .tables
+                .iter()
+                .map(|t| TableSpec {
+                    slots: t.size,
+                    key_words: t.key.words(),
+                    data_words: t.data_words(),
+                })
+                .collect(),
             cert_files: certs::cert_files(config),
         }
     }

@@ -133,6 +133,7 @@ pub(crate) mod testutil {
             check: None,
             log: None,
             errorfiles: Default::default(),
+            table: None,
         }
     }
 
