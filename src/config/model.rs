@@ -434,12 +434,12 @@ impl Counter {
         )
     }
 
-    /// 64-bit words it takes in an entry: a rate two (the current
-    /// period's index and count in one word, the previous period's count
-    /// in the other), anything else one.
+    /// 64-bit words it takes in an entry: a rate three (the current
+    /// period's start, its count, the previous period's count), anything
+    /// else one.
     pub fn words(self) -> usize {
         if self.is_rate() {
-            2
+            3
         } else {
             1
         }

@@ -77,8 +77,8 @@ fn a_table_and_its_trackers() {
             },
         ]
     );
-    assert_eq!(t.data_words(), 4);
-    assert_eq!(t.word_of(Counter::ConnCur).map(|w| w.0), Some(2));
+    assert_eq!(t.data_words(), 5);
+    assert_eq!(t.word_of(Counter::ConnCur).map(|w| w.0), Some(3));
     let f = &c.frontends[0];
     assert_eq!(f.table, Some(0));
     assert!(

@@ -32,6 +32,7 @@ pub mod counters;
 pub mod region;
 pub mod servers;
 pub mod ssl;
+pub mod stick;
 pub mod table;
 pub mod tickets;
 
@@ -372,6 +373,15 @@ impl SharedState {
         for i in 0..counters::H2_LIMITS {
             self.global[Gl::H2Limits as usize + i].store(old.h2_limit(i), Relaxed);
         }
+    }
+
+    /// Rate-limit table `i` of `config` (the configuration the region
+    /// was made for).
+    pub fn stick<'a>(&self, config: &'a Config, i: usize) -> Option<stick::Stick<'a>> {
+        Some(stick::Stick {
+            conf: config.tables.get(i)?,
+            table: *self.tables.get(i)?,
+        })
     }
 
     /// A server by backend and server name.
