@@ -5,14 +5,16 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::http::{backend, http_config, Client};
 use common::http_origin::HttpOrigin;
 use common::http_wire::BufConn;
-use common::{free_port, wait_for, Weir, DEADLINE};
+use common::weir::TempDir;
+use common::{free_port, runtime, wait_for, Weir, DEADLINE};
 
 /// A connection to weir from `src` (127.0.0.1 or 127.0.0.2).
 fn client_from(src: &str, port: u16) -> Client {
@@ -34,16 +36,58 @@ fn client_from(src: &str, port: u16) -> Client {
 /// Two workers, one socket each (the kernel spreads connections by a hash
 /// of their addresses), `frontend` lines on the frontend.
 fn start(port: u16, origin: &HttpOrigin, frontend: &str) -> Weir {
+    start_with(port, origin, frontend, "")
+}
+
+/// [`start`] with `global` lines too.
+fn start_with(port: u16, origin: &HttpOrigin, frontend: &str, global: &str) -> Weir {
     let cfg = http_config(
         port,
         "",
         &format!("shards = \"by-worker\"\n{frontend}"),
         &backend("be", "", &[origin.addr]),
     )
-    .replacen("nbproc = 1", "nbproc = 2\ncpu_map = \"none\"", 1);
+    .replacen(
+        "nbproc = 1",
+        &format!("nbproc = 2\ncpu_map = \"none\"\n{global}"),
+        1,
+    );
     let weir = Weir::start(&cfg);
     weir.wait_workers(2, DEADLINE);
     weir
+}
+
+/// A runtime API socket path in a fresh directory.
+fn api_socket(tag: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(tag);
+    let sock = dir.path.join("api.sock");
+    (dir, sock)
+}
+
+fn api(sock: &Path, command: &str) -> String {
+    wait_for(DEADLINE, "the runtime API", || {
+        runtime::command(sock, command)
+    })
+}
+
+/// The entry lines of `show table NAME …`: key → (the rest of the line
+/// as `name=value` pairs).
+fn entries(text: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    text.lines()
+        .filter(|l| l.starts_with("0x"))
+        .map(|l| {
+            let (addr, rest) = l.split_once(": ").expect("0xADDR: …");
+            assert!(u64::from_str_radix(&addr[2..], 16).is_ok(), "{l}");
+            let pairs: BTreeMap<String, String> = rest
+                .split(' ')
+                .map(|p| {
+                    let (k, v) = p.split_once('=').expect("name=value");
+                    (k.to_string(), v.to_string())
+                })
+                .collect();
+            (pairs["key"].clone(), pairs)
+        })
+        .collect()
 }
 
 /// The pids of the workers that logged a request for a target starting
@@ -192,4 +236,94 @@ fn tracking_a_header_in_another_table() {
         .map(|k| get(k))
         .collect();
     assert_eq!(seen, [200, 200, 200, 429, 429, 200], "{}", weir.context());
+}
+
+/// 200 requests on fresh connections over two workers: `show table`
+/// counts exactly 200 (count and rate), the deny threshold (`gt 150`)
+/// hits at request 151 exactly; the runtime API shows, filters and clears
+/// entries in HAProxy's format, and a cleared client is let in again.
+#[test]
+fn exact_counts_and_the_runtime_api() {
+    let origin = HttpOrigin::start("stick-api");
+    let port = free_port();
+    let (_dir, sock) = api_socket("stick-api");
+    let weir = start_with(
+        port,
+        &origin,
+        "table = { type = \"ip\", size = 1000, expire = \"1m\", \
+         store = [\"http_req_cnt\", \"http_req_rate(1m)\", \"conn_cur\", \"http_err_cnt\"] }\n\
+         tcp_request = [{ track = \"src\" }]\n\
+         http_request = [{ deny = 429, if = \"{ sc_http_req_rate(0) gt 150 }\" }]",
+        &format!("stats_socket = \"{}\"", sock.display()),
+    );
+    let mut first_denied = None;
+    for i in 0..200 {
+        let mut c = client_from("127.0.0.1", port);
+        let status = c.get(&format!("/n{i}")).status;
+        if status == 429 && first_denied.is_none() {
+            first_denied = Some(i + 1);
+        }
+        assert!(
+            status == 200 || (status == 429 && i >= 150),
+            "request {}: {status}",
+            i + 1
+        );
+    }
+    assert_eq!(first_denied, Some(151));
+    assert_eq!(
+        workers_serving(&weir, "/n", 200).len(),
+        2,
+        "both workers served"
+    );
+    let mut other = client_from("127.0.0.2", port);
+    assert_eq!(other.get("/other").status, 200);
+
+    let list = api(&sock, "show table");
+    assert_eq!(
+        list, "# table: fe, type: ip, size:1000, used:2\n\n",
+        "{list}"
+    );
+    let all = api(&sock, "show table fe");
+    assert!(
+        all.starts_with("# table: fe, type: ip, size:1000, used:2\n"),
+        "{all}"
+    );
+    // Closed connections are counted out once the workers saw them close.
+    let shown = wait_for(DEADLINE, "conn_cur back to 0", || {
+        let e = entries(&api(&sock, "show table fe key 127.0.0.1"));
+        (e.get("127.0.0.1")?.get("conn_cur")? == "0").then_some(e)
+    });
+    let e = &shown["127.0.0.1"];
+    assert_eq!(e["use"], "0");
+    assert_eq!(e["http_req_cnt"], "200");
+    assert_eq!(e["http_req_rate(60000)"], "200");
+    assert_eq!(e["http_err_cnt"], "50", "the 429s are errors");
+    let exp: u64 = e["exp"].parse().expect("exp");
+    assert!((50_000..=60_000).contains(&exp), "{exp}");
+    let keys: Vec<String> = entries(&all).into_keys().collect();
+    assert_eq!(keys, ["127.0.0.1", "127.0.0.2"]);
+    let busy = entries(&api(&sock, "show table fe data.http_req_cnt gt 100"));
+    assert_eq!(busy.keys().collect::<Vec<_>>(), ["127.0.0.1"]);
+    let quiet = entries(&api(&sock, "show table fe data.http_req_cnt ne 200"));
+    assert_eq!(quiet.keys().collect::<Vec<_>>(), ["127.0.0.2"]);
+    assert_eq!(
+        api(&sock, "show table fe data.gpc0 gt 1"),
+        "Data type not stored in this table\n\n"
+    );
+    assert_eq!(api(&sock, "show table nope"), "No such table: nope\n\n");
+    // Clearing unblocks a client.
+    let mut c = client_from("127.0.0.1", port);
+    assert_eq!(c.get("/still").status, 429);
+    assert_eq!(api(&sock, "clear table fe key 127.0.0.1"), "\n");
+    assert_eq!(
+        api(&sock, "show table"),
+        "# table: fe, type: ip, size:1000, used:1\n\n"
+    );
+    let mut c = client_from("127.0.0.1", port);
+    assert_eq!(c.get("/again").status, 200);
+    assert_eq!(api(&sock, "clear table fe"), "\n");
+    assert_eq!(
+        api(&sock, "show table"),
+        "# table: fe, type: ip, size:1000, used:0\n\n"
+    );
 }

@@ -36,6 +36,17 @@ pub struct Tracked {
     /// Index into `Config::tables`.
     pub table: usize,
     pub entry: Entry<'static>,
+    /// The entry's tag when it was tracked.
+    pub tag: u64,
+}
+
+impl Tracked {
+    /// Whether the slot still holds the tracked key: an entry cleared
+    /// through the runtime API, or expired or evicted and reused for
+    /// another key, is no longer counted into (nor read).
+    pub fn live(&self) -> bool {
+        self.entry.tag() == self.tag
+    }
 }
 
 /// The slots of a connection or a request.
@@ -86,6 +97,7 @@ impl View<'_> {
             .copied()
             .flatten()
             .or_else(|| self.conn.get(slot).copied().flatten())
+            .filter(Tracked::live)
     }
 
     /// `counter` of the entry tracked on `slot` (0 when none is).
@@ -126,7 +138,7 @@ pub fn add_all(
     counters: &[(Counter, u64)],
     now: u64,
 ) {
-    for t in slots.iter().flatten() {
+    for t in slots.iter().flatten().filter(|t| t.live()) {
         if let Some(st) = shared.stick(config, t.table) {
             for &(c, n) in counters {
                 if n > 0 {
@@ -141,13 +153,17 @@ pub fn add_all(
 /// Starts tracking `key` in `table`: its entry (inserted if need be).
 pub fn start(st: &Stick<'_>, table: usize, key: &Key, now: u64) -> Option<Tracked> {
     let entry = st.entry(key, now)?;
-    Some(Tracked { table, entry })
+    Some(Tracked {
+        table,
+        entry,
+        tag: entry.tag(),
+    })
 }
 
 /// The connection ended: `conn_cur` − 1 on the entries it tracked.
 pub fn conn_closed(config: &Config, shared: &SharedState, slots: &Slots) {
     let now = now_ms();
-    for t in slots.iter().flatten() {
+    for t in slots.iter().flatten().filter(|t| t.live()) {
         if let Some(st) = shared.stick(config, t.table) {
             st.conn_closed(&t.entry, now);
         }

@@ -18,6 +18,7 @@ mod probe;
 mod servers_state;
 mod ssl_cert;
 mod stat_filter;
+mod tables;
 
 use crate::signals;
 use mio::{Events, Interest, Poll, Registry, Token};
