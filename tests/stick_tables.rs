@@ -327,3 +327,72 @@ fn exact_counts_and_the_runtime_api() {
         "# table: fe, type: ip, size:1000, used:0\n\n"
     );
 }
+
+/// The config of [`start`], for a reload by a new master (`-sf`).
+fn config_of(port: u16, origin: &HttpOrigin, frontend: &str) -> String {
+    http_config(
+        port,
+        "",
+        &format!("shards = \"by-worker\"\n{frontend}"),
+        &backend("be", "", &[origin.addr]),
+    )
+    .replacen("nbproc = 1", "nbproc = 2\ncpu_map = \"none\"", 1)
+}
+
+/// Entries survive a reload in place (USR2) and a new master (`-sf`): a
+/// source's rate goes on counting where it was, and its deny holds.
+#[test]
+fn entries_survive_reloads() {
+    let origin = HttpOrigin::start("stick-reload");
+    let port = free_port();
+    let fe = "table = { type = \"ip\", size = 100, expire = \"1m\", store = [\"http_req_rate(1m)\", \"http_req_cnt\"] }\n\
+              http_request = [{ track = \"src\" }, { deny = 429, if = \"{ sc_http_req_rate(0) gt 5 }\" }]";
+    let cfg = config_of(port, &origin, fe);
+    let weir = Weir::start(&cfg);
+    weir.wait_workers(2, DEADLINE);
+    let get = |src: &str, target: &str| client_from(src, port).get(target).status;
+    for i in 0..4 {
+        assert_eq!(get("127.0.0.1", &format!("/a{i}")), 200);
+    }
+    weir.signal(nix::sys::signal::Signal::SIGUSR2);
+    weir.wait_log("reload done (generation 1)", DEADLINE);
+    // The fifth counts on the fourth: 200; the sixth is over the limit.
+    assert_eq!(get("127.0.0.1", "/b5"), 200, "{}", weir.context());
+    assert_eq!(get("127.0.0.1", "/b6"), 429, "{}", weir.context());
+    let old_pid = weir.pid().to_string();
+    let new = Weir::start_with(&cfg, &["-sf", &old_pid]);
+    new.wait_log("took 1 rate-limit table entries over", DEADLINE);
+    weir.wait_exit(Duration::from_secs(15));
+    assert_eq!(get("127.0.0.1", "/c7"), 429, "{}", new.context());
+    assert_eq!(get("127.0.0.2", "/c1"), 200, "{}", new.context());
+}
+
+/// A table of 10 entries under 50 sources: every request is served, the
+/// table stays full, and the newest source has an entry (the least
+/// recently updated ones were evicted).
+#[test]
+fn a_full_table_evicts_and_never_fails_a_request() {
+    let origin = HttpOrigin::start("stick-full");
+    let port = free_port();
+    let (_dir, sock) = api_socket("stick-full");
+    let _weir = start_with(
+        port,
+        &origin,
+        "table = { type = \"ip\", size = 10, store = [\"http_req_cnt\"] }\n\
+         http_request = [{ track = \"src\" }, { deny = 429, if = \"{ sc_http_req_cnt(0) gt 1 }\" }]",
+        &format!("stats_socket = \"{}\"", sock.display()),
+    );
+    for i in 1..=50 {
+        let src = format!("127.0.1.{i}");
+        assert_eq!(client_from(&src, port).get("/x").status, 200, "{src}");
+    }
+    let all = api(&sock, "show table fe");
+    assert!(
+        all.starts_with("# table: fe, type: ip, size:10, used:10\n"),
+        "{all}"
+    );
+    let e = entries(&all);
+    assert_eq!(e.len(), 10, "{all}");
+    assert!(e.contains_key("127.0.1.50"), "{all}");
+    assert!(e.values().all(|v| v["http_req_cnt"] == "1"), "{all}");
+}

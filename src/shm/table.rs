@@ -158,6 +158,11 @@ impl Table {
         self.spec
     }
 
+    /// Whether `other` is this very table (the same words).
+    pub fn same_area(&self, other: &Table) -> bool {
+        std::ptr::eq(self.words, other.words)
+    }
+
     fn slot(&self, i: usize) -> &'static [AtomicU64] {
         let n = self.spec.slot_words();
         &self.words[i * n..(i + 1) * n]
