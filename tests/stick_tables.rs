@@ -396,3 +396,72 @@ fn a_full_table_evicts_and_never_fails_a_request() {
     assert!(e.contains_key("127.0.1.50"), "{all}");
     assert!(e.values().all(|v| v["http_req_cnt"] == "1"), "{all}");
 }
+
+/// TCP mode: `tcp_request` tracks at accept and rejects a source over
+/// its connection rate (`sc0_conn_rate gt 3`); the bytes it sent count in
+/// `bytes_in_rate` once its connections close.
+#[test]
+fn tcp_mode_connection_rate_and_bytes() {
+    use std::io::{Read, Write};
+    let echo = common::origin::echo_origin();
+    let port = free_port();
+    let (_dir, sock) = api_socket("stick-tcp");
+    let cfg = format!(
+        "[global]\nnbproc = 2\ncpu_map = \"none\"\nlog = \"stderr\"\nstats_socket = \"{}\"\n\
+         [listen.db]\nmode = \"tcp\"\nbind = \"127.0.0.1:{port}\"\nshards = \"by-worker\"\n\
+         timeout = {{ connect = \"1s\", client = \"5s\", server = \"5s\" }}\n\
+         server = [{{ name = \"e\", address = \"127.0.0.1:{}\" }}]\n\
+         table = {{ type = \"ip\", size = 100, store = [\"conn_rate(1m)\", \"conn_cnt\", \"bytes_in_rate(1m)\"] }}\n\
+         tcp_request = [{{ track = \"src\" }}, {{ reject = true, if = \"{{ sc0_conn_rate gt 3 }}\" }}]\n",
+        sock.display(),
+        echo.port()
+    );
+    let weir = Weir::start(&cfg);
+    weir.wait_workers(2, DEADLINE);
+    for i in 0..3 {
+        let mut c = client_from("127.0.0.1", port).conn.stream;
+        c.write_all(b"0123456789").expect("send");
+        let mut back = [0u8; 10];
+        c.read_exact(&mut back)
+            .unwrap_or_else(|e| panic!("connection {i}: {e}\n{}", weir.context()));
+        assert_eq!(&back, b"0123456789");
+    }
+    let mut fourth = client_from("127.0.0.1", port);
+    fourth
+        .closed_silently(DEADLINE)
+        .unwrap_or_else(|e| panic!("the fourth connection: {e}\n{}", weir.context()));
+    let e = wait_for(DEADLINE, "the three connections counted out", || {
+        let e = entries(&api(&sock, "show table db"));
+        let e = e.get("127.0.0.1")?.clone();
+        (e.get("bytes_in_rate(60000)")? == "30").then_some(e)
+    });
+    assert_eq!(e["conn_cnt"], "4", "the rejected one was tracked too");
+    assert_eq!(e["conn_rate(60000)"], "4");
+}
+
+/// An entry not updated for `expire` is gone: the source starts over.
+#[test]
+fn entries_expire() {
+    let origin = HttpOrigin::start("stick-exp");
+    let port = free_port();
+    let (_dir, sock) = api_socket("stick-exp");
+    let _weir = start_with(
+        port,
+        &origin,
+        "table = { type = \"ip\", size = 100, expire = \"400ms\", store = [\"http_req_cnt\"] }\n\
+         http_request = [{ track = \"src\" }, { deny = 429, if = \"{ sc_http_req_cnt(0) gt 1 }\" }]",
+        &format!("stats_socket = \"{}\"", sock.display()),
+    );
+    let get = |target: &str| client_from("127.0.0.1", port).get(target).status;
+    assert_eq!(get("/1"), 200);
+    assert_eq!(get("/2"), 429);
+    let started = std::time::Instant::now();
+    wait_for(DEADLINE, "the entry gone", || {
+        api(&sock, "show table").contains("used:0").then_some(())
+    });
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "not before its time"
+    );
+    assert_eq!(get("/3"), 200);
+}

@@ -11,9 +11,10 @@
 //!   `freq_ctr` — the start of the current period, the events counted in
 //!   it, and those of the previous period. A hit adds to the current
 //!   count; the first hit past the period's end moves the start on by
-//!   whole periods (one compare-and-swap: one worker wins it), then swaps
-//!   the current count out into the previous one. A hit racing that
-//!   rollover lands in one period or the other, never nowhere. A reading
+//!   whole periods (one compare-and-swap: one worker wins it), then moves
+//!   the count it read before into the previous one (subtracting exactly
+//!   that from the current count). A hit racing that rollover lands in one
+//!   period or the other, never nowhere. A reading
 //!   is the current count plus the previous one weighted by what remains
 //!   of the current period (rounded up, so that a burst just across a
 //!   boundary still counts whole). Periods start at an entry's first
@@ -218,6 +219,11 @@ fn add(e: &Entry<'static>, at: usize, store: Store, n: u64, now: u64) {
 /// Moves a rate's current period on to the one holding `now`, if it
 /// ended: one worker wins the compare-and-swap of its start and moves
 /// the counts.
+///
+/// The winner reads the count *before* its compare-and-swap and takes
+/// exactly that much out of the current count: a hit another worker adds
+/// meanwhile (it saw the new start, or lost the race) stays in the new
+/// period. Every hit is in one period or the other; none is lost.
 fn roll(start: &AtomicU64, cur: &AtomicU64, prev: &AtomicU64, period: u64, now: u64) {
     let s = start.load(Relaxed);
     let elapsed = now.saturating_sub(s);
@@ -228,9 +234,10 @@ fn roll(start: &AtomicU64, cur: &AtomicU64, prev: &AtomicU64, period: u64, now: 
         0 => (now, 2),
         s => (s + elapsed / period * period, elapsed / period),
     };
+    let seen = cur.load(Relaxed);
     if start.compare_exchange(s, next, Relaxed, Relaxed).is_ok() {
-        let last = cur.swap(0, Relaxed);
-        prev.store(if periods == 1 { last } else { 0 }, Relaxed);
+        let _ = cur.fetch_update(Relaxed, Relaxed, |c| Some(c.saturating_sub(seen)));
+        prev.store(if periods == 1 { seen } else { 0 }, Relaxed);
     }
 }
 
