@@ -278,6 +278,11 @@ fn exact_counts_and_the_runtime_api() {
     let mut other = client_from("127.0.0.2", port);
     assert_eq!(other.get("/other").status, 200);
 
+    let info = api(&sock, "show info");
+    assert!(
+        info.contains("\nStickTables: 1\nStickTableSize: 1000\nStickTableUsed: 2\n"),
+        "{info}"
+    );
     let list = api(&sock, "show table");
     assert_eq!(
         list, "# table: fe, type: ip, size:1000, used:2\n\n",
@@ -464,4 +469,33 @@ fn entries_expire() {
         "not before its time"
     );
     assert_eq!(get("/3"), 200);
+}
+
+/// Counter criteria work in `use_backend` too: a source over its rate
+/// goes to another backend (`src_http_req_cnt`, the frontend's own
+/// table, with the request tracked by a rule).
+#[test]
+fn use_backend_on_a_counter() {
+    let main = HttpOrigin::start("stick-main");
+    let slow = HttpOrigin::start("stick-slow");
+    let port = free_port();
+    let cfg = http_config(
+        port,
+        "",
+        "table = { type = \"ip\", size = 100, store = [\"http_req_cnt\"] }\n\
+         http_request = [{ track = \"src\" }]\n\
+         use_backend = [{ backend = \"slow\", if = \"{ src_http_req_cnt gt 2 }\" }]",
+        &format!(
+            "{}{}",
+            backend("be", "", &[main.addr]),
+            backend("slow", "", &[slow.addr])
+        ),
+    );
+    let weir = Weir::start(&cfg);
+    for i in 0..4 {
+        let r = Client::connect(port).get(&format!("/u{i}"));
+        assert_eq!(r.status, 200, "{}", weir.context());
+    }
+    assert_eq!(main.seen_targets(), ["/u0", "/u1"]);
+    assert_eq!(slow.seen_targets(), ["/u2", "/u3"]);
 }

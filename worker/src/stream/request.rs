@@ -180,6 +180,13 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
     }
     let sample = Sample {
         edits: Some(&edits),
+        view: tables.then_some(View {
+            config,
+            shared,
+            conn,
+            req: st.sc,
+            now,
+        }),
         ..Sample::request(head, buf, cs.addr.ip(), cs.port)
     };
     // Analyser 3: use_backend, else default_backend; neither: 503.
