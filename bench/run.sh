@@ -10,7 +10,9 @@
 #   3. logging: ka-64 again with weir logging every request to UDP syslog
 #      (HAProxy without), to show what the log line costs;
 #   4. alloc.sh (weir built with its `count-alloc` feature, in target/count-alloc/):
-#      heap allocations per request.
+#      heap allocations per request;
+#   5. tables.sh: a rate-limit table's cost (weir with and without one, HAProxy
+#      with and without the equivalent stick table) and its memory per entry.
 # Everything lands in bench/results/<stamp>/ (git-ignored); summary.txt holds
 # the tables and is printed at the end.
 #
@@ -84,6 +86,14 @@ if ((${#SCALE[@]})); then
     echo "scale.sh failed (see above)" >"$OUT/scale/scale.txt"
 fi
 
+if [[ $MODE != smoke ]]; then
+  echo "== tables: weir and HAProxy with and without a rate-limit table"
+  TABLES_ARGS=(--rounds 3 --duration 5)
+  [[ $MODE == quick ]] && TABLES_ARGS=(--rounds 1 --duration 3)
+  timeout 1800 "$HERE/tables.sh" "${TABLES_ARGS[@]}" --out "$OUT/tables" ||
+    echo "tables.sh failed (see above)" >"$OUT/tables/tables.txt"
+fi
+
 ALLOC=''
 if [[ $MODE != smoke ]]; then
   if grep -q '^count-alloc' "$ROOT/master/Cargo.toml" 2>/dev/null && [[ -x $HERE/alloc.sh ]]; then
@@ -107,6 +117,7 @@ fi
     python3 "$HERE/summarize.py" --ours weir-log "$OUT/logging" | sed -n '/against HAProxy/,/^$/p'
   fi
   if [[ -f $OUT/scale/scale.txt ]]; then cat "$OUT/scale/scale.txt"; echo; fi
+  if [[ -f $OUT/tables/tables.txt ]]; then cat "$OUT/tables/tables.txt"; echo; fi
   if [[ $ALLOC == none ]]; then
     echo "# allocations per request: not measured (weir has no count-alloc feature yet)"
   elif [[ -n $ALLOC ]]; then
