@@ -298,6 +298,18 @@ fn exact_counts_and_the_runtime_api() {
         let e = entries(&api(&sock, "show table fe key 127.0.0.1"));
         (e.get("127.0.0.1")?.get("conn_cur")? == "0").then_some(e)
     });
+    let line = api(&sock, "show table fe key 127.0.0.1");
+    let data = line
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_once(" exp="))
+        .map(|(_, d)| d);
+    let data = data.and_then(|d| d.split_once(' ')).map(|(_, d)| d);
+    assert_eq!(
+        data,
+        Some("conn_cur=0 http_req_cnt=200 http_req_rate(60000)=200 http_err_cnt=50"),
+        "HAProxy's order of data types: {line}"
+    );
     let e = &shown["127.0.0.1"];
     assert_eq!(e["use"], "0");
     assert_eq!(e["http_req_cnt"], "200");
@@ -313,9 +325,23 @@ fn exact_counts_and_the_runtime_api() {
     assert_eq!(quiet.keys().collect::<Vec<_>>(), ["127.0.0.2"]);
     assert_eq!(
         api(&sock, "show table fe data.gpc0 gt 1"),
-        "Data type not stored in this table\n\n"
+        "Filter entry #1: Data type not stored in this table\n\n"
     );
-    assert_eq!(api(&sock, "show table nope"), "No such table: nope\n\n");
+    assert_eq!(api(&sock, "show table nope"), "No such table\n\n");
+    assert_eq!(
+        api(&sock, "show table fe key x"),
+        "\n",
+        "HAProxy answers nothing"
+    );
+    assert_eq!(
+        api(&sock, "show table fe key 127.0.0.9"),
+        "\n",
+        "nor for a key not there"
+    );
+    assert_eq!(
+        api(&sock, "show table fe data.http_req_cnt xx 1"),
+        "Filter entry #1: Require and operator among \"eq\", \"ne\", \"le\", \"ge\", \"lt\", \"gt\"\n\n"
+    );
     // Clearing unblocks a client.
     let mut c = client_from("127.0.0.1", port);
     assert_eq!(c.get("/still").status, 429);

@@ -399,19 +399,20 @@ pub enum Counter {
 }
 
 impl Counter {
-    /// Every counter, with its name in `store` (HAProxy's).
+    /// Every counter, with its name in `store` (HAProxy's), in HAProxy's
+    /// order of data types (the order `show table` prints them in).
     pub const ALL: [(Counter, &'static str); 11] = [
-        (Counter::HttpReqCnt, "http_req_cnt"),
-        (Counter::HttpReqRate, "http_req_rate"),
-        (Counter::ConnCur, "conn_cur"),
+        (Counter::Gpc0, "gpc0"),
+        (Counter::Gpc0Rate, "gpc0_rate"),
         (Counter::ConnCnt, "conn_cnt"),
         (Counter::ConnRate, "conn_rate"),
+        (Counter::ConnCur, "conn_cur"),
+        (Counter::HttpReqCnt, "http_req_cnt"),
+        (Counter::HttpReqRate, "http_req_rate"),
         (Counter::HttpErrCnt, "http_err_cnt"),
         (Counter::HttpErrRate, "http_err_rate"),
         (Counter::BytesInRate, "bytes_in_rate"),
         (Counter::BytesOutRate, "bytes_out_rate"),
-        (Counter::Gpc0, "gpc0"),
-        (Counter::Gpc0Rate, "gpc0_rate"),
     ];
 
     pub fn name(self) -> &'static str {

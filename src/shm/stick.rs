@@ -191,17 +191,19 @@ impl<'a> Stick<'a> {
         }
     }
 
-    /// `show table` data of `e`: ` http_req_rate(10000)=12 conn_cur=1`.
+    /// `show table` data of `e`, in HAProxy's order of data types:
+    /// ` conn_cur=1 http_req_rate(10000)=12`.
     pub fn show_data(&self, e: &Entry<'static>, now: u64, out: &mut String) {
         use std::fmt::Write;
-        let mut at = 0;
-        for s in &self.conf.store {
-            let v = read(e, at, *s, now);
-            let _ = match s.counter.is_rate() {
-                true => write!(out, " {}({})={v}", s.counter.name(), s.period_ms),
-                false => write!(out, " {}={v}", s.counter.name()),
+        for (c, name) in Counter::ALL {
+            let Some((at, s)) = self.conf.word_of(c) else {
+                continue;
             };
-            at += s.counter.words();
+            let v = read(e, at, s, now);
+            let _ = match c.is_rate() {
+                true => write!(out, " {name}({})={v}", s.period_ms),
+                false => write!(out, " {name}={v}"),
+            };
         }
     }
 }

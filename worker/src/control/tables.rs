@@ -10,6 +10,10 @@
 //! clear table NAME key K
 //! ```
 //!
+//! Answers and errors are HAProxy 2.6's, word for word (`No such table`,
+//! `Filter entry #1: Data type not stored in this table`…); a key that is
+//! not there, or not of the table's type, gets an empty answer, as there.
+//!
 //! `exp` is what remains of the entry's life in milliseconds (0 in a
 //! table without `expire`); `use` is 0: no entry is pinned by the
 //! connections that track it.
@@ -51,10 +55,16 @@ pub fn show(cx: &ControlCtx, args: &[&str]) -> String {
         Err(e) => return e,
     };
     let mut out = header(&st, now);
+    let mut shown = 0;
     for e in st.table.entries(now, st.expire()) {
         if selected(&st, &e, &select, now) {
             line(&st, &e, now, &mut out);
+            shown += 1;
         }
+    }
+    // A key that is not there: nothing at all, as HAProxy answers.
+    if shown == 0 && matches!(select, Select::Key(_)) {
+        out.clear();
     }
     out
 }
@@ -62,7 +72,9 @@ pub fn show(cx: &ControlCtx, args: &[&str]) -> String {
 /// `clear table NAME [key K | data.TYPE OP N …]`.
 pub fn clear(cx: &ControlCtx, args: &[&str]) -> String {
     let Some(&name) = args.first() else {
-        return "Required table name.\n".into();
+        return "Required arguments: <table> \"data.<store_data_type>\" <operator> <value> or \
+                <table> key <key>\n"
+            .into();
     };
     let now = unix_now_ms();
     let (st, select) = match table_and_select(cx, name, &args[1..]) {
@@ -92,17 +104,14 @@ fn table_and_select<'a>(
         .iter()
         .position(|t| t.name == name)
         .and_then(|i| cx.shared.stick(cx.config, i))
-        .ok_or_else(|| format!("No such table: {name}\n"))?;
+        .ok_or_else(|| "No such table\n".to_string())?;
     let select = match rest {
         [] => Select::All,
+        // A key that is not one of the table's type: nothing, as
+        // HAProxy answers.
         ["key", k] => match Key::parse(st.conf.key, k.as_bytes()) {
             Some(k) => Select::Key(k),
-            None => {
-                return Err(format!(
-                    "Invalid key for a table of type {}.\n",
-                    st.conf.key.name()
-                ))
-            }
+            None => return Err(String::new()),
         },
         ["key"] => return Err("Key value expected\n".into()),
         filters => Select::Data(data_filters(&st, filters)?),
@@ -110,38 +119,44 @@ fn table_and_select<'a>(
     Ok((st, select))
 }
 
-/// `data.TYPE OP N` triples (HAProxy's operators: the ACLs' and `ne`).
+/// `data.TYPE OP N` triples (HAProxy's operators: the ACLs' and `ne`),
+/// with HAProxy's messages.
 fn data_filters(st: &Stick<'_>, w: &[&str]) -> Result<Vec<Filter>, String> {
     let usage = "Optional argument only supports \"data.<store_data_type>\" <operator> <value> \
                  and key <key>\n";
     let mut out = Vec::new();
-    for f in w.chunks(3) {
-        let [what, op, v] = f else {
-            return Err(usage.into());
-        };
-        let Some(name) = what.strip_prefix("data.") else {
+    for (i, f) in w.chunks(3).enumerate() {
+        let n = i + 1;
+        let Some(name) = f[0].strip_prefix("data.") else {
             return Err(usage.into());
         };
         let counter = Counter::ALL
             .iter()
-            .find(|(_, n)| *n == name)
+            .find(|(_, c)| *c == name)
             .map(|(c, _)| *c)
-            .ok_or_else(|| "Unknown data type\n".to_string())?;
+            .ok_or_else(|| format!("Filter entry #{n}: Unknown data type\n"))?;
         if st.conf.word_of(counter).is_none() {
-            return Err("Data type not stored in this table\n".into());
+            return Err(format!(
+                "Filter entry #{n}: Data type not stored in this table\n"
+            ));
         }
-        let op = match *op {
-            "eq" => Some(IntOp::Eq),
-            "gt" => Some(IntOp::Gt),
-            "ge" => Some(IntOp::Ge),
-            "lt" => Some(IntOp::Lt),
-            "le" => Some(IntOp::Le),
-            "ne" => None,
-            _ => return Err("Require a valid operator among eq, ne, le, ge, lt, gt\n".into()),
+        let op = match f.get(1).copied() {
+            Some("eq") => Some(IntOp::Eq),
+            Some("gt") => Some(IntOp::Gt),
+            Some("ge") => Some(IntOp::Ge),
+            Some("lt") => Some(IntOp::Lt),
+            Some("le") => Some(IntOp::Le),
+            Some("ne") => None,
+            _ => {
+                return Err(format!(
+                    "Filter entry #{n}: Require and operator among \"eq\", \"ne\", \"le\", \
+                     \"ge\", \"lt\", \"gt\"\n"
+                ))
+            }
         };
-        let value: i64 = v
-            .parse()
-            .map_err(|_| "Require a valid integer value to compare against\n".to_string())?;
+        let value: i64 = f.get(2).and_then(|v| v.parse().ok()).ok_or_else(|| {
+            format!("Filter entry #{n}: Require a valid integer value to compare against\n")
+        })?;
         out.push(Filter { counter, op, value });
     }
     Ok(out)
