@@ -525,3 +525,51 @@ fn use_backend_on_a_counter() {
     assert_eq!(main.seen_targets(), ["/u0", "/u1"]);
     assert_eq!(slow.seen_targets(), ["/u2", "/u3"]);
 }
+
+/// `weir -c` reports the table mistakes of a file at FILE:LINE:COL, all
+/// of them, and the SPEC's example configuration is valid.
+#[test]
+fn weir_c_reports_table_mistakes() {
+    let dir = TempDir::new("stick-check");
+    let check = |text: &str| {
+        let path = dir.path.join("weir.toml");
+        std::fs::write(&path, text).expect("write");
+        let out = std::process::Command::new(common::weir::bin())
+            .arg("-c")
+            .arg("-f")
+            .arg(&path)
+            .output()
+            .expect("run weir -c");
+        let err = String::from_utf8_lossy(&out.stderr).replace(&*path.to_string_lossy(), "F");
+        (out.status.success(), err)
+    };
+    let bad = "[frontend.web]\nmode = \"http\"\nbind = \":8080\"\ndefault_backend = \"app\"\n\
+               table = { type = \"ip\", size = \"1k\", store = [\"conn_cur\"] }\n\
+               http_request = [{ track = \"src\", slot = 3 }, { track = \"src\", slot = 1, table = \"nope\" }, \
+               { track = \"src\" }, { deny = 429, if = \"{ sc_http_req_rate(0) gt 10 } { sc1_conn_cur gt 1 }\" }]\n\
+               [backend.app]\nmode = \"http\"\nserver = [{ name = \"a\", address = \"127.0.0.1:8000\" }]\n";
+    let (ok, err) = check(bad);
+    assert!(!ok);
+    for want in [
+        "F:6:41: error: slot 3 is out of range",
+        "F:6:81: error: unknown table \"nope\"",
+        "F:6:132: error: table \"web\" does not store http_req_rate",
+    ] {
+        assert!(err.contains(want), "{want}\n{err}");
+    }
+    // Nothing more: `sc1_conn_cur` reads a slot whose tracker was
+    // reported already.
+    assert_eq!(err.matches(": error: ").count(), 3, "{err}");
+    let spec = "[frontend.web]\nmode = \"http\"\nbind = \":8080\"\ndefault_backend = \"app\"\n\
+        table = { type = \"ip\", size = \"100k\", expire = \"30s\",\n\
+                  store = [\"http_req_rate(10s)\", \"conn_cur\", \"conn_rate(10s)\", \"http_err_rate(10s)\", \"gpc0\"] }\n\
+        tcp_request = [\n  { track = \"src\" },\n  { reject = true, if = \"{ sc_conn_cur(0) gt 50 }\" },\n]\n\
+        http_request = [\n  { track = \"hdr(x-api-key)\", slot = 1, table = \"api\" },\n\
+          { deny = 429, if = \"{ sc_http_req_rate(0) gt 100 }\" },\n]\n\
+        http_response = [\n  { inc_gpc0 = 0, if = \"{ status 401 }\" },\n]\n\
+        [backend.app]\nmode = \"http\"\nserver = [{ name = \"a\", address = \"127.0.0.1:8000\" }]\n\
+        [backend.api]\nmode = \"http\"\nserver = [{ name = \"b\", address = \"127.0.0.1:8001\" }]\n\
+        table = { type = \"string\", size = \"10k\", store = [\"http_req_rate(1m)\"] }\n";
+    let (ok, err) = check(spec);
+    assert!(ok, "{err}");
+}

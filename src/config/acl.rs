@@ -111,6 +111,9 @@ pub(crate) struct Tracking<'a> {
     pub own: Option<usize>,
     /// The tables the proxy's rules track on each slot.
     pub slots: [Vec<usize>; TRACK_SLOTS],
+    /// Slots a rule tracks into a table that does not resolve (reported
+    /// there): criteria on them are not reported again.
+    pub broken: [bool; TRACK_SLOTS],
 }
 
 impl Tracking<'_> {
@@ -374,6 +377,9 @@ fn counter_fetch(
         );
         return Err((w.at, msg));
     };
+    if tables.is_empty() && tk.broken[slot] {
+        return Ok(Fetch::Sc { slot, counter });
+    }
     if tables.is_empty() {
         let msg = format!(
             "`{text}` reads slot {slot}, but no rule of this proxy tracks on it: add a rule \

@@ -200,6 +200,7 @@ pub(crate) fn tracking<'a>(
         tables,
         own,
         slots: Default::default(),
+        broken: Default::default(),
     };
     let tcp = f.tcp_request.iter().flat_map(|l| l.get_ref());
     let tcp = tcp.map(|r| (&r.get_ref().track, &r.get_ref().slot, &r.get_ref().table));
@@ -214,12 +215,13 @@ pub(crate) fn tracking<'a>(
             Some(n) => tables.iter().position(|t| &t.name == n.get_ref()),
             None => own,
         };
-        if let (Ok(slot), Some(table)) = (usize::try_from(slot), table) {
-            if let Some(list) = tk.slots.get_mut(slot) {
-                if !list.contains(&table) {
-                    list.push(table);
-                }
-            }
+        let Some(slot) = usize::try_from(slot).ok().filter(|&s| s < TRACK_SLOTS) else {
+            continue;
+        };
+        match table {
+            Some(t) if !tk.slots[slot].contains(&t) => tk.slots[slot].push(t),
+            Some(_) => {}
+            None => tk.broken[slot] = true,
         }
     }
     tk
