@@ -146,7 +146,9 @@ fn run(w: &[&str], payload: Option<&str>, session: &mut Session, cx: &mut Contro
         ["set", "timeout", rest @ ..] => set_timeout(session, rest),
         ["show", "info", ..] => {
             let pid = nix::unistd::getppid().as_raw() as u32;
-            Info::gather(cx.config, cx.shared, pid).render()
+            Info::gather(cx.config, cx.shared, pid)
+                .with_tables(cx.config, cx.shared)
+                .render()
         }
         ["show", "stat", rest @ ..] => show_stat(cx, rest),
         ["show", "servers", "state", rest @ ..] => servers_state::render(cx, rest.first().copied()),

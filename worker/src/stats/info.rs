@@ -129,8 +129,16 @@ impl Info {
             h2_conns: shared.global(Gl::H2Conns),
             h2_streams: shared.global(Gl::H2Streams),
             h2_closed: h2_closed(shared),
-            tables: tables(config, shared),
+            tables: None,
         }
+    }
+
+    /// With the rate-limit tables' figures: a walk over every slot of
+    /// every table, for the control process's `show info` only (never in
+    /// a worker's turn: the stats page and Prometheus leave them out).
+    pub fn with_tables(mut self, config: &Config, shared: &SharedState) -> Info {
+        self.tables = tables(config, shared);
+        self
     }
 
     /// `Uptime: 0d 0h00m02s`, as HAProxy writes it.
