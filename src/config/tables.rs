@@ -289,10 +289,27 @@ pub(crate) fn track<T>(
             None
         }
     };
+    let (table, sample) = (table?, sample?);
+    let kind = tk.tables.get(table).map(|t| t.key);
+    let never = match (&sample, kind) {
+        (Fetch::Src, Some(TableKey::Integer)) => Some("an address"),
+        (Fetch::DstPort, Some(TableKey::Ip | TableKey::Ipv6)) => Some("a port"),
+        _ => None,
+    };
+    if let (Some(what), Some(kind)) = (never, kind) {
+        let msg = format!(
+            "`{}` is {what}, never a key of table \"{}\" (type \"{}\")",
+            key.get_ref(),
+            tk.tables[table].name,
+            kind.name()
+        );
+        report.error(&p.at(key.span()), msg);
+        return None;
+    }
     Some(Track {
         slot: slot?,
-        table: table?,
-        key: sample?,
+        table,
+        key: sample,
     })
 }
 

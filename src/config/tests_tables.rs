@@ -234,6 +234,15 @@ fn mistakes_at_their_place() {
         "6:27",
         "this proxy has no `table`",
     );
+    // A key that can never be one of the table's.
+    one(
+        &fe(
+            "table = { type = \"integer\", size = 10, store = [\"conn_cur\"] }",
+            "tcp_request = [{ track = \"src\" }]",
+        ),
+        "6:26",
+        "`src` is an address, never a key of table \"web\" (type \"integer\")",
+    );
     // inc_gpc0 on a table without gpc0.
     one(
         &fe(
