@@ -15,6 +15,7 @@ pub mod model;
 pub mod schema;
 
 mod acl;
+mod acl_counters;
 mod addr;
 mod check;
 pub(crate) mod diag;
