@@ -16,6 +16,8 @@
 #      across client connections shows most (issue 16);
 #   6. h2bench.sh: HTTP/2 clients (h2load, h2c and TLS, 64 B and 256 KiB)
 #      through weir, HAProxy and nginx, and memory per idle HTTP/2 connection.
+#   7. tables.sh: a rate-limit table's cost (weir with and without one, HAProxy
+#      with and without the equivalent stick table) and its memory per entry.
 # Everything lands in bench/results/<stamp>/ (git-ignored); summary.txt holds
 # the tables and is printed at the end.
 #
@@ -106,6 +108,14 @@ if ((${#H2[@]})); then
     echo "h2bench.sh failed (see above)" >"$OUT/h2/failed"
 fi
 
+if [[ $MODE != smoke ]]; then
+  echo "== tables: weir and HAProxy with and without a rate-limit table"
+  TABLES_ARGS=(--rounds 3 --duration 5)
+  [[ $MODE == quick ]] && TABLES_ARGS=(--rounds 1 --duration 3)
+  timeout 1800 "$HERE/tables.sh" "${TABLES_ARGS[@]}" --out "$OUT/tables" ||
+    echo "tables.sh failed (see above)" >"$OUT/tables/tables.txt"
+fi
+
 ALLOC=''
 if [[ $MODE != smoke ]]; then
   if grep -q '^count-alloc' "$ROOT/master/Cargo.toml" 2>/dev/null && [[ -x $HERE/alloc.sh ]]; then
@@ -134,6 +144,7 @@ fi
     python3 "$HERE/summarize.py" --ours weir "$OUT/shared"
   fi
   if [[ -f $OUT/h2/summary.txt ]]; then cat "$OUT/h2/summary.txt"; echo; fi
+  if [[ -f $OUT/tables/tables.txt ]]; then cat "$OUT/tables/tables.txt"; echo; fi
   if [[ $ALLOC == none ]]; then
     echo "# allocations per request: not measured (weir has no count-alloc feature yet)"
   elif [[ -n $ALLOC ]]; then

@@ -129,6 +129,11 @@ fn start(opts: cli::Options, args: &[String]) -> i32 {
     // A pidfile reload takes the old master's sockets when it can.
     let taken = takeover::take_from(&opts.old_pids, &logger);
     let carried_tickets = taken.tickets;
+    // And the entries of its rate-limit tables.
+    let carried_tables = match config.tables.is_empty() {
+        true => None,
+        false => takeover::take_tables(&opts.old_pids, &logger),
+    };
     let listeners = match bind::bind_all(&config, &opts.old_pids, taken.sockets) {
         Ok(l) => l,
         Err(e) => return fail(&logger, &e),
@@ -200,6 +205,10 @@ fn start(opts: cli::Options, args: &[String]) -> i32 {
             return fail(&logger, &msg);
         }
     };
+    if let Some(dump) = carried_tables {
+        let n = weir_core::shm::carry::apply(&shared, &config, &dump);
+        logger.notice(&format!("took {n} rate-limit table entries over"));
+    }
     // Reloads read the same files, even after -D moved the working directory.
     let paths = opts
         .config_paths

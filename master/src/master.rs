@@ -250,7 +250,8 @@ impl Master {
             .is_some_and(|r| r.contains(PollFlags::POLLIN));
         if asked {
             if let Some(t) = &self.takeover {
-                t.serve(&self.listeners, self.tickets.ring(), &self.logger);
+                let tables = || weir_core::shm::carry::dump(&self.shared, &self.config);
+                t.serve(&self.listeners, self.tickets.ring(), &tables, &self.logger);
             }
         }
     }

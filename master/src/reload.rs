@@ -57,7 +57,7 @@ impl Master {
             Ok(p) => p,
             Err(e) => return self.abort(&e),
         };
-        let shared = match SharedState::new(&config) {
+        let shared = match SharedState::reload(&config, &self.shared, &self.config) {
             Ok(s) => s,
             Err(e) => return self.abort(&format!("cannot map the shared state: {e}")),
         };

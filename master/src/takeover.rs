@@ -15,6 +15,10 @@
 //! A last line `TICKETS HEX` carries the TLS session ticket keys (their
 //! byte form, in hex), so sessions still resume after the takeover.
 //! Only a peer with the same uid (or root) is answered.
+//!
+//! A second request, `STICKTBLS\n` (on a connection of its own), asks for
+//! the rate-limit tables' entries: the old master answers with their text
+//! dump ([`weir_core::shm::carry`]) and closes the connection.
 
 use crate::bind::{BoundListener, Shard};
 use nix::sys::socket::{
@@ -34,6 +38,8 @@ use weir_core::log::Logger;
 use weir_core::tls::TicketKeys;
 
 const REQUEST: &[u8] = b"LISTENERS\n";
+/// The tables' request: as long as [`REQUEST`].
+const TABLES_REQUEST: &[u8] = b"STICKTBLS\n";
 /// SCM_MAX_FD: descriptors one message may carry.
 const MAX_FDS: usize = 253;
 const IO_TIMEOUT: Duration = Duration::from_secs(2);
@@ -63,11 +69,12 @@ impl TakeoverServer {
         &self,
         listeners: &[BoundListener],
         tickets: Option<&TicketKeys>,
+        tables: &dyn Fn() -> String,
         logger: &Logger,
     ) {
         while let Ok((conn, _)) = self.listener.accept() {
-            match answer(conn, listeners, tickets) {
-                Ok(n) => logger.notice(&format!("handed {n} listening sockets to a new master")),
+            match answer(conn, listeners, tickets, tables) {
+                Ok(done) => logger.notice(&format!("handed {done} to a new master")),
                 Err(e) => logger.warning(&format!("socket takeover request refused: {e}")),
             }
         }
@@ -78,7 +85,8 @@ fn answer(
     mut conn: UnixStream,
     listeners: &[BoundListener],
     tickets: Option<&TicketKeys>,
-) -> io::Result<usize> {
+    tables: &dyn Fn() -> String,
+) -> io::Result<String> {
     conn.set_nonblocking(false)?;
     conn.set_read_timeout(Some(IO_TIMEOUT))?;
     conn.set_write_timeout(Some(IO_TIMEOUT))?;
@@ -92,6 +100,12 @@ fn answer(
     }
     let mut req = [0u8; REQUEST.len()];
     conn.read_exact(&mut req)?;
+    if req == TABLES_REQUEST {
+        let dump = tables();
+        conn.write_all(dump.as_bytes())?;
+        let entries = dump.lines().filter(|l| l.starts_with("E ")).count();
+        return Ok(format!("{entries} rate-limit table entries"));
+    }
     if req != REQUEST {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
@@ -128,7 +142,35 @@ fn answer(
         None,
     )
     .map_err(io::Error::from)?;
-    Ok(fds.len())
+    Ok(format!("{} listening sockets", fds.len()))
+}
+
+/// The new master's side of the tables' request: the dump of the first
+/// old pid that answers it whole.
+pub fn take_tables(pids: &[i32], logger: &Logger) -> Option<String> {
+    for &pid in pids {
+        match ask_tables(pid) {
+            Ok(dump) => return Some(dump),
+            Err(e) => logger.debug(&format!("no rate-limit tables from pid {pid}: {e}")),
+        }
+    }
+    None
+}
+
+fn ask_tables(pid: i32) -> io::Result<String> {
+    let mut conn = UnixStream::connect_addr(&address(pid)?)?;
+    conn.set_read_timeout(Some(IO_TIMEOUT))?;
+    conn.set_write_timeout(Some(IO_TIMEOUT))?;
+    conn.write_all(TABLES_REQUEST)?;
+    let mut dump = String::new();
+    conn.read_to_string(&mut dump)?;
+    if !dump.ends_with("END\n") {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "dump cut short",
+        ));
+    }
+    Ok(dump)
 }
 
 /// What a new master takes over from an old one.

@@ -15,6 +15,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use regex::RegexBuilder;
 
+pub(crate) use super::acl_counters::Tracking;
+use super::acl_counters::{counter_fetch, counter_name, ints};
 use super::diag::did_you_mean;
 use super::model::{Acl, Condition, Criterion, Fetch, MatchOp, Patterns, Term, TermRef};
 
@@ -94,6 +96,8 @@ enum Kind {
     Hdr,
     Src,
     DstPort,
+    /// `status`, and the table counters: integers.
+    Int,
 }
 
 /// Every criterion weir knows, as HAProxy spells it.
@@ -116,30 +120,36 @@ const CRITERIA: &[(&str, Kind, MatchOp)] = &[
     ("hdr_reg", Kind::Hdr, MatchOp::Reg),
     ("src", Kind::Src, MatchOp::Exact),
     ("dst_port", Kind::DstPort, MatchOp::Exact),
+    ("status", Kind::Int, MatchOp::Exact),
 ];
 
 /// Whether `word` names a criterion (`path_beg`, `hdr(host)`).
 pub(crate) fn is_criterion(word: &str) -> bool {
     let base = word.split('(').next().unwrap_or(word);
-    CRITERIA.iter().any(|(n, _, _)| *n == base)
+    CRITERIA.iter().any(|(n, _, _)| *n == base) || counter_name(base).is_some()
 }
 
 /// A criterion from its words (at least one); `src` is the whole text (for
 /// [`Criterion::text`]) and `end` where a missing pattern would go.
-pub(crate) fn criterion(src: &str, ws: &[Word], end: usize) -> Result<Criterion, Error> {
+pub(crate) fn criterion(
+    src: &str,
+    ws: &[Word],
+    end: usize,
+    tk: &Tracking<'_>,
+) -> Result<Criterion, Error> {
     let Some(first) = ws.first() else {
         return Err((
             end,
             "empty criterion: expected such as `path_beg /static/`".into(),
         ));
     };
-    let (name, kind, op, fetch) = fetch(first)?;
+    let (name, kind, op, fetch) = fetch(first, tk)?;
     let mut i = 1;
     let mut ignore_case = false;
     while let Some(w) = ws.get(i).filter(|w| w.plain && w.text.starts_with('-')) {
         i += 1;
         match w.text.as_str() {
-            "-i" if matches!(kind, Kind::Src | Kind::DstPort) => {
+            "-i" if matches!(kind, Kind::Src | Kind::DstPort | Kind::Int) => {
                 return Err((w.at, format!("`-i` does not apply to `{name}`")));
             }
             "-i" => ignore_case = true,
@@ -159,6 +169,7 @@ pub(crate) fn criterion(src: &str, ws: &[Word], end: usize) -> Result<Criterion,
         return Err((end, msg));
     }
     let patterns = match (kind, op) {
+        (Kind::Int, _) => Patterns::Int(ints(pats, end)?),
         (Kind::Src, _) => Patterns::Net(
             pats.iter()
                 .map(|w| net(&w.text).map_err(|e| (w.at, e)))
@@ -194,7 +205,7 @@ pub(crate) fn criterion(src: &str, ws: &[Word], end: usize) -> Result<Criterion,
 }
 
 /// The criterion word: `path_beg`, `hdr(host)`.
-fn fetch(w: &Word) -> Result<(&str, Kind, MatchOp, Fetch), Error> {
+fn fetch<'w>(w: &'w Word, tk: &Tracking<'_>) -> Result<(&'w str, Kind, MatchOp, Fetch), Error> {
     let text = w.text.as_str();
     let (base, arg) = match text.split_once('(') {
         None if text.contains(')') => {
@@ -209,11 +220,16 @@ fn fetch(w: &Word) -> Result<(&str, Kind, MatchOp, Fetch), Error> {
             }
         },
     };
+    if let Some((from, counter)) = counter_name(base) {
+        let fetch = counter_fetch(w, from, counter, arg, tk)?;
+        return Ok((base, Kind::Int, MatchOp::Exact, fetch));
+    }
     let Some(&(name, kind, op)) = CRITERIA.iter().find(|(n, _, _)| *n == base) else {
         let msg = format!(
             "unknown criterion `{base}`; expected path, path_beg, path_end, path_sub, \
              path_reg, url, url_beg, url_end, url_sub, url_reg, method, hdr(NAME), \
-             hdr_beg(NAME), hdr_end(NAME), hdr_sub(NAME), hdr_reg(NAME), src or dst_port{}",
+             hdr_beg(NAME), hdr_end(NAME), hdr_sub(NAME), hdr_reg(NAME), src, dst_port, \
+             status, sc_COUNTER(SLOT) or src_COUNTER(TABLE){}",
             did_you_mean(base, CRITERIA.iter().map(|c| c.0))
         );
         return Err((w.at, msg));
@@ -236,6 +252,7 @@ fn fetch(w: &Word) -> Result<(&str, Kind, MatchOp, Fetch), Error> {
         (Kind::Method, None) => Fetch::Method,
         (Kind::Src, None) => Fetch::Src,
         (Kind::DstPort, None) => Fetch::DstPort,
+        (Kind::Int, None) => Fetch::Status,
     };
     Ok((name, kind, op, fetch))
 }
@@ -353,7 +370,12 @@ pub(crate) fn check_acl_name(name: &str) -> Result<(), String> {
 }
 
 /// An `if` (or, with `unless`, an `unless`) condition over the proxy's ACLs.
-pub(crate) fn condition(src: &str, unless: bool, acls: &[Acl]) -> Result<Condition, Error> {
+pub(crate) fn condition(
+    src: &str,
+    unless: bool,
+    acls: &[Acl],
+    tk: &Tracking<'_>,
+) -> Result<Condition, Error> {
     let ws = words(src)?;
     let mut any_of: Vec<Vec<Term>> = Vec::new();
     let mut group: Vec<Term> = Vec::new();
@@ -398,7 +420,7 @@ pub(crate) fn condition(src: &str, unless: bool, acls: &[Acl]) -> Result<Conditi
                 let msg = "empty `{ }`: write a criterion such as { path_beg /api }";
                 return Err((w.at, msg.into()));
             }
-            let c = criterion(src, &ws[i..close], ws[close].at)?;
+            let c = criterion(src, &ws[i..close], ws[close].at, tk)?;
             i = close + 1;
             TermRef::Inline(c)
         } else if w.plain && text == "}" {

@@ -89,6 +89,9 @@ pub struct ProxyFile {
     pub shards: S<IntOrStr>,
     pub capture_request_header: S<Vec<Spanned<CaptureFile>>>,
     pub capture_response_header: S<Vec<Spanned<CaptureFile>>>,
+    pub tcp_request: S<Vec<Spanned<TcpRuleFile>>>,
+    // Frontend and backend.
+    pub table: S<TableFile>,
     // Backend side.
     pub balance: S<String>,
     pub hash_type: S<String>,
@@ -143,9 +146,43 @@ pub struct HttpRuleFile {
     pub add_header: S<Vec<Spanned<String>>>,
     pub del_header: S<String>,
     pub set_path: S<String>,
+    pub track: S<String>,
+    pub slot: S<i64>,
+    pub table: S<String>,
+    pub inc_gpc0: S<i64>,
     #[serde(rename = "if")]
     pub if_: S<String>,
     pub unless: S<String>,
+}
+
+/// One `tcp_request` rule.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a rule table such as { track = \"src\" } or { reject = true, if = \"ACL\" }"
+)]
+pub struct TcpRuleFile {
+    pub track: S<String>,
+    pub slot: S<i64>,
+    pub table: S<String>,
+    pub reject: S<bool>,
+    #[serde(rename = "if")]
+    pub if_: S<String>,
+    pub unless: S<String>,
+}
+
+/// A proxy's rate-limit `table`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { type = \"ip\", size = \"100k\", expire = \"30s\", store = [\"http_req_rate(10s)\"] }"
+)]
+pub struct TableFile {
+    #[serde(rename = "type")]
+    pub kind: S<String>,
+    pub size: S<IntOrStr>,
+    pub expire: S<IntOrStr>,
+    pub store: S<Vec<Spanned<String>>>,
 }
 
 /// The `return` action's table.
@@ -388,6 +425,8 @@ mod tests {
         assert_eq!(use_backend, sorted(schema::USE_BACKEND.to_vec()));
         assert_eq!(fields::<HttpRuleFile>(), sorted(schema::HTTP_RULE.to_vec()));
         assert_eq!(fields::<ReturnFile>(), sorted(schema::RETURN.to_vec()));
+        assert_eq!(fields::<TcpRuleFile>(), sorted(schema::TCP_RULE.to_vec()));
+        assert_eq!(fields::<TableFile>(), sorted(schema::TABLE.to_vec()));
         assert_eq!(fields::<RedirectFile>(), sorted(schema::REDIRECT.to_vec()));
         let tls = fields::<super::super::tls::BindTlsFile>();
         assert_eq!(tls, sorted(schema::TLS_BIND.to_vec()));

@@ -9,11 +9,17 @@
 
 use toml::Spanned;
 
-use super::acl;
+use super::acl::{self, Tracking};
 use super::diag::{did_you_mean, Loc, Report};
-use super::file::{HttpRuleFile, Parsed, ProxyFile, RedirectFile, ReturnFile, UseBackendFile};
-use super::model::{Acl, Condition, HttpAction, HttpRule, Mode, RedirectTarget, SwitchRule};
+use super::file::{
+    HttpRuleFile, Parsed, ProxyFile, RedirectFile, ReturnFile, TcpRuleFile, UseBackendFile,
+};
+use super::model::{
+    Acl, Condition, Counter, HttpAction, HttpRule, Mode, RedirectTarget, SwitchRule, TcpAction,
+    TcpRule, TRACK_SLOTS,
+};
 use super::raw::{AclTable, DenySpec};
+use super::tables;
 
 /// The HTTP rules of one frontend.
 #[derive(Debug, Default)]
@@ -22,6 +28,7 @@ pub(crate) struct Rules {
     pub use_backend: Vec<SwitchRule>,
     pub http_request: Vec<HttpRule>,
     pub http_response: Vec<HttpRule>,
+    pub tcp_request: Vec<TcpRule>,
 }
 
 /// Every backend's name and mode, in `Config::backends` order.
@@ -70,11 +77,14 @@ fn mode_word(m: Mode) -> &'static str {
     }
 }
 
-/// Builds the rules of an HTTP-mode frontend or listen section.
+/// Builds the rules of a frontend or listen section: `tcp_request` in
+/// every mode, the others in HTTP mode (`http`).
 pub(crate) fn build(
     p: &Parsed<ProxyFile>,
     f: &ProxyFile,
     backends: &Backends<'_>,
+    tk: Tracking<'_>,
+    http: bool,
     report: &mut Report,
 ) -> Rules {
     let mut cx = Cx {
@@ -82,7 +92,15 @@ pub(crate) fn build(
         report,
         acls: Vec::new(),
         broken: Vec::new(),
+        tk,
     };
+    if !http {
+        let tcp_request = cx.tcp_rules(f);
+        return Rules {
+            tcp_request,
+            ..Rules::default()
+        };
+    }
     if let Some(t) = &f.acl {
         cx.acls(t.get_ref());
     }
@@ -102,11 +120,13 @@ pub(crate) fn build(
     };
     let http_request = rules("http_request", &f.http_request);
     let http_response = rules("http_response", &f.http_response);
+    let tcp_request = cx.tcp_rules(f);
     Rules {
         acls: cx.acls,
         use_backend,
         http_request,
         http_response,
+        tcp_request,
     }
 }
 
@@ -118,6 +138,8 @@ struct Cx<'a> {
     /// ACLs with an error already reported: a condition naming one is not
     /// reported again.
     broken: Vec<String>,
+    /// The tables and trackers counter criteria refer to.
+    tk: Tracking<'a>,
 }
 
 impl Cx<'_> {
@@ -146,7 +168,7 @@ impl Cx<'_> {
                 continue;
             }
             let parsed = acl::words(text.get_ref())
-                .and_then(|ws| acl::criterion(text.get_ref(), &ws, text.get_ref().len()));
+                .and_then(|ws| acl::criterion(text.get_ref(), &ws, text.get_ref().len(), &self.tk));
             match parsed {
                 Ok(criterion) => self.acls.push(Acl {
                     name: name.get_ref().clone(),
@@ -181,7 +203,7 @@ impl Cx<'_> {
             acl::words(text.get_ref())
                 .is_ok_and(|ws| ws.iter().any(|w| w.text.trim_start_matches('!') == b))
         });
-        match acl::condition(text.get_ref(), negated, &self.acls) {
+        match acl::condition(text.get_ref(), negated, &self.acls, &self.tk) {
             Ok(c) => Ok(Some(c)),
             Err(_) if broken => Err(()),
             Err((at, msg)) => {
@@ -237,6 +259,8 @@ impl Cx<'_> {
             ("add_header", r.add_header.is_some()),
             ("del_header", r.del_header.is_some()),
             ("set_path", r.set_path.is_some()),
+            ("track", r.track.is_some()),
+            ("inc_gpc0", r.inc_gpc0.is_some()),
         ]
         .into_iter()
         .filter_map(|(k, on)| on.then_some(k))
@@ -251,10 +275,11 @@ impl Cx<'_> {
                     .any(|h| h.starts_with(&format!("{path}.")));
                 if !hinted {
                     let msg = if path.starts_with("http_response") {
-                        "rule without an action: expected set_header, add_header or del_header"
+                        "rule without an action: expected set_header, add_header, del_header or \
+                         inc_gpc0"
                     } else {
                         "rule without an action: expected deny, return, redirect, set_header, \
-                         add_header, del_header or set_path"
+                         add_header, del_header, set_path, track or inc_gpc0"
                     };
                     self.err(self.p.at(span), msg);
                 }
@@ -270,6 +295,12 @@ impl Cx<'_> {
                 return None;
             }
         }
+        if r.track.is_none() && (r.slot.is_some() || r.table.is_some()) {
+            let key = if r.slot.is_some() { "slot" } else { "table" };
+            let loc = self.p.key_loc(&format!("{path}.{key}"));
+            self.err(loc, format!("`{key}` goes with `track`"));
+            return None;
+        }
         let action = self.action(path, r)?;
         Some(HttpRule {
             action,
@@ -279,6 +310,14 @@ impl Cx<'_> {
 
     /// The one action of a rule (checked by the caller).
     fn action(&mut self, path: &str, r: &HttpRuleFile) -> Option<HttpAction> {
+        if let Some(k) = &r.track {
+            let t = tables::track(self.p, k, &r.slot, &r.table, &self.tk, false, self.report)?;
+            return Some(HttpAction::Track(t));
+        }
+        if let Some(n) = &r.inc_gpc0 {
+            let slot = self.gpc0_slot(n)?;
+            return Some(HttpAction::IncGpc0 { slot });
+        }
         if let Some(d) = &r.deny {
             let status = match *d.get_ref() {
                 DenySpec::Flag(true) => 403,
@@ -330,6 +369,95 @@ impl Cx<'_> {
             format!("invalid set_path \"{path}\": it {why}"),
         );
         None
+    }
+
+    /// The slot of `inc_gpc0 = N`: in range, tracked by a rule, in tables
+    /// that store `gpc0` or `gpc0_rate`.
+    fn gpc0_slot(&mut self, n: &Spanned<i64>) -> Option<usize> {
+        let loc = self.p.at(n.span());
+        let v = *n.get_ref();
+        let Some(slot) = usize::try_from(v).ok().filter(|&s| s < TRACK_SLOTS) else {
+            let msg = format!(
+                "slot {v} is out of range: weir tracks on slots 0 to {}",
+                TRACK_SLOTS - 1
+            );
+            self.err(loc, msg);
+            return None;
+        };
+        let on = &self.tk.slots[slot];
+        if on.is_empty() {
+            let msg = format!(
+                "`inc_gpc0 = {slot}`, but no rule of this proxy tracks on slot {slot}: add a \
+                 rule such as {{ track = \"src\", slot = {slot} }}"
+            );
+            self.err(loc, msg);
+            return None;
+        }
+        let why = self
+            .tk
+            .not_stored(on, Counter::Gpc0)
+            .and_then(|why| self.tk.not_stored(on, Counter::Gpc0Rate).map(|_| why));
+        if let Some(why) = why {
+            self.err(loc, why);
+            return None;
+        }
+        Some(slot)
+    }
+
+    /// The `tcp_request` rules.
+    fn tcp_rules(&mut self, f: &ProxyFile) -> Vec<TcpRule> {
+        let mut out = Vec::new();
+        let list = f.tcp_request.iter().flat_map(|l| l.get_ref()).enumerate();
+        for (i, e) in list {
+            out.extend(self.tcp_rule(&format!("tcp_request.{i}"), e));
+        }
+        out
+    }
+
+    fn tcp_rule(&mut self, path: &str, e: &Spanned<TcpRuleFile>) -> Option<TcpRule> {
+        let (span, r) = (e.span(), e.get_ref());
+        let cond = self.condition(path, &r.if_, &r.unless);
+        let action = match (&r.track, &r.reject) {
+            (Some(_), Some(_)) => {
+                let msg = "one action per rule: `track` and `reject` are both set; write two rules";
+                self.err(self.p.key_loc(&format!("{path}.reject")), msg);
+                return None;
+            }
+            (Some(k), None) => {
+                let t = tables::track(self.p, k, &r.slot, &r.table, &self.tk, true, self.report);
+                TcpAction::Track(t?)
+            }
+            (None, Some(b)) if *b.get_ref() => TcpAction::Reject,
+            (None, Some(b)) => {
+                let msg = "`reject = false` does nothing: remove the rule";
+                self.err(self.p.at(b.span()), msg);
+                return None;
+            }
+            (None, None) => {
+                let prefix = format!("{path}.");
+                if !self.p.hinted.iter().any(|h| h.starts_with(&prefix)) {
+                    let msg = "rule without an action: expected track or reject";
+                    self.err(self.p.at(span), msg);
+                }
+                return None;
+            }
+        };
+        if r.track.is_none() && (r.slot.is_some() || r.table.is_some()) {
+            let key = if r.slot.is_some() { "slot" } else { "table" };
+            let loc = self.p.key_loc(&format!("{path}.{key}"));
+            self.err(loc, format!("`{key}` goes with `track`"));
+            return None;
+        }
+        let cond = cond.ok()?;
+        if let (Some(c), Some(text)) = (&cond, r.if_.as_ref().or(r.unless.as_ref())) {
+            if !tables::at_accept(c, &self.acls) {
+                let msg = "tcp_request rules run at accept, before any byte is read: their \
+                           conditions may test src, dst_port and table counters only";
+                self.err(self.p.at(text.span()), msg);
+                return None;
+            }
+        }
+        Some(TcpRule { action, cond })
     }
 
     fn status(&mut self, span: std::ops::Range<usize>, key: &str, n: i64) -> Option<u16> {

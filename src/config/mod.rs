@@ -15,6 +15,7 @@ pub mod model;
 pub mod schema;
 
 mod acl;
+mod acl_counters;
 mod addr;
 mod check;
 pub(crate) mod diag;
@@ -30,6 +31,7 @@ mod raw;
 mod stats;
 mod strpos;
 mod syntax_error;
+mod tables;
 mod tls;
 mod tls_bind;
 mod tls_server;
@@ -47,6 +49,8 @@ mod tests_check;
 mod tests_http;
 #[cfg(test)]
 mod tests_log;
+#[cfg(test)]
+mod tests_tables;
 #[cfg(test)]
 mod tests_tls;
 

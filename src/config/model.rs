@@ -26,6 +26,9 @@ pub struct Config {
     pub frontends: Vec<Frontend>,
     /// Backends in declaration order (a `listen` section contributes one).
     pub backends: Vec<Backend>,
+    /// Rate-limit tables (SPEC §11), in declaration order; each is named
+    /// after the section that declares it.
+    pub tables: Vec<StickTable>,
     /// What `weir -c` and start-up print as warnings (an expired
     /// certificate…); they do not make the configuration invalid.
     pub warnings: Vec<super::Diagnostic>,
@@ -150,6 +153,11 @@ pub struct Frontend {
     pub forwardfor: bool,
     /// One listening socket per address, or one per worker.
     pub shards: Shards,
+    /// Its own rate-limit table (index into `Config::tables`).
+    pub table: Option<usize>,
+    /// `tcp_request` rules, run at accept before any byte is read (TCP and
+    /// HTTP mode).
+    pub tcp_request: Vec<TcpRule>,
 }
 
 /// How many listening sockets a frontend's address gets (HAProxy's
@@ -275,6 +283,9 @@ pub struct Backend {
     /// Responses for the errors weir answers once this backend was chosen
     /// (with `[defaults]`'; the frontend's apply when none is given here).
     pub errorfiles: ErrorFiles,
+    /// Its rate-limit table (index into `Config::tables`), for frontends
+    /// that track into it.
+    pub table: Option<usize>,
 }
 
 /// `stats = { uri, refresh, prometheus }`.
@@ -347,6 +358,224 @@ pub enum Fetch {
     Src,
     /// The port the client connected to.
     DstPort,
+    /// The response status (`http_response` conditions).
+    Status,
+    /// A counter of the entry tracked on slot N (sc0–sc2):
+    /// `sc_http_req_rate(0)`, `sc0_conn_cur`.
+    Sc {
+        slot: usize,
+        counter: Counter,
+    },
+    /// A counter of the client address's entry in a table:
+    /// `src_http_req_rate(TABLE)`.
+    SrcTable {
+        table: usize,
+        counter: Counter,
+    },
+}
+
+impl Fetch {
+    /// Whether it reads the HTTP request or response (not available at
+    /// accept, in `tcp_request` rules).
+    pub fn needs_http(&self) -> bool {
+        matches!(
+            self,
+            Fetch::Path | Fetch::Url | Fetch::Method | Fetch::Hdr(_) | Fetch::Status
+        )
+    }
+}
+
+/// A counter a rate-limit table may store (HAProxy's stick-table data
+/// types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Counter {
+    HttpReqCnt,
+    HttpReqRate,
+    ConnCur,
+    ConnCnt,
+    ConnRate,
+    HttpErrCnt,
+    HttpErrRate,
+    BytesInRate,
+    BytesOutRate,
+    Gpc0,
+    Gpc0Rate,
+}
+
+impl Counter {
+    /// Every counter, with its name in `store` (HAProxy's), in HAProxy's
+    /// order of data types (the order `show table` prints them in).
+    pub const ALL: [(Counter, &'static str); 11] = [
+        (Counter::Gpc0, "gpc0"),
+        (Counter::Gpc0Rate, "gpc0_rate"),
+        (Counter::ConnCnt, "conn_cnt"),
+        (Counter::ConnRate, "conn_rate"),
+        (Counter::ConnCur, "conn_cur"),
+        (Counter::HttpReqCnt, "http_req_cnt"),
+        (Counter::HttpReqRate, "http_req_rate"),
+        (Counter::HttpErrCnt, "http_err_cnt"),
+        (Counter::HttpErrRate, "http_err_rate"),
+        (Counter::BytesInRate, "bytes_in_rate"),
+        (Counter::BytesOutRate, "bytes_out_rate"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Counter::ALL
+            .iter()
+            .find(|(c, _)| *c == self)
+            .map_or("", |(_, n)| n)
+    }
+
+    /// Whether it is a rate over a period (stored as `name(PERIOD)`).
+    pub fn is_rate(self) -> bool {
+        matches!(
+            self,
+            Counter::HttpReqRate
+                | Counter::ConnRate
+                | Counter::HttpErrRate
+                | Counter::BytesInRate
+                | Counter::BytesOutRate
+                | Counter::Gpc0Rate
+        )
+    }
+
+    /// 64-bit words it takes in an entry: a rate three (the current
+    /// period's start, its count, the previous period's count), anything
+    /// else one.
+    pub fn words(self) -> usize {
+        if self.is_rate() {
+            3
+        } else {
+            1
+        }
+    }
+}
+
+/// One counter of a table's `store`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Store {
+    pub counter: Counter,
+    /// The period of a rate, in milliseconds (0 for the others).
+    pub period_ms: u64,
+}
+
+/// What a table's keys are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKey {
+    /// IPv4 and IPv6 addresses (an IPv4 address as its IPv4-mapped form).
+    Ip,
+    Ipv6,
+    /// Up to [`STRING_KEY_LEN`] bytes (longer ones are cut).
+    String,
+    Integer,
+}
+
+/// The longest string key, in bytes.
+pub const STRING_KEY_LEN: usize = 32;
+
+impl TableKey {
+    /// As written in `type = "…"` and in `show table`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TableKey::Ip => "ip",
+            TableKey::Ipv6 => "ipv6",
+            TableKey::String => "string",
+            TableKey::Integer => "integer",
+        }
+    }
+
+    /// 64-bit words of key: an address 2, a string its length and 4.
+    pub fn words(self) -> usize {
+        match self {
+            TableKey::Ip | TableKey::Ipv6 => 2,
+            TableKey::String => 1 + STRING_KEY_LEN / 8,
+            TableKey::Integer => 1,
+        }
+    }
+}
+
+/// A rate-limit table (HAProxy's stick table), shared by every worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StickTable {
+    /// The section that declares it.
+    pub name: String,
+    pub key: TableKey,
+    /// Entries at most.
+    pub size: usize,
+    /// An entry not updated for this long is gone (`None`: entries go
+    /// only when the table is full).
+    pub expire: Option<Duration>,
+    /// The counters each entry keeps, in the order of its data words.
+    pub store: Vec<Store>,
+}
+
+impl StickTable {
+    /// The first data word of `counter`, if the table stores it.
+    pub fn word_of(&self, counter: Counter) -> Option<(usize, Store)> {
+        let mut at = 0;
+        for s in &self.store {
+            if s.counter == counter {
+                return Some((at, *s));
+            }
+            at += s.counter.words();
+        }
+        None
+    }
+
+    /// Data words per entry.
+    pub fn data_words(&self) -> usize {
+        self.store.iter().map(|s| s.counter.words()).sum()
+    }
+}
+
+/// What a tracking rule tracks: slot, table, key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Track {
+    /// sc0–sc2.
+    pub slot: usize,
+    /// Index into `Config::tables`.
+    pub table: usize,
+    /// The key: `src`, or a sample (`hdr(NAME)`, `path`…).
+    pub key: Fetch,
+}
+
+/// The slots a stream can track at once (sc0–sc2).
+pub const TRACK_SLOTS: usize = 3;
+
+/// One `tcp_request` rule (at accept).
+#[derive(Debug, Clone)]
+pub struct TcpRule {
+    pub action: TcpAction,
+    pub cond: Option<Condition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TcpAction {
+    Track(Track),
+    /// Close the connection at once.
+    Reject,
+}
+
+/// An integer comparison (`gt 10`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntOp {
+    Eq,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+impl IntOp {
+    pub fn holds(self, v: i64, p: i64) -> bool {
+        match self {
+            IntOp::Eq => v == p,
+            IntOp::Gt => v > p,
+            IntOp::Ge => v >= p,
+            IntOp::Lt => v < p,
+            IntOp::Le => v <= p,
+        }
+    }
 }
 
 /// How a sample is compared with the patterns.
@@ -371,6 +600,8 @@ pub enum Patterns {
     Net(Vec<(std::net::IpAddr, u8)>),
     /// `dst_port`: ports and inclusive ranges (`8080`, `8000-8999`).
     Port(Vec<(u16, u16)>),
+    /// Integers (`status`, the table counters): `gt 10`, `401`.
+    Int(Vec<(IntOp, i64)>),
 }
 
 /// One criterion: `path_beg -i /static/ /img/`. It matches when any
@@ -465,6 +696,12 @@ pub enum HttpAction {
     },
     SetPath {
         path: String,
+    },
+    /// Track a key in a table on a slot (`track`).
+    Track(Track),
+    /// Add one to the `gpc0` of the entry tracked on a slot (`inc_gpc0`).
+    IncGpc0 {
+        slot: usize,
     },
 }
 

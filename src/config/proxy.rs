@@ -21,8 +21,9 @@ pub(crate) fn build_all(
     global: &Global,
     inh: &Inherited,
     report: &mut Report,
-) -> (Vec<Frontend>, Vec<Backend>) {
+) -> (Vec<Frontend>, Vec<Backend>, Vec<model::StickTable>) {
     let backend_names = check_names(&files.proxies, report);
+    let (tables, own_tables) = super::tables::build_all(files, report);
     // Every mode first: a frontend may use a backend declared after it.
     let modes: Vec<Mode> = files
         .proxies
@@ -46,7 +47,7 @@ pub(crate) fn build_all(
     let mut frontends = Vec::new();
     let mut backends = Vec::new();
     let mut system_roots = SystemRoots::default();
-    for (s, &mode) in files.proxies.iter().zip(&modes) {
+    for ((s, &mode), &table) in files.proxies.iter().zip(&modes).zip(&own_tables) {
         let Some(f) = &s.parsed.body else { continue };
         let p = &s.parsed;
         let own = match &f.timeout {
@@ -59,12 +60,15 @@ pub(crate) fn build_all(
                 global,
                 inh,
                 backends: &backs,
+                tables: &tables,
+                table,
             };
             frontends.extend(frontend(s, f, mode, &own, ctx, report));
         }
         if s.kind != Section::Frontend {
             let mut b = backend(s, f, mode, &own, inh, &mut system_roots, report);
             if let Some(b) = &mut b {
+                b.table = table;
                 match frontends
                     .last()
                     .filter(|fe| s.kind == Section::Listen && fe.name == s.name)
@@ -90,7 +94,7 @@ pub(crate) fn build_all(
             backends.extend(b);
         }
     }
-    (frontends, backends)
+    (frontends, backends, tables)
 }
 
 /// Reports invalid and duplicate names; returns the backend names in order.
@@ -224,6 +228,9 @@ struct FrontendCtx<'a> {
     global: &'a Global,
     inh: &'a Inherited,
     backends: &'a Backends<'a>,
+    /// Every rate-limit table, and this section's own.
+    tables: &'a [model::StickTable],
+    table: Option<usize>,
 }
 
 fn frontend(
@@ -235,6 +242,8 @@ fn frontend(
         global,
         inh,
         backends,
+        tables,
+        table,
     }: FrontendCtx<'_>,
     report: &mut Report,
 ) -> Option<Frontend> {
@@ -287,10 +296,8 @@ fn frontend(
         s.kind.word(),
         report,
     );
-    let rules = match http {
-        true => http::build(p, f, backends, report),
-        false => http::Rules::default(),
-    };
+    let tracking = super::tables::tracking(f, tables, table);
+    let rules = http::build(p, f, backends, tracking, http, report);
     let forwardfor = http
         && f.forwardfor
             .as_ref()
@@ -355,6 +362,8 @@ fn frontend(
         http_response: rules.http_response,
         forwardfor,
         shards,
+        table,
+        tcp_request: rules.tcp_request,
     })
 }
 
@@ -522,6 +531,7 @@ fn backend(
         check,
         log: None,
         errorfiles: Default::default(),
+        table: None,
     })
 }
 

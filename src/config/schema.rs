@@ -69,6 +69,8 @@ pub const FRONTEND: &[&str] = &[
     "errorfile",
     "capture_request_header",
     "capture_response_header",
+    "table",
+    "tcp_request",
 ];
 
 /// `[backend.NAME]`.
@@ -88,6 +90,7 @@ pub const BACKEND: &[&str] = &[
     "log_facility",
     "log_level",
     "errorfile",
+    "table",
 ];
 
 /// `[listen.NAME]`: every frontend and backend key, plus these.
@@ -179,12 +182,30 @@ pub const HTTP_RULE: &[&str] = &[
     "add_header",
     "del_header",
     "set_path",
+    "track",
+    "slot",
+    "table",
+    "inc_gpc0",
     "if",
     "unless",
 ];
 
-/// One `http_response` rule: the header actions only.
-pub const HTTP_RESPONSE_RULE: &[&str] = &["set_header", "add_header", "del_header", "if", "unless"];
+/// One `http_response` rule: the header actions and `inc_gpc0`.
+pub const HTTP_RESPONSE_RULE: &[&str] = &[
+    "set_header",
+    "add_header",
+    "del_header",
+    "inc_gpc0",
+    "if",
+    "unless",
+];
+
+/// A proxy's rate-limit `table` (SPEC §11).
+pub const TABLE: &[&str] = &["type", "size", "expire", "store"];
+
+/// One `tcp_request` rule (at accept): `track` (with `slot`, `table`) or
+/// `reject`, and an optional condition.
+pub const TCP_RULE: &[&str] = &["track", "slot", "table", "reject", "if", "unless"];
 
 /// The `return` action's table.
 pub const RETURN: &[&str] = &["status", "content_type", "body"];
@@ -293,6 +314,8 @@ pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
         "use_backend" => Some(USE_BACKEND),
         "http_request" => Some(HTTP_RULE),
         "http_response" => Some(HTTP_RESPONSE_RULE),
+        "table" => Some(TABLE),
+        "tcp_request" => Some(TCP_RULE),
         "h2" => Some(super::h2::KEYS),
         "capture_request_header" | "capture_response_header" => Some(CAPTURE),
         _ => None,
@@ -316,7 +339,7 @@ pub fn nested_deeper(parent: &str, key: &str) -> Option<&'static [&'static str]>
 /// weir knows it elsewhere, when that deserves more than "unknown key".
 pub fn misplaced(parent: &str, key: &str) -> Option<&'static str> {
     let terminal = parent == "http_response" && HTTP_RULE.contains(&key);
-    terminal.then_some("response rules take only set_header, add_header and del_header")
+    terminal.then_some("response rules take only set_header, add_header, del_header and inc_gpc0")
 }
 
 /// Every `(section, key)` pair the documentation must describe, nested keys

@@ -663,7 +663,7 @@ fn rule_shape_mistakes() {
     one(
         &fe("http_response = [{ deny = 403 }]"),
         "6:20",
-        "`deny` is not allowed in a `http_response` entry of [frontend.web]: response rules take only set_header, add_header and del_header",
+        "`deny` is not allowed in a `http_response` entry of [frontend.web]: response rules take only set_header, add_header, del_header and inc_gpc0",
     );
 }
 

@@ -48,7 +48,7 @@ pub(crate) fn build(files: &FileModel, report: &mut Report) -> Option<Config> {
     once("defaults", &files.defaults, report);
     let global = super::global::build(files.global.first(), report);
     let inherited = defaults(files.defaults.first(), global.bufsize, report);
-    let (frontends, backends) = super::proxy::build_all(files, &global, &inherited, report);
+    let (frontends, backends, tables) = super::proxy::build_all(files, &global, &inherited, report);
     if frontends.is_empty() && report.errors.is_empty() {
         let file = report
             .sources
@@ -66,6 +66,7 @@ pub(crate) fn build(files: &FileModel, report: &mut Report) -> Option<Config> {
         global,
         frontends,
         backends,
+        tables,
         warnings: Vec::new(),
     })
 }

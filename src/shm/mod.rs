@@ -27,11 +27,13 @@
 //! forever. A reload maps a new region and carries figures and server
 //! states over by name ([`SharedState::inherit`]).
 
+pub mod carry;
 pub mod certs;
 pub mod counters;
 pub mod region;
 pub mod servers;
 pub mod ssl;
+pub mod stick;
 pub mod table;
 pub mod tickets;
 
@@ -44,7 +46,7 @@ pub use ssl::{Side, SslFigures};
 pub use table::{Table, TableSpec};
 pub use tickets::TicketArea;
 
-use crate::config::model::Config;
+use crate::config::model::{Config, StickTable};
 use counters::{Layout, GL_GAUGES, GL_WORDS, PX_WORDS};
 use region::{Plan, Region};
 use servers::{IDENTITY, SRV_WORDS};
@@ -92,8 +94,15 @@ impl Areas {
             backends: config.backends.len(),
             servers: config.backends.iter().map(slots).sum(),
             workers: config.global.nbproc.max(1),
-            // Tables are declared by the rate-limit configuration.
-            tables: Vec::new(),
+            tables: config
+                .tables
+                .iter()
+                .map(|t| TableSpec {
+                    slots: t.size,
+                    key_words: t.key.words(),
+                    data_words: t.data_words(),
+                })
+                .collect(),
             cert_files: certs::cert_files(config),
         }
     }
@@ -113,9 +122,6 @@ impl Areas {
             .area(self.workers * self.per_worker())
             .area(TICKET_WORDS)
             .area(certs::words(self.cert_files.len(), self.workers));
-        for t in &self.tables {
-            plan.area(t.words());
-        }
         plan
     }
 }
@@ -123,6 +129,27 @@ impl Areas {
 /// A backend's slots: its `server_slots`, never fewer than its servers.
 fn slots(b: &crate::config::model::Backend) -> usize {
     b.server_slots.max(b.servers.len())
+}
+
+/// The area of a rate-limit table: a mapping of its own (shared, or
+/// private for tests), so that a reload can hand it on whole to the new
+/// generation ([`SharedState::reload`]).
+fn table_area(spec: TableSpec, shared: bool) -> io::Result<Table> {
+    let mut plan = Plan::default();
+    plan.area(spec.words());
+    let mut region = match shared {
+        true => Region::map(&plan)?,
+        false => Region::private(&plan),
+    };
+    let seed = region.seed();
+    Ok(Table::new(region.take(spec.words()), spec, seed))
+}
+
+/// Whether a reloaded table can keep its predecessor's area as it is:
+/// the same name, keys, size and counters (`expire` may change: it is
+/// applied when entries are read).
+fn same_table(a: &StickTable, b: &StickTable) -> bool {
+    a.name == b.name && a.key == b.key && a.size == b.size && a.store == b.store
 }
 
 /// Milliseconds since the epoch (the shared rates' clock).
@@ -144,18 +171,54 @@ impl SharedState {
     /// sets servers' initial weights and administrative states.
     pub fn new(config: &Config) -> io::Result<SharedState> {
         let plan = Areas::of(config).plan();
-        Ok(Self::build(config, Region::map(&plan)?))
+        let tables = Areas::of(config)
+            .tables
+            .into_iter()
+            .map(|spec| table_area(spec, true))
+            .collect::<io::Result<_>>()?;
+        Ok(Self::build(config, Region::map(&plan)?, tables))
+    }
+
+    /// The region for a reload to `config` from `old` (the state of
+    /// `old_config`): a new one, except that a rate-limit table the
+    /// reload leaves as it was keeps its area, shared by the old workers
+    /// finishing and the new ones (their counts stay one). Figures, and
+    /// the entries of tables that changed, are carried over by
+    /// [`SharedState::inherit`].
+    pub fn reload(
+        config: &Config,
+        old: &SharedState,
+        old_config: &Config,
+    ) -> io::Result<SharedState> {
+        let plan = Areas::of(config).plan();
+        let mut tables = Vec::with_capacity(config.tables.len());
+        for (t, spec) in config.tables.iter().zip(Areas::of(config).tables) {
+            let kept = old_config
+                .tables
+                .iter()
+                .position(|o| same_table(o, t))
+                .and_then(|j| old.tables.get(j).copied());
+            tables.push(match kept {
+                Some(area) => area,
+                None => table_area(spec, true)?,
+            });
+        }
+        Ok(Self::build(config, Region::map(&plan)?, tables))
     }
 
     /// The same layout in private memory, for tests.
     pub fn private(config: &Config) -> SharedState {
         let plan = Areas::of(config).plan();
-        Self::build(config, Region::private(&plan))
+        let tables = Areas::of(config)
+            .tables
+            .into_iter()
+            .filter_map(|spec| table_area(spec, false).ok())
+            .collect();
+        Self::build(config, Region::private(&plan), tables)
     }
 
-    fn build(config: &Config, mut region: Region) -> SharedState {
+    fn build(config: &Config, mut region: Region, tables: Vec<Table>) -> SharedState {
         let a = Areas::of(config);
-        let seed = region.seed();
         let global = region.take(GL_WORDS);
         let fe_words = region.take(a.frontends * PX_WORDS);
         let be_words = region.take(a.backends * PX_WORDS);
@@ -164,11 +227,6 @@ impl SharedState {
         let tickets = TicketArea::new(region.take(TICKET_WORDS));
         let cert_words = region.take(certs::words(a.cert_files.len(), a.workers));
         let certs = CertArea::new(cert_words, a.cert_files.clone(), a.workers);
-        let tables = a
-            .tables
-            .iter()
-            .map(|spec| Table::new(region.take(spec.words()), *spec, seed))
-            .collect();
         let layout: &'static Layout = Box::leak(Box::new(Layout {
             gauges,
             per_worker: a.per_worker(),
@@ -332,7 +390,9 @@ impl SharedState {
 
     /// Carries figures and server states over from `old` (the state of
     /// `old_config`, being replaced by a reload): proxies and servers are
-    /// matched by name, so totals keep counting across reloads. A server
+    /// matched by name, so totals keep counting across reloads; so are
+    /// rate-limit tables, whose entries are copied into a table that
+    /// changed ([`carry`]). A server
     /// keeps its runtime weight and administrative state unless the new
     /// configuration changed them. Servers added at run time are not
     /// carried over (HAProxy's behaviour: the file says which servers
@@ -399,6 +459,16 @@ impl SharedState {
         for i in 0..counters::H2_LIMITS {
             self.global[Gl::H2Limits as usize + i].store(old.h2_limit(i), Relaxed);
         }
+        carry::inherit(self, config, old, old_config);
+    }
+
+    /// Rate-limit table `i` of `config` (the configuration the region
+    /// was made for).
+    pub fn stick<'a>(&self, config: &'a Config, i: usize) -> Option<stick::Stick<'a>> {
+        Some(stick::Stick {
+            conf: config.tables.get(i)?,
+            table: *self.tables.get(i)?,
+        })
     }
 
     /// A server by backend and server name: the backend's index and the

@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! [ header (hash seed) | global | frontends × PX | backends × PX | servers × SRV |
-//!   gauges: workers × (frontends + backends + servers) | tables… ]
+//!   gauges: workers × (frontends + backends + servers) | tickets | certs ]
 //! ```
+//!
+//! Each rate-limit table is a region of its own (header and table), so
+//! that a reload that leaves it unchanged hands it whole to the new
+//! workers.
 //!
 //! A [`Plan`] adds up the areas a configuration needs (in 64-bit words);
 //! [`Region::map`] maps them at once behind the region's own header

@@ -120,6 +120,19 @@ impl<'a> Entry<'a> {
     pub fn touch(&self, now: u64) {
         self.slot[1].store(now, Ordering::Relaxed);
     }
+
+    /// Its tag: the key's hash while the entry lives. A holder of an
+    /// entry compares it with the tag it saw to know the slot still holds
+    /// its key (not emptied, expired and reused, or evicted for another).
+    pub fn tag(&self) -> u64 {
+        self.slot[0].load(Ordering::Acquire)
+    }
+
+    /// Where the slot is in this process's memory (`show table`'s
+    /// entry address).
+    pub fn addr(&self) -> usize {
+        self.slot.as_ptr() as usize
+    }
 }
 
 impl Table {
@@ -143,6 +156,11 @@ impl Table {
 
     pub fn spec(&self) -> TableSpec {
         self.spec
+    }
+
+    /// Whether `other` is this very table (the same words).
+    pub fn same_area(&self, other: &Table) -> bool {
+        std::ptr::eq(self.words, other.words)
     }
 
     fn slot(&self, i: usize) -> &'static [AtomicU64] {

@@ -45,12 +45,22 @@ pub struct Cx<'a> {
     /// Tasks to wake after this run (a multiplexing mux waking the
     /// streams its frames concern).
     pub woken: &'a mut Vec<usize>,
+    /// The rate-limit entries each session tracks (by session key).
+    pub tracks: &'a [crate::track::Slots],
 }
 
 impl Cx<'_> {
     /// Wakes `task` once this run is over.
     pub fn wake(&mut self, task: usize) {
         self.woken.push(task);
+    }
+
+    /// The entries session `key` tracks.
+    pub fn conn_slots(&self, key: usize) -> crate::track::Slots {
+        self.tracks
+            .get(key)
+            .copied()
+            .unwrap_or(crate::track::NO_SLOTS)
     }
 
     /// The buffer size (`bufsize`).

@@ -15,6 +15,7 @@ use crate::session::Outcome;
 use crate::stream::{self, StreamStep, Streams};
 use crate::term::Termination;
 use crate::tokens;
+use crate::track;
 use crate::worker::{Stopping, Worker};
 use slab::Slab;
 use std::net::SocketAddr;
@@ -55,6 +56,7 @@ impl Worker {
                 actconn: self.actconn,
                 feconn: &self.feconn,
                 woken: &mut self.woken,
+                tracks: &self.tracks,
             },
             sessions: &mut self.sessions,
             streams: &mut self.streams,
@@ -123,12 +125,23 @@ impl Worker {
         if self.stopping != Stopping::No {
             sess.get().drain(&self.streams);
         }
+        // tcp_request rules: track, or reject (the connection closes as
+        // it is dropped).
+        let Some(slots) = track::accept(&self.config, frontend, &self.shared, addr.ip(), dst_port)
+        else {
+            return;
+        };
         let token = tokens::slot(key, tokens::CLIENT_SLOT);
         if let Err(e) = sess.get().client().register(self.poll.registry(), token) {
             self.logger
                 .warning(&format!("cannot register a client connection: {e}"));
+            track::conn_closed(&self.config, &self.shared, &slots);
             return;
         }
+        if self.tracks.len() <= key {
+            self.tracks.resize(key + 1, track::NO_SLOTS);
+        }
+        self.tracks[key] = slots;
         if let AnySession::Tcp(s) = &sess {
             self.backends[s.side.backend].shm.enter(worker);
         }
@@ -309,6 +322,10 @@ impl Worker {
         let mut p = self.parts(now);
         sess.get().close(key, term, &mut p.cx);
         drop(sess);
+        if let Some(slots) = self.tracks.get_mut(key) {
+            let slots = std::mem::replace(slots, track::NO_SLOTS);
+            track::conn_closed(&self.config, &self.shared, &slots);
+        }
         self.actconn -= 1;
         self.feconn[fe] -= 1;
         self.shared.frontends[fe].leave(self.index());

@@ -49,6 +49,7 @@ pub mod stream;
 pub mod term;
 pub mod tls;
 pub mod tokens;
+pub mod track;
 pub mod worker;
 
 pub use worker::InheritedListener;

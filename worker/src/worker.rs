@@ -43,6 +43,9 @@ pub struct Worker {
     pub signals_ready: bool,
     pub listeners: Vec<Listener>,
     pub sessions: Slab<AnySession>,
+    /// The rate-limit entries each session tracks since its accept (by
+    /// session key; [`crate::track`]).
+    pub tracks: Vec<crate::track::Slots>,
     /// Parked server connections (HTTP reuse).
     pub idle: IdlePool,
     /// HTTP/2 connections to servers.
@@ -124,6 +127,7 @@ impl Worker {
             signals_ready: true,
             listeners,
             sessions: Slab::new(),
+            tracks: Vec::new(),
             idle: IdlePool::for_worker(),
             muxes: ServerMuxes::default(),
             streams: Default::default(),

@@ -139,6 +139,7 @@ pub(crate) mod testutil {
             check: None,
             log: None,
             errorfiles: Default::default(),
+            table: None,
         }
     }
 

@@ -68,6 +68,10 @@ const HELP: &[(&str, &str)] = &[
         "set weight <bk>/<srv>  (DEPRECATED)",
         "change a server's weight (use 'set server' instead)",
     ),
+    (
+        "clear table <table> [<filter>]*",
+        "remove an entry from a table",
+    ),
     ("show info", "report information about the running process"),
     (
         "show pools",
@@ -84,6 +88,10 @@ const HELP: &[(&str, &str)] = &[
     (
         "show stat [{<iid>|<proxy>} <type> <sid>]",
         "report counters for each proxy and server",
+    ),
+    (
+        "show table <table> [<filter>]*",
+        "report table usage stats or dump this table's contents",
     ),
     (
         "shutdown sessions server <bk>/<srv>",
@@ -149,11 +157,15 @@ fn run(w: &[&str], payload: Option<&str>, session: &mut Session, cx: &mut Contro
         ["set", "timeout", rest @ ..] => set_timeout(session, rest),
         ["show", "info", ..] => {
             let pid = nix::unistd::getppid().as_raw() as u32;
-            Info::gather(cx.config, cx.shared, pid).render()
+            Info::gather(cx.config, cx.shared, pid)
+                .with_tables(cx.config, cx.shared)
+                .render()
         }
         ["show", "stat", rest @ ..] => show_stat(cx, rest),
         ["show", "servers", "state", rest @ ..] => servers_state::render(cx, rest.first().copied()),
         ["show", "pools", ..] => pools(cx),
+        ["show", "table", rest @ ..] => super::tables::show(cx, rest),
+        ["clear", "table", rest @ ..] => super::tables::clear(cx, rest),
         ["show", "ssl", "cert", rest @ ..] => {
             cx.certs.show(&cx.shared.certs, rest.first().copied())
         }

@@ -19,6 +19,7 @@ mod probe;
 mod servers_state;
 mod ssl_cert;
 mod stat_filter;
+mod tables;
 
 use crate::signals;
 use mio::{Events, Interest, Poll, Registry, Token};

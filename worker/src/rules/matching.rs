@@ -26,6 +26,23 @@ pub fn criterion_matches(c: &Criterion, s: &dyn Sample) -> bool {
             }
             _ => false,
         },
+        Fetch::Status => int_matches(c, i64::from(s.status())),
+        Fetch::Sc { slot, counter } => int_matches(c, clamp(s.sc_counter(*slot, *counter))),
+        Fetch::SrcTable { table, counter } => {
+            int_matches(c, clamp(s.src_counter(*table, *counter)))
+        }
+    }
+}
+
+fn clamp(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// An integer sample against `gt 10`-style patterns.
+fn int_matches(c: &Criterion, v: i64) -> bool {
+    match &c.patterns {
+        Patterns::Int(pats) => pats.iter().any(|&(op, p)| op.holds(v, p)),
+        _ => false,
     }
 }
 
@@ -42,7 +59,7 @@ fn str_matches(c: &Criterion, v: &[u8]) -> bool {
                 res.iter().any(|r| r.is_match(&text))
             }
         },
-        Patterns::Net(_) | Patterns::Port(_) => false,
+        Patterns::Net(_) | Patterns::Port(_) | Patterns::Int(_) => false,
     }
 }
 

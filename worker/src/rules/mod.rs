@@ -27,7 +27,7 @@ mod tests;
 use std::net::IpAddr;
 
 use weir_core::config::model::{
-    Acl, Condition, Frontend, HttpAction, HttpRule, RedirectTarget, Term, TermRef,
+    Acl, Condition, Counter, Frontend, HttpAction, HttpRule, RedirectTarget, Term, TermRef,
 };
 
 pub use matching::criterion_matches;
@@ -51,6 +51,21 @@ pub trait Sample {
     fn src(&self) -> IpAddr;
     /// The local port the client connected to.
     fn dst_port(&self) -> u16;
+    /// The response status, in `http_response` rules (0 before a
+    /// response).
+    fn status(&self) -> u16 {
+        0
+    }
+    /// `counter` of the entry tracked on `slot` (0 when nothing is
+    /// tracked there, as HAProxy's `sc_*` fetches).
+    fn sc_counter(&self, _slot: usize, _counter: Counter) -> u64 {
+        0
+    }
+    /// `counter` of the client address's entry in table `table` (0 when
+    /// it has none, as HAProxy's `src_*` fetches).
+    fn src_counter(&self, _table: usize, _counter: Counter) -> u64 {
+        0
+    }
 }
 
 /// Whether `cond` holds: some AND-group of terms all hold, inverted for

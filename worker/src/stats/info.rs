@@ -10,7 +10,9 @@
 //! docs/statistics.md. `Pid` is the master's, the process an operator
 //! signals. After HAProxy's lines come weir's own, which HAProxy has no
 //! name for: the HTTP/2 counters (`H2Conns`, `H2Streams`, then one line
-//! per HTTP/2 limit, [`crate::h2::limits::LIMITS`], and `H2ProtocolErrors`).
+//! per HTTP/2 limit, [`crate::h2::limits::LIMITS`], and `H2ProtocolErrors`),
+//! then, with rate-limit tables, `StickTables`, `StickTableSize` and
+//! `StickTableUsed`.
 
 use weir_core::config::model::Config;
 use weir_core::shm::{unix_now, unix_now_ms, Gl, Px, SharedState, SslFigures};
@@ -42,6 +44,10 @@ pub struct Info {
     /// Connections closed by each HTTP/2 limit (in `LIMITS` order), then
     /// by other protocol errors.
     pub h2_closed: Vec<(&'static str, u64)>,
+    /// The rate-limit tables, if any: how many, their entries in all, and
+    /// the entries in use now (`StickTables`, `StickTableSize`,
+    /// `StickTableUsed`; listed only with tables).
+    pub tables: Option<(u64, u64, u64)>,
 }
 
 /// The `show info` name of the connections closed by protocol errors no
@@ -70,6 +76,22 @@ fn nofile(config: &Config) -> u64 {
     getrlimit(Resource::RLIMIT_NOFILE)
         .map(|(soft, _)| soft)
         .unwrap_or_else(|_| config.global.ulimit_n.unwrap_or(0))
+}
+
+/// The tables' count, size and use (a walk over every slot).
+fn tables(config: &Config, shared: &SharedState) -> Option<(u64, u64, u64)> {
+    if config.tables.is_empty() {
+        return None;
+    }
+    let now = unix_now_ms();
+    let (mut size, mut used) = (0, 0);
+    for i in 0..config.tables.len() {
+        if let Some(st) = shared.stick(config, i) {
+            size += st.conf.size as u64;
+            used += st.table.entries(now, st.expire()).count() as u64;
+        }
+    }
+    Some((config.tables.len() as u64, size, used))
 }
 
 impl Info {
@@ -114,7 +136,16 @@ impl Info {
             h2_conns: shared.global(Gl::H2Conns),
             h2_streams: shared.global(Gl::H2Streams),
             h2_closed: h2_closed(shared),
+            tables: None,
         }
+    }
+
+    /// With the rate-limit tables' figures: a walk over every slot of
+    /// every table, for the control process's `show info` only (never in
+    /// a worker's turn: the stats page and Prometheus leave them out).
+    pub fn with_tables(mut self, config: &Config, shared: &SharedState) -> Info {
+        self.tables = tables(config, shared);
+        self
     }
 
     /// `Uptime: 0d 0h00m02s`, as HAProxy writes it.
@@ -217,6 +248,11 @@ impl Info {
         lines.push(("H2Streams", self.h2_streams.to_string()));
         for &(k, n) in &self.h2_closed {
             lines.push((k, n.to_string()));
+        }
+        if let Some((n, size, used)) = self.tables {
+            lines.push(("StickTables", n.to_string()));
+            lines.push(("StickTableSize", size.to_string()));
+            lines.push(("StickTableUsed", used.to_string()));
         }
         let mut out = String::with_capacity(1536);
         for (k, val) in lines {

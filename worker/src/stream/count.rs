@@ -6,6 +6,8 @@
 use super::client::ClientSide;
 use super::Stream;
 use crate::context::Cx;
+use crate::track;
+use weir_core::config::model::Counter;
 use weir_core::shm::{Gl, Px, Srv};
 
 /// Counts `st`, which just ended on client connection `s`.
@@ -16,6 +18,19 @@ pub fn stream_ended(s: &mut ClientSide, st: &Stream, cx: &Cx) {
     let bout = st.bytes_out;
     let status = u16::try_from(st.status).ok().filter(|c| *c >= 100);
     cx.shared.global_add(Gl::CumReq, 1);
+    if !cx.config.tables.is_empty() {
+        let err = u64::from(status.is_some_and(|c| (400..500).contains(&c)));
+        let counters = [
+            (Counter::HttpErrCnt, err),
+            (Counter::HttpErrRate, err),
+            (Counter::BytesInRate, bin),
+            (Counter::BytesOutRate, bout),
+        ];
+        let now = track::now_ms();
+        let conn = cx.conn_slots(st.session);
+        track::add_all(cx.config, cx.shared, &conn, &counters, now);
+        track::add_all(cx.config, cx.shared, &st.sc, &counters, now);
+    }
     if let Some(fe) = cx.shared.frontends.get(s.frontend) {
         fe.add(Px::Bin, bin);
         fe.add(Px::Bout, bout);

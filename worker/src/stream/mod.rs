@@ -192,6 +192,8 @@ pub struct Stream {
     /// was captured (a request refused before its head was parsed).
     pub req_captures: Captured,
     pub res_captures: Captured,
+    /// The rate-limit entries its `http_request` rules track.
+    pub sc: crate::track::Slots,
 }
 
 impl Stream {
@@ -235,6 +237,7 @@ impl Stream {
             sni_host_set: false,
             req_captures: Captured::default(),
             res_captures: Captured::default(),
+            sc: crate::track::NO_SLOTS,
         }
     }
 

@@ -15,7 +15,8 @@ use crate::http::{
     Version,
 };
 use crate::term::{At, Cause, Termination};
-use weir_core::config::model::{Acl, Balance, HttpAction, HttpReuse, HttpRule};
+use crate::track::{self, View, NO_SLOTS};
+use weir_core::config::model::{Acl, Balance, Counter, HttpAction, HttpReuse, HttpRule};
 use weir_core::shm::Px;
 
 /// What starting a stream decided for its client connection.
@@ -67,6 +68,18 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
     let has_body = !matches!(head.framing, Framing::None | Framing::ContentLength(0));
     let fe_backend = st.side.backend;
 
+    // Rate-limit tables: the request counts in the entries its connection
+    // tracks, and its rules may track more (`track`).
+    let (config, shared) = (cx.config, cx.shared);
+    let tables = !config.tables.is_empty();
+    let now = if tables { track::now_ms() } else { 0 };
+    let conn = cx.conn_slots(st.session);
+    st.sc = NO_SLOTS;
+    if tables {
+        let req = [(Counter::HttpReqCnt, 1), (Counter::HttpReqRate, 1)];
+        track::add_all(config, shared, &conn, &req, now);
+    }
+
     // Analyser 2: http_request rules, each seeing the request as the
     // rules before it left it.
     let mut edits = HeadEdits {
@@ -90,8 +103,16 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
     let mut local: Option<(u16, Termination, bool)> = None;
     let local_reply = Termination::new(Cause::Local, At::Request);
     for rule in &fe.http_request {
+        let view = tables.then_some(View {
+            config,
+            shared,
+            conn,
+            req: st.sc,
+            now,
+        });
         let seen = Sample {
             edits: Some(&edits),
+            view,
             ..Sample::request(head, buf, cs.addr.ip(), cs.port)
         };
         if !rule_applies(rule, &fe.acls, &seen) {
@@ -125,6 +146,26 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
                 break;
             }
             HttpAction::SetPath { path } => edits.path = Some(path),
+            HttpAction::Track(t) => {
+                if st.sc[t.slot].is_some() || conn[t.slot].is_some() {
+                    continue;
+                }
+                let Some(stk) = shared.stick(config, t.table) else {
+                    continue;
+                };
+                let tracked = track::key(stk.conf.key, &t.key, &seen)
+                    .and_then(|k| track::start(&stk, t.table, &k, now));
+                if let Some(tr) = tracked {
+                    stk.add(&tr.entry, Counter::HttpReqCnt, 1, now);
+                    stk.add(&tr.entry, Counter::HttpReqRate, 1, now);
+                    st.sc[t.slot] = Some(tr);
+                }
+            }
+            HttpAction::IncGpc0 { slot } => {
+                if let Some(v) = view {
+                    v.inc_gpc0(*slot);
+                }
+            }
             header_action => edit_headers(&mut edits, header_action),
         }
     }
@@ -139,6 +180,13 @@ pub fn start(st: &mut Stream, head: &RequestHead, cs: &ClientSide, cx: &mut Cx) 
     }
     let sample = Sample {
         edits: Some(&edits),
+        view: tables.then_some(View {
+            config,
+            shared,
+            conn,
+            req: st.sc,
+            now,
+        }),
         ..Sample::request(head, buf, cs.addr.ip(), cs.port)
     };
     // Analyser 3: use_backend, else default_backend; neither: 503.

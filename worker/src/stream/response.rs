@@ -11,6 +11,8 @@ use crate::context::Cx;
 use crate::http::rewrite::response_head_edited;
 use crate::http::{ConnectionHeader, Framing, HeadEdits, RewriteOptions, Version};
 use crate::term::{At, Cause, Termination};
+use crate::track::View;
+use weir_core::config::model::HttpAction;
 
 /// Analysers 6 and 7.
 pub fn parse(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx) -> Transition {
@@ -49,7 +51,18 @@ pub fn parse(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx) -> Transition {
         }
         let fe = &cx.config.frontends[cs.frontend];
         super::capture::response(&mut st.res_captures, fe, &head.headers, data);
-        let sample = Sample::response(&st.request_line, &head.headers, data, cs.addr.ip(), cs.port);
+        let mut sample =
+            Sample::response(&st.request_line, &head.headers, data, cs.addr.ip(), cs.port);
+        sample.status = head.status;
+        if !cx.config.tables.is_empty() {
+            sample.view = Some(View {
+                config: cx.config,
+                shared: cx.shared,
+                conn: cx.conn_slots(st.session),
+                req: st.sc,
+                now: crate::track::now_ms(),
+            });
+        }
         let mut edits = HeadEdits {
             ops: cx.scratch.edit_ops(),
             path: None,
@@ -59,7 +72,10 @@ pub fn parse(st: &mut Stream, cs: &mut ClientSide, cx: &mut Cx) -> Transition {
             .iter()
             .filter(|r| rule_applies(r, &fe.acls, &sample))
         {
-            edit_headers(&mut edits, &rule.action);
+            match (&rule.action, sample.view) {
+                (HttpAction::IncGpc0 { slot }, Some(v)) => v.inc_gpc0(*slot),
+                (action, _) => edit_headers(&mut edits, action),
+            }
         }
         let connection = if st.tunnel {
             ConnectionHeader::Upgrade

@@ -3,7 +3,9 @@
 //! response's headers; plus the client's address and the port it reached.
 
 use crate::http::{EditOp, HeadEdits, Header, RequestHead};
+use crate::track::View;
 use std::net::IpAddr;
+use weir_core::config::model::Counter;
 
 /// The fetches' view of one request or response.
 pub struct Sample<'a> {
@@ -18,6 +20,10 @@ pub struct Sample<'a> {
     /// Changes made by the rules evaluated so far: later rules see the
     /// request as the earlier ones left it.
     pub edits: Option<&'a HeadEdits<'a>>,
+    /// The response's status (`http_response` rules; 0 before).
+    pub status: u16,
+    /// What the table counter criteria read.
+    pub view: Option<View<'a>>,
 }
 
 impl<'a> Sample<'a> {
@@ -34,6 +40,8 @@ impl<'a> Sample<'a> {
             src,
             dst_port,
             edits: None,
+            status: 0,
+            view: None,
         }
     }
 
@@ -62,6 +70,8 @@ impl<'a> Sample<'a> {
             src,
             dst_port,
             edits: None,
+            status: 0,
+            view: None,
         }
     }
 }
@@ -106,5 +116,14 @@ impl crate::rules::Sample for Sample<'_> {
     }
     fn dst_port(&self) -> u16 {
         self.dst_port
+    }
+    fn status(&self) -> u16 {
+        self.status
+    }
+    fn sc_counter(&self, slot: usize, counter: Counter) -> u64 {
+        self.view.map_or(0, |v| v.sc(slot, counter))
+    }
+    fn src_counter(&self, table: usize, counter: Counter) -> u64 {
+        self.view.map_or(0, |v| v.src(table, counter, self.src))
     }
 }

@@ -154,6 +154,15 @@ impl Session for TcpSession {
             log(self, term, cx);
         }
         count::ended(cx, self, term);
+        if !cx.config.tables.is_empty() {
+            use weir_core::config::model::Counter;
+            let bytes = [
+                (Counter::BytesInRate, self.req.total),
+                (Counter::BytesOutRate, self.res.total),
+            ];
+            let slots = cx.conn_slots(key);
+            crate::track::add_all(cx.config, cx.shared, &slots, &bytes, crate::track::now_ms());
+        }
         // Counts drop after the line: it reports them with this session in.
         self.side
             .release(cx, Release::Close, tokens::session_task(key));
