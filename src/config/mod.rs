@@ -28,6 +28,7 @@ mod log;
 mod parse;
 mod proxy;
 mod raw;
+mod servers;
 mod stats;
 mod strpos;
 mod syntax_error;
@@ -58,7 +59,7 @@ use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Severity};
 pub use model::Config;
-pub use proxy::check_server_name;
+pub use servers::check_server_name;
 
 use diag::{Report, Source};
 use file::FileModel;

@@ -51,7 +51,6 @@ use counters::{Layout, GL_GAUGES, GL_WORDS, PX_WORDS};
 use region::{Plan, Region};
 use servers::{IDENTITY, SRV_WORDS};
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tickets::TICKET_WORDS;
@@ -477,61 +476,6 @@ impl SharedState {
         let b = config.backends.iter().position(|b| b.name == backend)?;
         let s = self.slot_of(b, server)?;
         Some((b, s))
-    }
-
-    /// Adds server `id` to backend `b` in its first free slot, in
-    /// maintenance with its initial weight and fresh figures, and tells
-    /// the workers and the checks (the runtime API's `add server`; the
-    /// caller checked the name is free). `None` when no slot is free.
-    /// Only the control process calls it once the workers run.
-    pub fn add_server(&self, b: usize, id: &Identity) -> Option<usize> {
-        let slots = self.servers.get(b)?;
-        let s = slots.iter().position(|s| !s.in_use())?;
-        let shm = slots[s];
-        shm.clear_figures();
-        shm.set(Srv::Weight, u64::from(id.init_weight));
-        shm.set(Srv::Admin, ADMIN_MAINT);
-        shm.set(Srv::LastChange, unix_now());
-        shm.write_identity(Some(id));
-        self.backends[b].bump(Px::ServersGen);
-        Some(s)
-    }
-
-    /// Frees slot `s` of backend `b` (the runtime API's `del server`; the
-    /// caller checked the server is in maintenance without sessions).
-    pub fn del_server(&self, b: usize, s: usize) {
-        let Some(shm) = self.servers.get(b).and_then(|l| l.get(s)) else {
-            return;
-        };
-        shm.set(Srv::Admin, ADMIN_MAINT);
-        shm.set(Srv::Weight, 0);
-        shm.write_identity(None);
-        self.backends[b].bump(Px::ServersGen);
-    }
-
-    /// Gives the server of slot `s` of backend `b` a new address: every
-    /// worker connects there from its next pick, the checks from their
-    /// next turn (the runtime API's `set server addr`; DNS discovery is to
-    /// take the same path). Returns the old address, `None` for a free
-    /// slot.
-    pub fn set_server_addr(&self, b: usize, s: usize, addr: SocketAddr) -> Option<SocketAddr> {
-        let shm = self.servers.get(b)?.get(s)?;
-        let mut id = shm.identity()?;
-        let old = id.addr;
-        if old != addr {
-            id.addr = addr;
-            shm.write_identity(Some(&id));
-            self.backends[b].bump(Px::ServersGen);
-        }
-        Some(old)
-    }
-
-    /// The slot of backend `b` holding the server named `name`.
-    pub fn slot_of(&self, b: usize, name: &str) -> Option<usize> {
-        self.servers
-            .get(b)?
-            .iter()
-            .position(|shm| shm.in_use() && shm.identity().is_some_and(|id| id.name == name))
     }
 }
 
