@@ -27,6 +27,7 @@ mod log;
 mod parse;
 mod proxy;
 mod raw;
+mod resolvers;
 mod stats;
 mod strpos;
 mod syntax_error;
@@ -43,6 +44,8 @@ mod tests;
 mod tests_balance;
 #[cfg(test)]
 mod tests_check;
+#[cfg(test)]
+mod tests_dns;
 #[cfg(test)]
 mod tests_http;
 #[cfg(test)]

@@ -442,10 +442,29 @@ fn backend(
     report: &mut Report,
 ) -> Option<Backend> {
     let p = &s.parsed;
-    let servers = servers(p, f, mode, system_roots, report);
+    let mut servers = servers(p, f, mode, system_roots, &inh.resolvers, report);
+    let mut templates = Vec::new();
+    let first = servers.len();
+    if let Some((t, more)) =
+        super::resolvers::template(p, f, first, f.check.is_some(), &inh.resolvers, report)
+    {
+        for m in &more {
+            if servers.iter().any(|s| s.name == m.name) {
+                let msg = format!(
+                    "server_template's server \"{}\" has the name of a configured server",
+                    m.name
+                );
+                report.error(&p.key_loc("server_template.prefix"), msg);
+            }
+        }
+        servers.extend(more);
+        templates.push(t);
+    }
     // A listen section serving the statistics needs no server (HAProxy's
-    // `listen stats`): its other requests get a 503.
-    let stats_only = s.kind == Section::Listen && f.stats.is_some();
+    // `listen stats`): its other requests get a 503; nor does a backend
+    // whose servers come from a template.
+    let stats_only =
+        (s.kind == Section::Listen && f.stats.is_some()) || f.server_template.is_some();
     let what = format!("{} \"{}\"", s.kind.word(), s.name);
     match &f.server {
         None if !stats_only => missing(
@@ -501,6 +520,7 @@ fn backend(
         name: s.name.clone(),
         mode,
         server_slots,
+        templates,
         hash_type: v::hash_type(p, &f.hash_type, report).unwrap_or(inh.hash_type),
         balance,
         servers,
@@ -568,6 +588,7 @@ fn servers(
     f: &ProxyFile,
     mode: Mode,
     system_roots: &mut SystemRoots,
+    resolvers: &[String],
     report: &mut Report,
 ) -> Vec<Server> {
     let mut out: Vec<Server> = Vec::new();
@@ -605,12 +626,9 @@ fn servers(
             );
             continue;
         };
-        let addr = match addr::server(address.get_ref()) {
-            Ok(a) => a,
-            Err(why) => {
-                report.error(&p.at(address.span()), why);
-                continue;
-            }
+        let Some((addr, dns)) = super::resolvers::server_address(p, e, address, resolvers, report)
+        else {
+            continue;
         };
         let weight = v::int_in(p, &e.weight, "weight", 1, 256, report).unwrap_or(1) as u32;
         let maxconn = v::int_in(p, &e.maxconn, "maxconn", 1, i64::from(u32::MAX), report);
@@ -651,12 +669,16 @@ fn servers(
             addr,
             weight,
             backup: e.backup.as_ref().is_some_and(|b| *b.get_ref()),
-            disabled: e.disabled.as_ref().is_some_and(|b| *b.get_ref()),
+            // A host name with init_addr = "none" starts in maintenance,
+            // until the resolvers answer.
+            disabled: e.disabled.as_ref().is_some_and(|b| *b.get_ref())
+                || dns.as_ref().is_some_and(|d| d.start_none),
             check: e.check.as_ref().is_some_and(|b| *b.get_ref()),
             maxconn: maxconn.map(|n| n as usize),
             tls,
             send_proxy,
             h2,
+            dns,
         });
     }
     out
