@@ -456,6 +456,24 @@ impl SharedState {
         Some(old)
     }
 
+    /// Rewrites the identity of the server in slot `s` of backend `b`
+    /// (DNS discovery: a template's slot takes another target, weight or
+    /// backup flag) and tells the workers and the checks when it changed.
+    /// `false` for a free slot.
+    pub fn set_server_identity(&self, b: usize, s: usize, id: &Identity) -> bool {
+        let Some(shm) = self.servers.get(b).and_then(|l| l.get(s)) else {
+            return false;
+        };
+        let Some(old) = shm.identity() else {
+            return false;
+        };
+        if old != *id {
+            shm.write_identity(Some(id));
+            self.backends[b].bump(Px::ServersGen);
+        }
+        true
+    }
+
     /// The slot of backend `b` holding the server named `name`.
     pub fn slot_of(&self, b: usize, name: &str) -> Option<usize> {
         self.servers

@@ -74,6 +74,10 @@ const HELP: &[(&str, &str)] = &[
         "report information about the memory pools usage",
     ),
     (
+        "show resolvers [<resolvers section id>]",
+        "dumps counters from all resolvers section and associated name servers",
+    ),
+    (
         "show servers state [<backend>]",
         "dump volatile server information (all or for a single backend)",
     ),
@@ -154,6 +158,10 @@ fn run(w: &[&str], payload: Option<&str>, session: &mut Session, cx: &mut Contro
         ["show", "stat", rest @ ..] => show_stat(cx, rest),
         ["show", "servers", "state", rest @ ..] => servers_state::render(cx, rest.first().copied()),
         ["show", "pools", ..] => pools(cx),
+        ["show", "resolvers", rest @ ..] => match cx.dns.show(rest.first().copied()) {
+            Some(text) => text,
+            None => "Can't find that resolvers section\n".into(),
+        },
         ["show", "ssl", "cert", rest @ ..] => {
             cx.certs.show(&cx.shared.certs, rest.first().copied())
         }
