@@ -163,7 +163,7 @@ impl State {
                         let why = format!(
                             "{} no longer lists {} (resolvers {res})",
                             tpl.name,
-                            shown(id.addr)
+                            id.addr
                         );
                         self.enter_maint(cx, b, s, &why);
                         changed = true;
