@@ -294,6 +294,30 @@ fn a_template_fills_its_slots_from_srv_and_empties_a_slot_whose_record_is_gone()
     let (counts, _) = tally(&weir, port, 4);
     assert_eq!(counts, only("b", 4), "backup c unused while b is up");
     assert!(counter(&sock, "valid") >= 2);
+
+    // A reload while the registry is down keeps what was resolved
+    // (init_addr "last", a template's default): the new generation's
+    // slots hold the same addresses, and traffic flows.
+    let before = slots(&sock);
+    let old_control = weir.control_pid();
+    drop(_dns);
+    weir.signal(Signal::SIGUSR2);
+    weir.wait_log("reload done (generation 1)", DEADLINE);
+    let control = common::wait_for(DEADLINE, "a new control process", || {
+        weir.control_pid().filter(|&p| Some(p) != old_control)
+    });
+    weir.wait_log_where("the new control process timing out", DEADLINE, |l| {
+        l.pid == control
+            && l.message
+                .contains("no usable answer for _app._tcp.web.test")
+    });
+    if let Some(p) = old_control {
+        weir.wait_gone(p, DEADLINE);
+    }
+    assert_eq!(slots(&sock), before, "same slots after the reload");
+    let (counts, pids) = tally(&weir, port, 4);
+    assert_eq!(counts, only("b", 4), "{}", weir.context());
+    assert_eq!(pids.len(), 2);
 }
 
 #[test]

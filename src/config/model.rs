@@ -516,6 +516,9 @@ pub struct ServerDns {
     /// No address at start-up (`init_addr` ended on `none`): in
     /// maintenance until the first answer.
     pub start_none: bool,
+    /// `init_addr` holds `last`: a reload keeps the address the previous
+    /// generation had resolved.
+    pub last: bool,
 }
 
 /// `server_template = { prefix, count, name, resolvers, port }`: servers
@@ -533,6 +536,27 @@ pub struct ServerTemplate {
     pub port: Option<u16>,
     /// Index of `PREFIX1` in the backend's `servers`.
     pub first: usize,
+    /// `init_addr` holds `last`: a reload keeps the slots' addresses.
+    pub last: bool,
+}
+
+impl ServerTemplate {
+    /// Whether server `k` of the backend is one of this template's.
+    pub fn holds(&self, k: usize) -> bool {
+        (self.first..self.first + self.count).contains(&k)
+    }
+}
+
+impl Backend {
+    /// Whether server `k`'s address comes from DNS (its own name or a
+    /// template), and a reload keeps the address it had (`init_addr`
+    /// holds `last`).
+    pub fn discovered(&self, k: usize) -> Option<bool> {
+        if let Some(d) = self.servers.get(k).and_then(|s| s.dns.as_ref()) {
+            return Some(d.last);
+        }
+        self.templates.iter().find(|t| t.holds(k)).map(|t| t.last)
+    }
 }
 
 /// `[resolvers.NAME]`.

@@ -275,6 +275,7 @@ pub(crate) fn server_address(
             resolvers: r,
             host: host.to_ascii_lowercase(),
             start_none,
+            last: methods.contains(&InitAddr::Last),
         }),
     ))
 }
@@ -339,11 +340,15 @@ pub(crate) fn template(
         .resolvers
         .as_ref()
         .and_then(|r| resolvers_index(p, r, known, report));
+    let mut last = true;
     if let Some(init) = &t.init_addr {
         match init_addr(init.get_ref()) {
             Ok(m)
                 if m.iter()
-                    .all(|m| matches!(m, InitAddr::Last | InitAddr::None)) => {}
+                    .all(|m| matches!(m, InitAddr::Last | InitAddr::None)) =>
+            {
+                last = m.contains(&InitAddr::Last);
+            }
             Ok(_) => report.error(
                 &p.at(init.span()),
                 "a template's servers start without an address: init_addr takes \"last\" \
@@ -401,6 +406,7 @@ pub(crate) fn template(
         resolvers: r,
         port: port.map(|p| p as u16),
         first,
+        last,
     };
     Some((template, servers))
 }

@@ -54,6 +54,7 @@ fn resolvers_section_with_spec_keys() {
     let dns = s.dns.as_ref().unwrap();
     assert_eq!(dns.host, "api.internal");
     assert!(dns.start_none);
+    assert!(dns.last, "a reload keeps the resolved address");
     assert!(s.disabled, "no address yet: in maintenance");
     assert_eq!(s.addr.port(), 8080);
 }
@@ -93,6 +94,9 @@ fn template_fills_slots_in_maintenance() {
     assert!(b.servers[1..].iter().all(|s| s.disabled));
     let t = &b.templates[0];
     assert_eq!((t.first, t.count, t.port), (1, 3, Some(8080)));
+    assert!(t.last, "init_addr \"last,none\" by default");
+    assert_eq!(b.discovered(0), None);
+    assert_eq!(b.discovered(2), Some(true));
     assert_eq!(t.name, "_http._tcp.web.service.consul");
 }
 

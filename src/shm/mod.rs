@@ -369,6 +369,21 @@ impl SharedState {
                 }
                 let (weight, admin) = (new.get(Srv::Weight), new.get(Srv::Admin));
                 copy(&new.words[..IDENTITY], &prev.words[..IDENTITY]);
+                if let Some(last) = be.discovered(k) {
+                    let same = old_be.discovered(m).is_some()
+                        && old_be.servers[m].dns.as_ref().map(|d| &d.host)
+                            == srv.dns.as_ref().map(|d| &d.host);
+                    if !(last
+                        && same
+                        && keep_resolved(new, prev, srv.dns.as_ref().map(|_| srv.addr.port())))
+                    {
+                        // Not carried over: as configured, in maintenance
+                        // without an address until the resolvers answer.
+                        new.set(Srv::Weight, weight);
+                        new.set(Srv::Admin, admin);
+                    }
+                    continue;
+                }
                 if old_be.servers[m].weight != srv.weight {
                     new.set(Srv::Weight, weight);
                 }
@@ -481,6 +496,30 @@ impl SharedState {
             .iter()
             .position(|shm| shm.in_use() && shm.identity().is_some_and(|id| id.name == name))
     }
+}
+
+/// A server discovered through DNS keeps, over a reload, the address the
+/// previous generation resolved (`init_addr` holding `last`): a named
+/// server (`port` = its configured port) the address with its port, a
+/// template's slot (`port` = `None`) the whole address, SRV weight and
+/// backup flag. `false` when the old slot had no address.
+fn keep_resolved(new: ServerShm, prev: ServerShm, port: Option<u16>) -> bool {
+    let (Some(mut id), Some(old)) = (new.identity(), prev.identity()) else {
+        return false;
+    };
+    if old.addr.ip().is_unspecified() {
+        return false;
+    }
+    match port {
+        Some(p) => id.addr = SocketAddr::new(old.addr.ip(), p),
+        None => {
+            id.addr = old.addr;
+            id.backup = old.backup;
+            id.init_weight = old.init_weight;
+        }
+    }
+    new.write_identity(Some(&id));
+    true
 }
 
 #[cfg(test)]

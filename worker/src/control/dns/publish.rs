@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Instant;
 use weir_core::config::Config;
-use weir_core::shm::{unix_now, Srv, ADMIN_MAINT, ADMIN_READY};
+use weir_core::shm::{unix_now, SharedState, Srv, ADMIN_MAINT, ADMIN_READY};
 
 /// What discovery remembers about the slots it manages.
 pub(crate) struct State {
@@ -27,16 +27,24 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub fn new(config: &Config) -> State {
+    /// Starts from the configuration and what the shared state holds: a
+    /// slot that starts without an address (`init_addr = "none"`, a
+    /// template's) is DNS's to fill, unless a reload carried its resolved
+    /// address over.
+    pub fn new(config: &Config, shared: &SharedState) -> State {
         let mut maint = HashSet::new();
         for (b, be) in config.backends.iter().enumerate() {
-            for (s, srv) in be.servers.iter().enumerate() {
-                if srv.dns.as_ref().is_some_and(|d| d.start_none) {
+            for s in 0..be.servers.len() {
+                let starts_empty = be.servers[s].dns.as_ref().is_some_and(|d| d.start_none)
+                    || be.templates.iter().any(|t| t.holds(s));
+                let Some(shm) = shared.servers.get(b).and_then(|l| l.get(s)) else {
+                    continue;
+                };
+                let empty = shm.admin() == ADMIN_MAINT
+                    || shm.identity().is_none_or(|i| i.addr.ip().is_unspecified());
+                if starts_empty && empty {
                     maint.insert((b, s));
                 }
-            }
-            for t in &be.templates {
-                maint.extend((t.first..t.first + t.count).map(|s| (b, s)));
             }
         }
         State {
@@ -160,11 +168,8 @@ impl State {
                 _ => {
                     let since = self.seen.get(&(b, s)).copied().unwrap_or(cx.now);
                     if cx.now.saturating_duration_since(since) >= hold_nx {
-                        let why = format!(
-                            "{} no longer lists {} (resolvers {res})",
-                            tpl.name,
-                            id.addr
-                        );
+                        let why =
+                            format!("{} no longer lists {} (resolvers {res})", tpl.name, id.addr);
                         self.enter_maint(cx, b, s, &why);
                         changed = true;
                     }
