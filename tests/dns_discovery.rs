@@ -203,6 +203,7 @@ fn a_named_server_follows_its_address_on_both_workers_and_outlives_a_silent_regi
     let Some(_dns) = Dnsmasq::start(&dir.path, dns_port, "127.0.0.9 other.test\n", &[]) else {
         return no_dnsmasq();
     };
+    weir.wait_log("api.test has no record (NX): its servers keep", DEADLINE);
     weir.wait_log(
         "Server be/api is going DOWN for maintenance (DNS NX status)",
         DEADLINE,

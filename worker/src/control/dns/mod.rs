@@ -382,7 +382,14 @@ impl Dns {
     /// Job `j`'s current query got `answer`.
     fn take_answer(&mut self, cx: &mut ControlCtx, j: usize, ns: usize, answer: Answer) {
         let r = self.jobs[j].resolvers;
-        if answer.truncated {
+        let over_tcp = self.jobs[j]
+            .run
+            .as_ref()
+            .and_then(|r| r.current.as_ref())
+            .is_some_and(|q| q.tcp.is_some());
+        // Truncated over UDP: ask again over TCP (a truncated TCP answer
+        // is taken as it is).
+        if answer.truncated && !over_tcp {
             if let Some(c) = cx.dns.ns(r, ns) {
                 c.truncated += 1;
             }
@@ -546,10 +553,23 @@ impl Dns {
             if let Some(c) = cx.dns.ns(r, q.ns) {
                 c.timeout += 1;
             }
-            if q.tcp.is_some() || q.sent >= retries {
-                self.fail(cx, j, Failure::Timeout);
-            } else {
+            let answered = self.jobs[j].run.as_ref().is_some_and(|r| r.first.is_some());
+            if q.tcp.is_none() && q.sent < retries {
                 self.send(cx, j);
+            } else if answered {
+                // The name answered; only a later query (AAAA, an SRV
+                // target) went unanswered: go on without it.
+                if let Some(t) = self.jobs[j]
+                    .run
+                    .as_mut()
+                    .and_then(|r| r.current.take())
+                    .and_then(|q| q.tcp)
+                {
+                    let _ = cx.registry.deregister(&mut { t.stream });
+                }
+                self.next_step(cx, j);
+            } else {
+                self.fail(cx, j, Failure::Timeout);
             }
         }
     }
@@ -586,6 +606,12 @@ impl Dns {
                 job.name,
                 why.word()
             ));
+        } else if first && job.last.is_some() {
+            cx.logger.warning(&format!(
+                "resolvers {}: {} has no record (NX): its servers keep their addresses for \
+                 hold.nx ({:?})",
+                res.name, job.name, hold
+            ));
         }
         if !out {
             return;
@@ -599,7 +625,7 @@ impl Dns {
             }
         } else {
             cx.logger.warning(&format!(
-                "resolvers {}: still no answer for {} after hold.{} ({}s): servers keep \
+                "resolvers {}: still no answer for {} after hold.{} ({:?}): servers keep \
                  their last addresses",
                 res.name,
                 name,
@@ -608,7 +634,7 @@ impl Dns {
                 } else {
                     "other"
                 },
-                hold.as_secs()
+                hold
             ));
         }
     }
