@@ -4,8 +4,11 @@
 //! is silent and goes to maintenance once the name is gone; a template
 //! fills its slots from SRV answers (port, weight, priority) and empties a
 //! slot whose record is gone; `init_addr = "none"` starts without the
-//! registry; a truncated answer is asked again over TCP; `show resolvers`
-//! counts it all. Delays are short (hold 1 s) and every wait has a deadline.
+//! registry; a truncated answer is asked again over TCP; a reload with the
+//! registry down keeps what was resolved; a name is asked once per interval
+//! however many servers and workers use it (dnsmasq's query log);
+//! `show resolvers` counts it all. Delays are short (hold 1 s) and every
+//! wait has a deadline.
 //!
 //! Needs `dnsmasq` (the Makefile's TEST_TOOLS): without it the tests say so
 //! and pass.
@@ -30,6 +33,7 @@ use common::{free_port, tcp_config, wait_until, Weir, DEADLINE};
 struct Dnsmasq {
     child: Child,
     hosts: PathBuf,
+    queries: PathBuf,
 }
 
 impl Dnsmasq {
@@ -48,6 +52,11 @@ impl Dnsmasq {
             // Names under .test that no record gives are NXDOMAIN.
             .arg("--local=/test/")
             .arg("--pid-file=")
+            .arg("--log-queries")
+            .arg(format!(
+                "--log-facility={}",
+                dir.join("queries.log").display()
+            ))
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         for s in srv {
@@ -58,7 +67,12 @@ impl Dnsmasq {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
             Err(e) => panic!("dnsmasq: {e}"),
         };
-        let d = Dnsmasq { child, hosts: path };
+        let queries = dir.join("queries.log");
+        let d = Dnsmasq {
+            child,
+            hosts: path,
+            queries,
+        };
         wait_until(DEADLINE, "dnsmasq listening", || {
             common::procfs::is_listening(port)
         });
@@ -70,6 +84,13 @@ impl Dnsmasq {
         std::fs::write(&self.hosts, hosts).expect("write hosts");
         let pid = Pid::from_raw(self.child.id() as i32);
         kill(pid, Signal::SIGHUP).expect("SIGHUP dnsmasq");
+    }
+
+    /// How many `TYPE` queries for `name` dnsmasq has logged.
+    fn queries(&self, qtype: &str, name: &str) -> usize {
+        let log = std::fs::read_to_string(&self.queries).unwrap_or_default();
+        let what = format!("query[{qtype}] {name} from");
+        log.lines().filter(|l| l.contains(&what)).count()
     }
 
     fn stop(&mut self) {
@@ -394,4 +415,33 @@ fn weir_c_points_at_an_unknown_resolvers_section() {
         path.display()
     );
     assert!(err.starts_with(&want), "want {want:?} in {err}");
+}
+
+#[test]
+fn a_name_is_asked_once_per_interval_for_the_whole_service() {
+    let dir = TempDir::new("dnsmasq");
+    let dns_port = free_port();
+    let Some(dns) = Dnsmasq::start(&dir.path, dns_port, "127.0.0.2 api.test\n", &[]) else {
+        return no_dnsmasq();
+    };
+    let sport = free_port();
+    let _o = named_origin_at(&format!("127.0.0.2:{sport}"), "api");
+    let port = free_port();
+    // Two servers of the same name, two workers: still one job.
+    let backend = format!(
+        "server = [{{ name = \"a\", address = \"api.test:{sport}\", resolvers = \"dc\", \
+         init_addr = \"none\" }}, {{ name = \"b\", address = \"api.test:{sport}\", \
+         resolvers = \"dc\", init_addr = \"none\" }}]"
+    );
+    let (weir, _sock, _api) = weir_with(&config(port, dns_port, &backend), port);
+    weir.wait_log("be/b changed its IP from none to 127.0.0.2", DEADLINE);
+    let start = dns.queries("A", "api.test");
+    std::thread::sleep(Duration::from_secs(3));
+    let asked = dns.queries("A", "api.test") - start;
+    // hold.valid = 1s (the TTL is 0): about 3 in 3 s, whatever the
+    // number of servers and workers using the name.
+    assert!((1..=4).contains(&asked), "{asked} A queries in 3 s");
+    let (counts, pids) = tally(&weir, port, 4);
+    assert_eq!(counts, only("api", 4));
+    assert_eq!(pids.len(), 2);
 }
