@@ -206,6 +206,30 @@ fn a_named_server_follows_its_address_on_both_workers_and_outlives_a_silent_regi
         "srv_fqdn names the host: {state}"
     );
 
+    // An operator's maintenance is not DNS's to lift: the address still
+    // follows, the server stays in maintenance until enabled.
+    assert_eq!(
+        command(&sock, "disable server be/api").as_deref(),
+        Some("\n")
+    );
+    dns.set_hosts("127.0.0.2 api.test\n");
+    weir.wait_log(
+        "be/api changed its IP from 127.0.0.3 to 127.0.0.2",
+        DEADLINE,
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(status(&sock, "api"), "MAINT");
+    command(&sock, "enable server be/api");
+    dns.set_hosts("127.0.0.3 api.test\n");
+    wait_until(DEADLINE, "back at 127.0.0.3", || {
+        let moved = "be/api changed its IP from 127.0.0.2 to 127.0.0.3";
+        weir.logs()
+            .iter()
+            .filter(|l| l.message.contains(moved))
+            .count()
+            == 2
+    });
+
     // The registry goes silent: the address stays, traffic flows.
     dns.stop();
     weir.wait_log("no usable answer for api.test (timeout)", DEADLINE);
@@ -229,7 +253,7 @@ fn a_named_server_follows_its_address_on_both_workers_and_outlives_a_silent_regi
         "Server be/api is going DOWN for maintenance (DNS NX status)",
         DEADLINE,
     );
-    assert_eq!(status(&sock, "api"), "MAINT");
+    assert_eq!(status(&sock, "api"), "MAINT (resolution)");
     assert!(counter(&sock, "nx") >= 1);
 }
 
@@ -277,7 +301,11 @@ fn a_template_fills_its_slots_from_srv_and_empties_a_slot_whose_record_is_gone()
             .iter()
             .all(|s| status(&sock, s) == "no check")
     });
-    assert_eq!(status(&sock, "web4"), "MAINT", "no record for the 4th slot");
+    assert_eq!(
+        status(&sock, "web4"),
+        "MAINT (resolution)",
+        "no record for the 4th slot"
+    );
     let by_addr: BTreeMap<String, u64> = slots(&sock).into_values().collect();
     assert_eq!(
         by_addr.get(&origins[1].addr.to_string()),
@@ -309,7 +337,7 @@ fn a_template_fills_its_slots_from_srv_and_empties_a_slot_whose_record_is_gone()
     weir.wait_log("now has weight 1 (backup) from DNS", DEADLINE);
     let maint: Vec<String> = slots(&sock)
         .keys()
-        .filter(|s| status(&sock, s) == "MAINT")
+        .filter(|s| status(&sock, s) == "MAINT (resolution)")
         .cloned()
         .collect();
     assert_eq!(maint.len(), 2, "a's slot and the 4th: {maint:?}");
@@ -355,7 +383,12 @@ fn init_addr_none_starts_without_the_registry_and_a_truncated_answer_goes_over_t
     );
     // Nothing answers at dns_port yet.
     let (weir, sock, _api) = weir_with(&config(port, dns_port, &backend), port);
-    assert_eq!(status(&sock, "big"), "MAINT");
+    assert_eq!(status(&sock, "big"), "MAINT (resolution)");
+    let state = command(&sock, "show servers state").unwrap_or_default();
+    assert!(
+        state.lines().any(|l| l.contains(" big 0.0.0.0 0 32 ")),
+        "srv_admin_state 32 (RMAINT): {state}"
+    );
     weir.wait_log("no usable answer for big.test (timeout)", DEADLINE);
     assert!(common::client::read_all(port).map_or(true, |s| s.is_empty()));
 

@@ -557,6 +557,17 @@ impl Backend {
         }
         self.templates.iter().find(|t| t.holds(k)).map(|t| t.last)
     }
+
+    /// Whether server `k` starts without an address, in maintenance until
+    /// DNS gives it one (`init_addr` ending on `none`, a template's slot).
+    pub fn starts_unresolved(&self, k: usize) -> bool {
+        let none = self
+            .servers
+            .get(k)
+            .and_then(|s| s.dns.as_ref())
+            .is_some_and(|d| d.start_none);
+        none || self.templates.iter().any(|t| t.holds(k))
+    }
 }
 
 /// `[resolvers.NAME]`.

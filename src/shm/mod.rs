@@ -206,6 +206,9 @@ impl SharedState {
                         Srv::Admin,
                         if s.disabled { ADMIN_MAINT } else { ADMIN_READY },
                     );
+                    if b.starts_unresolved(i) {
+                        shm.set(Srv::DnsMaint, 1);
+                    }
                     shm.write_identity(Some(&Identity {
                         name: s.name.clone(),
                         addr: s.addr,
@@ -381,6 +384,7 @@ impl SharedState {
                         // without an address until the resolvers answer.
                         new.set(Srv::Weight, weight);
                         new.set(Srv::Admin, admin);
+                        new.set(Srv::DnsMaint, u64::from(be.starts_unresolved(k)));
                     }
                     continue;
                 }

@@ -63,6 +63,10 @@ pub enum Srv {
     /// Bumped by `shutdown sessions server`: sessions started before the
     /// bump are closed by their worker.
     ShutdownGen,
+    /// 1 while DNS discovery holds the server in maintenance (no address
+    /// yet, or its record is gone): HAProxy's "MAINT (resolution)". Only
+    /// that maintenance is DNS's to lift, never an operator's.
+    DnsMaint,
     // The slot's identity, under `Seq` (see the module's documentation);
     // a reload does not carry these over.
     /// The identity's sequence word: odd while it is being written.

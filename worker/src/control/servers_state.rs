@@ -2,7 +2,8 @@
 //! per server, the columns HAProxy 2.6 writes (and reads back with
 //! `server-state-file`). Operational state: 0 stopped, 2 running;
 //! administrative state: HAProxy's flags (1 forced maintenance, 5 when the
-//! configuration disabled the server, 8 forced drain). Servers added at
+//! configuration disabled the server, 8 forced drain, 32 held in
+//! maintenance by DNS resolution). Servers added at
 //! run time are listed with the configured ones, in slot order (their
 //! `srv_id` is their slot's number). Where an address comes from DNS,
 //! `srv_fqdn` names the host resolved and `srvrecord` a template's SRV
@@ -69,6 +70,8 @@ pub fn render(cx: &ControlCtx, backend: Option<&str>) -> String {
                 2
             };
             let admin_flags = match admin {
+                // HAProxy's SRV_ADMF_RMAINT: held by DNS resolution.
+                ADMIN_MAINT if shm.get(Srv::DnsMaint) != 0 => 0x20,
                 ADMIN_MAINT if disabled => 5,
                 ADMIN_MAINT => 1,
                 ADMIN_DRAIN => 8,

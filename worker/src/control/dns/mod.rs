@@ -154,7 +154,7 @@ pub fn factory(part: usize, cx: &mut ControlCtx) -> io::Result<Option<Box<dyn Pa
         sockets,
         rng: seed,
         buf: vec![0; UDP_MAX],
-        state: publish::State::new(cx.config, cx.shared),
+        state: publish::State::new(),
     })))
 }
 

@@ -12,43 +12,27 @@
 
 use super::{Found, User};
 use crate::control::ControlCtx;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
-use weir_core::config::Config;
-use weir_core::shm::{unix_now, SharedState, Srv, ADMIN_MAINT, ADMIN_READY};
+use weir_core::shm::{unix_now, Srv, ADMIN_MAINT, ADMIN_READY};
 
-/// What discovery remembers about the slots it manages.
+/// What discovery remembers about the slots it manages: when each
+/// template slot was last in an answer. Which slots DNS holds in
+/// maintenance is in the shared state ([`Srv::DnsMaint`]), so it outlives
+/// a respawned control process and a reload.
 pub(crate) struct State {
-    /// (backend, slot) in maintenance because of DNS.
-    maint: HashSet<(usize, usize)>,
-    /// A template slot's last answer holding its record.
     seen: HashMap<(usize, usize), Instant>,
 }
 
+/// Whether DNS holds slot `s` of backend `b` in maintenance.
+fn held(cx: &ControlCtx, b: usize, s: usize) -> bool {
+    cx.shared.servers[b][s].get(Srv::DnsMaint) != 0
+}
+
 impl State {
-    /// Starts from the configuration and what the shared state holds: a
-    /// slot that starts without an address (`init_addr = "none"`, a
-    /// template's) is DNS's to fill, unless a reload carried its resolved
-    /// address over.
-    pub fn new(config: &Config, shared: &SharedState) -> State {
-        let mut maint = HashSet::new();
-        for (b, be) in config.backends.iter().enumerate() {
-            for s in 0..be.servers.len() {
-                let starts_empty = be.servers[s].dns.as_ref().is_some_and(|d| d.start_none)
-                    || be.templates.iter().any(|t| t.holds(s));
-                let Some(shm) = shared.servers.get(b).and_then(|l| l.get(s)) else {
-                    continue;
-                };
-                let empty = shm.admin() == ADMIN_MAINT
-                    || shm.identity().is_none_or(|i| i.addr.ip().is_unspecified());
-                if starts_empty && empty {
-                    maint.insert((b, s));
-                }
-            }
-        }
+    pub fn new() -> State {
         State {
-            maint,
             seen: HashMap::new(),
         }
     }
@@ -72,7 +56,7 @@ impl State {
             }
         };
         for (b, s) in slots {
-            if !self.maint.contains(&(b, s)) {
+            if !held(cx, b, s) {
                 self.enter_maint(
                     cx,
                     b,
@@ -112,7 +96,7 @@ impl State {
             ));
             changed = true;
         }
-        if self.maint.remove(&(b, s)) {
+        if held(cx, b, s) {
             let addr = cx.shared.servers[b][s]
                 .identity()
                 .map_or(id.addr, |i| i.addr);
@@ -153,7 +137,7 @@ impl State {
         let mut changed = false;
         // Slots holding a target still in the answer keep it.
         for s in slots.clone() {
-            if self.maint.contains(&(b, s)) {
+            if held(cx, b, s) {
                 continue;
             }
             let Some(id) = cx.shared.servers[b][s].identity() else {
@@ -177,7 +161,7 @@ impl State {
             }
         }
         // New targets take free slots, in the answer's order.
-        let free: Vec<usize> = slots.filter(|s| self.maint.contains(&(b, *s))).collect();
+        let free: Vec<usize> = slots.filter(|&s| held(cx, b, s)).collect();
         let mut free = free.into_iter();
         let mut left = 0;
         for (i, w) in want.iter().enumerate() {
@@ -196,7 +180,6 @@ impl State {
             id.init_weight = w.1;
             cx.shared.set_server_identity(b, s, &id);
             cx.shared.servers[b][s].set(Srv::Weight, u64::from(w.1));
-            self.maint.remove(&(b, s));
             self.seen.insert((b, s), cx.now);
             self.leave_maint(cx, b, s, w.0);
             changed = true;
@@ -237,7 +220,7 @@ impl State {
 
     fn enter_maint(&mut self, cx: &mut ControlCtx, b: usize, s: usize, why: &str) {
         let shm = cx.shared.servers[b][s];
-        self.maint.insert((b, s));
+        shm.set(Srv::DnsMaint, 1);
         self.seen.remove(&(b, s));
         if shm.admin() != ADMIN_MAINT {
             shm.set(Srv::Admin, ADMIN_MAINT);
@@ -252,6 +235,7 @@ impl State {
 
     fn leave_maint(&self, cx: &mut ControlCtx, b: usize, s: usize, addr: SocketAddr) {
         let shm = cx.shared.servers[b][s];
+        shm.set(Srv::DnsMaint, 0);
         if shm.admin() == ADMIN_MAINT {
             shm.set(Srv::Admin, ADMIN_READY);
             shm.set(Srv::LastChange, unix_now());
