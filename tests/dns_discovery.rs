@@ -4,7 +4,9 @@
 //! is silent and goes to maintenance once the name is gone; a template
 //! fills its slots from SRV answers (port, weight, priority) and empties a
 //! slot whose record is gone; `init_addr = "none"` starts without the
-//! registry; a truncated answer is asked again over TCP; a reload with the
+//! registry; a backend grows from 2 to 4 servers and back under traffic
+//! without a failed connection; a truncated answer is asked again over
+//! TCP; a reload with the
 //! registry down keeps what was resolved; a name is asked once per interval
 //! however many servers and workers use it (dnsmasq's query log);
 //! `show resolvers` counts it all. Delays are short (hold 1 s) and every
@@ -477,4 +479,71 @@ fn a_name_is_asked_once_per_interval_for_the_whole_service() {
     let (counts, pids) = tally(&weir, port, 4);
     assert_eq!(counts, only("api", 4));
     assert_eq!(pids.len(), 2);
+}
+
+#[test]
+fn a_backend_grows_from_two_to_four_servers_and_back_under_traffic_without_a_failure() {
+    let dir = TempDir::new("dnsmasq");
+    let dns_port = free_port();
+    let origins: Vec<Origin> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| named_origin(n))
+        .collect();
+    let hosts = "127.0.0.1 a.web.test b.web.test c.web.test d.web.test\n";
+    let records = |n: usize| -> Vec<String> {
+        origins[..n]
+            .iter()
+            .zip(["a", "b", "c", "d"])
+            .map(|(o, t)| format!("_app._tcp.web.test,{t}.web.test,{},10,1", o.port()))
+            .collect()
+    };
+    let Some(mut dns) = Dnsmasq::start(&dir.path, dns_port, hosts, &records(2)) else {
+        return no_dnsmasq();
+    };
+    let port = free_port();
+    let backend = "server_template = { prefix = \"web\", count = 4, \
+                   name = \"_app._tcp.web.test\", resolvers = \"dc\" }";
+    let (weir, sock, _api) = weir_with(&config(port, dns_port, backend), port);
+    let up = |sock: &Path| {
+        ["web1", "web2", "web3", "web4"]
+            .iter()
+            .filter(|s| status(sock, s) == "no check")
+            .count()
+    };
+    wait_until(DEADLINE, "two slots filled", || up(&sock) == 2);
+
+    let load = common::load::Load::start(4, move |_, tally| {
+        while tally.running() {
+            // Paced (about 200 connections a second in all): every
+            // connection leaves a TIME_WAIT behind on the origin's side.
+            std::thread::sleep(Duration::from_millis(20));
+            match common::client::read_all(port) {
+                Ok(name) if ["a", "b", "c", "d"].contains(&name.as_str()) => tally.ok(),
+                Ok(other) => tally.fail(format!("answer {other:?}")),
+                Err(e) => tally.fail(e.to_string()),
+            }
+        }
+    });
+    dns.stop();
+    let Some(mut dns) = Dnsmasq::start(&dir.path, dns_port, hosts, &records(4)) else {
+        return no_dnsmasq();
+    };
+    wait_until(DEADLINE, "four slots filled", || up(&sock) == 4);
+    let before: Vec<usize> = origins.iter().map(Origin::accepted).collect();
+    load.wait_more(200, "traffic over four servers");
+    for (o, b) in origins.iter().zip(&before) {
+        assert!(o.accepted() > *b, "{} gets traffic", o.addr);
+    }
+    dns.stop();
+    let Some(_dns) = Dnsmasq::start(&dir.path, dns_port, hosts, &records(2)) else {
+        return no_dnsmasq();
+    };
+    wait_until(DEADLINE, "back to two", || up(&sock) == 2);
+    load.wait_more(200, "traffic over two servers");
+    let before: Vec<usize> = origins.iter().map(Origin::accepted).collect();
+    load.wait_more(100, "more traffic");
+    assert_eq!(origins[2].accepted(), before[2], "c gets no more traffic");
+    assert_eq!(origins[3].accepted(), before[3], "d gets no more traffic");
+    load.finish();
+    drop(weir);
 }
