@@ -18,6 +18,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -546,4 +547,37 @@ fn a_backend_grows_from_two_to_four_servers_and_back_under_traffic_without_a_fai
     assert_eq!(origins[3].accepted(), before[3], "d gets no more traffic");
     load.finish();
     drop(weir);
+}
+
+#[test]
+fn health_checks_follow_the_addresses_dns_gives() {
+    let dir = TempDir::new("dnsmasq");
+    let dns_port = free_port();
+    let live = named_origin("live");
+    let dead = common::origin::dead_port();
+    let hosts = "127.0.0.1 live.web.test dead.web.test\n";
+    let records = vec![
+        format!("_app._tcp.web.test,live.web.test,{},10,1", live.port()),
+        format!("_app._tcp.web.test,dead.web.test,{},10,1", dead.addr.port()),
+    ];
+    let Some(_dns) = Dnsmasq::start(&dir.path, dns_port, hosts, &records) else {
+        return no_dnsmasq();
+    };
+    let port = free_port();
+    let backend = "check = { type = \"tcp\", interval = \"200ms\", timeout = \"500ms\", rise = 1, fall = 1 }\n\
+                   server_template = { prefix = \"web\", count = 2, \
+                   name = \"_app._tcp.web.test\", resolvers = \"dc\", check = true }";
+    let (weir, sock, _api) = weir_with(&config(port, dns_port, backend), port);
+    let by_addr = |sock: &Path, addr: SocketAddr| {
+        slots(sock)
+            .into_iter()
+            .find(|(_, (a, _))| *a == addr.to_string())
+            .map(|(name, _)| status(sock, &name))
+    };
+    wait_until(DEADLINE, "the live target UP, the dead one DOWN", || {
+        by_addr(&sock, live.addr).as_deref() == Some("UP")
+            && by_addr(&sock, dead.addr).as_deref() == Some("DOWN")
+    });
+    let (counts, _) = tally(&weir, port, 4);
+    assert_eq!(counts, only("live", 4));
 }

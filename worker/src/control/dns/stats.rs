@@ -92,8 +92,10 @@ impl DnsStats {
                 continue;
             }
             let _ = writeln!(out, "Resolvers section {}", r.name);
-            for (i, (addr, c)) in r.nameservers.iter().enumerate() {
-                let _ = writeln!(out, " nameserver ns{} ({addr}):", i + 1);
+            // HAProxy's lines: nameservers are named ns1, ns2… in the
+            // order `nameservers` lists them.
+            for (i, (_, c)) in r.nameservers.iter().enumerate() {
+                let _ = writeln!(out, " nameserver ns{}:", i + 1);
                 for (k, v) in [
                     ("sent", c.sent),
                     ("snd_error", c.snd_error),
