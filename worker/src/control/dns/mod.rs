@@ -16,17 +16,20 @@
 pub mod codec;
 mod publish;
 pub mod stats;
+mod types;
+mod wire;
 
 use super::{part_token, ControlCtx, Part};
-use codec::{Answer, QType, Record, Status};
-use mio::net::{TcpStream, UdpSocket};
+use codec::{Answer, QType, Status};
+use mio::net::UdpSocket;
 use mio::Interest;
 use std::collections::hash_map::RandomState;
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
+use types::{Failure, Found, Job, Query, Run, User};
 use weir_core::config::model::Resolvers;
 use weir_core::config::Config;
 
@@ -37,94 +40,6 @@ const TCP_BASE: usize = 1 << 20;
 const UDP_MAX: usize = 65_535;
 /// The shortest time between two resolutions of a name, whatever its TTL.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Who uses a job's answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum User {
-    /// Server `s` of backend `b`, at `port`.
-    Server { b: usize, s: usize, port: u16 },
-    /// Template `t` of backend `b`.
-    Template { b: usize, t: usize },
-}
-
-/// Why a resolution gave no address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
-    /// NXDOMAIN, or no record of the asked type.
-    Nx,
-    /// No answer from any nameserver.
-    Timeout,
-    /// REFUSED, SERVFAIL, a TCP connection that failed.
-    Other,
-}
-
-impl Failure {
-    fn word(self) -> &'static str {
-        match self {
-            Failure::Nx => "NX",
-            Failure::Timeout => "timeout",
-            Failure::Other => "error",
-        }
-    }
-}
-
-/// One target of an answer, as servers use it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Found {
-    pub addr: SocketAddr,
-    /// The SRV weight (1 for an address record).
-    pub weight: u16,
-    /// The SRV priority (0 for an address record).
-    pub priority: u16,
-}
-
-/// A query waiting for its answer.
-struct Query {
-    id: u16,
-    name: String,
-    qtype: QType,
-    /// Index of the nameserver asked.
-    ns: usize,
-    /// Sends so far.
-    sent: u32,
-    deadline: Instant,
-    tcp: Option<Tcp>,
-}
-
-/// A query asked again over TCP after a truncated answer.
-struct Tcp {
-    stream: TcpStream,
-    out: Vec<u8>,
-    written: usize,
-    input: Vec<u8>,
-}
-
-/// A resolution in progress.
-struct Run {
-    steps: VecDeque<(String, QType)>,
-    current: Option<Query>,
-    records: Vec<Record>,
-    /// The first query's status (the name itself).
-    first: Option<Status>,
-    /// The SRV pass asked for its targets already.
-    targets_asked: bool,
-}
-
-/// One name asked of one resolvers section.
-struct Job {
-    resolvers: usize,
-    name: String,
-    srv: bool,
-    users: Vec<User>,
-    next: Instant,
-    run: Option<Run>,
-    /// The first failure of the current streak.
-    failing: Option<(Instant, Failure)>,
-    /// The hold of the current streak ran out (logged once).
-    held_out: bool,
-    /// The last answer used, to log changes only.
-    last: Option<Vec<Found>>,
-}
 
 /// The discovery part of the control process.
 pub struct Dns {
@@ -288,63 +203,6 @@ impl Dns {
         self.send(cx, j);
     }
 
-    /// Sends job `j`'s current query (again) over UDP.
-    fn send(&mut self, cx: &mut ControlCtx, j: usize) {
-        let r = self.jobs[j].resolvers;
-        let res = &cx.config.resolvers[r];
-        let id = self.next_id();
-        let Some(q) = self.jobs[j].run.as_mut().and_then(|r| r.current.as_mut()) else {
-            return;
-        };
-        if q.sent > 0 {
-            // Sent again: to the next nameserver, with a new id.
-            q.ns = (q.ns + 1) % res.nameservers.len().max(1);
-            q.id = id;
-        }
-        q.sent += 1;
-        q.deadline = cx.now + res.retry;
-        let Some(&ns) = res.nameservers.get(q.ns) else {
-            return;
-        };
-        let fam = usize::from(ns.is_ipv6());
-        let sent = match (
-            codec::query(q.id, &q.name, q.qtype, res.accepted_payload_size),
-            self.sockets[r][fam].as_ref(),
-        ) {
-            (Some(bytes), Some(sock)) => sock.send_to(&bytes, ns).is_ok(),
-            _ => false,
-        };
-        if let Some(c) = cx.dns.ns(r, q.ns) {
-            match sent {
-                true => c.sent += 1,
-                false => c.snd_error += 1,
-            }
-        }
-    }
-
-    /// Reads every datagram waiting on socket `fam` of section `r`.
-    fn read_udp(&mut self, cx: &mut ControlCtx, r: usize, fam: usize) {
-        loop {
-            let got = match self.sockets.get(r).and_then(|s| s[fam].as_ref()) {
-                Some(sock) => sock.recv_from(&mut self.buf),
-                None => return,
-            };
-            let (n, from) = match got {
-                Ok(x) => x,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // An ICMP error for an earlier datagram: the timeout retries.
-                Err(_) => continue,
-            };
-            let nameservers = &cx.config.resolvers[r].nameservers;
-            let Some(ns) = nameservers.iter().position(|a| *a == from) else {
-                continue;
-            };
-            let bytes = self.buf[..n].to_vec();
-            self.on_answer(cx, r, ns, &bytes, false);
-        }
-    }
-
     /// An answer from nameserver `ns` of section `r`.
     fn on_answer(&mut self, cx: &mut ControlCtx, r: usize, ns: usize, bytes: &[u8], tcp: bool) {
         let answer = match codec::parse(bytes) {
@@ -445,133 +303,6 @@ impl Dns {
             }
         }
         self.next_step(cx, j);
-    }
-
-    /// Asks job `j`'s current query again over TCP, to the same nameserver.
-    fn ask_tcp(&mut self, cx: &mut ControlCtx, j: usize) -> io::Result<()> {
-        let r = self.jobs[j].resolvers;
-        let res = &cx.config.resolvers[r];
-        let token = part_token(self.part, TCP_BASE + j);
-        let Some(q) = self.jobs[j].run.as_mut().and_then(|r| r.current.as_mut()) else {
-            return Ok(());
-        };
-        let ns = *res.nameservers.get(q.ns).ok_or(io::ErrorKind::NotFound)?;
-        let msg = codec::query(q.id, &q.name, q.qtype, res.accepted_payload_size)
-            .and_then(|m| codec::tcp_frame(&m))
-            .ok_or(io::ErrorKind::InvalidInput)?;
-        let mut stream = TcpStream::connect(ns)?;
-        cx.registry
-            .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
-        q.deadline = cx.now + res.retry;
-        q.tcp = Some(Tcp {
-            stream,
-            out: msg,
-            written: 0,
-            input: Vec::new(),
-        });
-        if let Some(c) = cx.dns.ns(r, q.ns) {
-            c.sent += 1;
-        }
-        Ok(())
-    }
-
-    /// An event on job `j`'s TCP query.
-    fn on_tcp(&mut self, cx: &mut ControlCtx, j: usize) {
-        let Some(q) = self
-            .jobs
-            .get_mut(j)
-            .and_then(|job| job.run.as_mut())
-            .and_then(|r| r.current.as_mut())
-        else {
-            return;
-        };
-        let (ns, r) = (q.ns, self.jobs[j].resolvers);
-        let Some(q) = self.jobs[j].run.as_mut().and_then(|r| r.current.as_mut()) else {
-            return;
-        };
-        let Some(t) = q.tcp.as_mut() else { return };
-        let mut failed = false;
-        while t.written < t.out.len() {
-            match t.stream.write(&t.out[t.written..]) {
-                Ok(0) => {
-                    failed = true;
-                    break;
-                }
-                Ok(n) => t.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::NotConnected => break,
-                Err(_) => {
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        let mut chunk = [0u8; 4096];
-        while !failed && t.written == t.out.len() {
-            match t.stream.read(&mut chunk) {
-                Ok(0) => {
-                    failed = codec::tcp_message(&t.input).is_none();
-                    break;
-                }
-                Ok(n) => {
-                    t.input.extend_from_slice(&chunk[..n]);
-                    if t.input.len() > UDP_MAX + 2 {
-                        failed = true;
-                    }
-                    if codec::tcp_message(&t.input).is_some() {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => failed = true,
-            }
-        }
-        if let Some(msg) = codec::tcp_message(&t.input).map(<[u8]>::to_vec) {
-            self.on_answer(cx, r, ns, &msg, true);
-            return;
-        }
-        if failed {
-            if let Some(c) = cx.dns.ns(r, ns) {
-                c.other += 1;
-            }
-            self.fail(cx, j, Failure::Other);
-        }
-    }
-
-    /// Queries past their deadline: sent again, or the resolution fails.
-    fn expire(&mut self, cx: &mut ControlCtx) {
-        for j in 0..self.jobs.len() {
-            let r = self.jobs[j].resolvers;
-            let retries = cx.config.resolvers[r].retries;
-            let Some(q) = self.jobs[j].run.as_ref().and_then(|r| r.current.as_ref()) else {
-                continue;
-            };
-            if q.deadline > cx.now {
-                continue;
-            }
-            if let Some(c) = cx.dns.ns(r, q.ns) {
-                c.timeout += 1;
-            }
-            let answered = self.jobs[j].run.as_ref().is_some_and(|r| r.first.is_some());
-            if q.tcp.is_none() && q.sent < retries {
-                self.send(cx, j);
-            } else if answered {
-                // The name answered; only a later query (AAAA, an SRV
-                // target) went unanswered: go on without it.
-                if let Some(t) = self.jobs[j]
-                    .run
-                    .as_mut()
-                    .and_then(|r| r.current.take())
-                    .and_then(|q| q.tcp)
-                {
-                    let _ = cx.registry.deregister(&mut { t.stream });
-                }
-                self.next_step(cx, j);
-            } else {
-                self.fail(cx, j, Failure::Timeout);
-            }
-        }
     }
 
     /// Job `j`'s resolution ended without an address.

@@ -10,7 +10,7 @@
 //! record; it lifts only the maintenance it set (or the start-up one of
 //! `init_addr = "none"` and of template slots), never an operator's.
 
-use super::{Found, User};
+use super::types::{Found, User};
 use crate::control::ControlCtx;
 use std::collections::HashMap;
 use std::net::SocketAddr;
