@@ -581,3 +581,34 @@ fn health_checks_follow_the_addresses_dns_gives() {
     let (counts, _) = tally(&weir, port, 4);
     assert_eq!(counts, only("live", 4));
 }
+
+#[test]
+fn a_template_of_address_records_takes_its_port() {
+    let dir = TempDir::new("dnsmasq");
+    let dns_port = free_port();
+    let sport = free_port();
+    let _o2 = named_origin_at(&format!("127.0.0.2:{sport}"), "two");
+    let _o3 = named_origin_at(&format!("127.0.0.3:{sport}"), "three");
+    let hosts = "127.0.0.2 pool.test\n127.0.0.3 pool.test\n";
+    let Some(_dns) = Dnsmasq::start(&dir.path, dns_port, hosts, &[]) else {
+        return no_dnsmasq();
+    };
+    let port = free_port();
+    let backend = format!(
+        "server_template = {{ prefix = \"p\", count = 3, name = \"pool.test\", \
+         resolvers = \"dc\", port = {sport}, weight = 7 }}"
+    );
+    let (weir, sock, _api) = weir_with(&config(port, dns_port, &backend), port);
+    wait_until(DEADLINE, "two slots filled", || {
+        status(&sock, "p1") == "no check" && status(&sock, "p2") == "no check"
+    });
+    assert_eq!(status(&sock, "p3"), "MAINT (resolution)");
+    let s = slots(&sock);
+    assert_eq!(s["p1"], (format!("127.0.0.2:{sport}"), 7));
+    assert_eq!(s["p2"], (format!("127.0.0.3:{sport}"), 7));
+    let (counts, _) = tally(&weir, port, 8);
+    assert!(
+        counts.contains_key("two") && counts.contains_key("three"),
+        "{counts:?}"
+    );
+}

@@ -370,6 +370,19 @@ pub(crate) fn template(
             ok = false;
         }
     }
+    if let Some(n) = &t.name {
+        if !n.get_ref().starts_with('_') && t.port.is_none() {
+            report.error(
+                &p.at(n.span()),
+                format!(
+                    "server_template name \"{}\" is asked for A and AAAA records, which carry \
+                     no port: add port = N (or give an SRV name, _SERVICE._PROTO.NAME)",
+                    n.get_ref()
+                ),
+            );
+            ok = false;
+        }
+    }
     let prefix = t.prefix.as_ref()?;
     let (count, r, name) = (count?, r?, t.name.as_ref()?);
     if !ok {

@@ -104,9 +104,18 @@ fn template_fills_slots_in_maintenance() {
 fn template_alone_is_a_backend() {
     let text = format!(
         "{FE}{RES}[backend.app]\n\
-         server_template = {{ prefix = \"web\", count = 2, name = \"web.local\", resolvers = \"dc\" }}\n"
+         server_template = {{ prefix = \"web\", count = 2, name = \"web.local\", resolvers = \"dc\", port = 80 }}\n"
     );
     assert_eq!(ok(&text).backends[0].servers.len(), 2);
+}
+
+#[test]
+fn template_of_address_records_needs_a_port() {
+    let text = format!(
+        "{FE}{RES}[backend.app]\n\
+         server_template = {{ prefix = \"web\", count = 2, name = \"web.local\", resolvers = \"dc\" }}\n"
+    );
+    one(&text, "7:55", "add port = N");
 }
 
 #[test]
@@ -144,7 +153,7 @@ fn init_addr_without_resolvers() {
 fn template_count_over_server_slots() {
     let text = format!(
         "{FE}{RES}[backend.app]\nserver_slots = 4\n\
-         server_template = {{ prefix = \"web\", count = 10, name = \"web.local\", resolvers = \"dc\" }}\n"
+         server_template = {{ prefix = \"web\", count = 10, name = \"_web._tcp.local\", resolvers = \"dc\" }}\n"
     );
     one(
         &text,
