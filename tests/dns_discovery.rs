@@ -612,3 +612,41 @@ fn a_template_of_address_records_takes_its_port() {
         "{counts:?}"
     );
 }
+
+#[test]
+fn a_server_added_into_a_deleted_template_slot_is_left_alone() {
+    let dir = TempDir::new("dnsmasq");
+    let dns_port = free_port();
+    let a = named_origin("a");
+    let extra = named_origin("extra");
+    let records = vec![format!("_app._tcp.web.test,a.web.test,{},10,1", a.port())];
+    let Some(_dns) = Dnsmasq::start(&dir.path, dns_port, "127.0.0.1 a.web.test\n", &records) else {
+        return no_dnsmasq();
+    };
+    let port = free_port();
+    let backend = "server_slots = 2\nserver_template = { prefix = \"web\", count = 2, \
+                   name = \"_app._tcp.web.test\", resolvers = \"dc\" }";
+    let (weir, sock, _api) = weir_with(&config(port, dns_port, backend), port);
+    wait_until(DEADLINE, "web1 filled", || {
+        status(&sock, "web1") == "no check"
+    });
+    assert_eq!(status(&sock, "web2"), "MAINT (resolution)");
+    let del = command(&sock, "del server be/web2").unwrap_or_default();
+    assert!(del.starts_with("Server deleted."), "{del}");
+    let add = command(&sock, &format!("add server be/extra {}", extra.addr)).unwrap_or_default();
+    assert!(add.starts_with("New server registered."), "{add}");
+    command(&sock, "enable server be/extra");
+    // Several answers later, DNS has neither moved it nor put it back in
+    // maintenance.
+    let sent = counter(&sock, "valid");
+    wait_until(DEADLINE, "three more answers", || {
+        counter(&sock, "valid") >= sent + 3
+    });
+    assert_eq!(status(&sock, "extra"), "no check");
+    assert_eq!(slots(&sock)["extra"].0, extra.addr.to_string());
+    let (counts, _) = tally(&weir, port, 8);
+    assert!(
+        counts.contains_key("a") && counts.contains_key("extra"),
+        "{counts:?}"
+    );
+}

@@ -15,7 +15,7 @@ use crate::control::ControlCtx;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
-use weir_core::shm::{unix_now, Srv, ADMIN_MAINT, ADMIN_READY};
+use weir_core::shm::{unix_now, Identity, Srv, ADMIN_MAINT, ADMIN_READY};
 
 /// What discovery remembers about the slots it manages: when each
 /// template slot was last in an answer. Which slots DNS holds in
@@ -27,7 +27,16 @@ pub(crate) struct State {
 
 /// Whether DNS holds slot `s` of backend `b` in maintenance.
 fn held(cx: &ControlCtx, b: usize, s: usize) -> bool {
-    cx.shared.servers[b][s].get(Srv::DnsMaint) != 0
+    ours(cx, b, s).is_some() && cx.shared.servers[b][s].get(Srv::DnsMaint) != 0
+}
+
+/// The identity of slot `s` of backend `b` while it still holds the
+/// configured server DNS feeds: after `del server`, the slot may be free
+/// or hold a server added at run time, which DNS leaves alone.
+fn ours(cx: &ControlCtx, b: usize, s: usize) -> Option<Identity> {
+    let id = cx.shared.servers.get(b)?.get(s)?.identity()?;
+    let configured = cx.config.backends.get(b)?.servers.get(s)?;
+    (!id.runtime && id.name == configured.name).then_some(id)
 }
 
 impl State {
@@ -56,7 +65,7 @@ impl State {
             }
         };
         for (b, s) in slots {
-            if !held(cx, b, s) {
+            if ours(cx, b, s).is_some() && !held(cx, b, s) {
                 self.enter_maint(
                     cx,
                     b,
@@ -76,7 +85,7 @@ impl State {
         found: &[Found],
         res: &str,
     ) -> bool {
-        let Some(id) = cx.shared.servers[b][s].identity() else {
+        let Some(id) = ours(cx, b, s) else {
             return false;
         };
         let mut changed = false;
@@ -140,7 +149,7 @@ impl State {
             if held(cx, b, s) {
                 continue;
             }
-            let Some(id) = cx.shared.servers[b][s].identity() else {
+            let Some(id) = ours(cx, b, s) else {
                 continue;
             };
             match want.iter().position(|w| w.0 == id.addr) {
@@ -150,7 +159,9 @@ impl State {
                     changed |= self.set_role(cx, b, s, want[i].1, want[i].2);
                 }
                 _ => {
-                    let since = self.seen.get(&(b, s)).copied().unwrap_or(cx.now);
+                    // Not seen yet by this control process (a reload carried
+                    // it over, or it just respawned): from now.
+                    let since = *self.seen.entry((b, s)).or_insert(cx.now);
                     if cx.now.saturating_duration_since(since) >= hold_nx {
                         let why =
                             format!("{} no longer lists {} (resolvers {res})", tpl.name, id.addr);
@@ -172,7 +183,7 @@ impl State {
                 left += 1;
                 continue;
             };
-            let Some(mut id) = cx.shared.servers[b][s].identity() else {
+            let Some(mut id) = ours(cx, b, s) else {
                 continue;
             };
             id.addr = w.0;
