@@ -650,3 +650,50 @@ fn a_server_added_into_a_deleted_template_slot_is_left_alone() {
         "{counts:?}"
     );
 }
+
+/// One counter of nameserver `ns` (`ns1`, `ns2`…) in `show resolvers`.
+fn ns_counter(sock: &Path, ns: &str, name: &str) -> u64 {
+    let text = command(sock, "show resolvers").unwrap_or_default();
+    text.split(&format!(" nameserver {ns}:\n"))
+        .nth(1)
+        .and_then(|rest| {
+            rest.lines()
+                .take_while(|l| !l.starts_with(" nameserver"))
+                .find_map(|l| l.trim().strip_prefix(&format!("{name}:")))
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_silent_nameserver_is_passed_over_for_the_next_one() {
+    let dir = TempDir::new("dnsmasq");
+    let dns_port = free_port();
+    let Some(_dns) = Dnsmasq::start(&dir.path, dns_port, "127.0.0.2 api.test\n", &[]) else {
+        return no_dnsmasq();
+    };
+    // A UDP port nobody reads: queries sent there are never answered.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    let silent_port = silent.local_addr().map_or(0, |a| a.port());
+    let sport = free_port();
+    let _o = named_origin_at(&format!("127.0.0.2:{sport}"), "api");
+    let port = free_port();
+    let backend = format!(
+        "server = [{{ name = \"api\", address = \"api.test:{sport}\", resolvers = \"dc\", \
+         init_addr = \"none\" }}]"
+    );
+    let config = config(port, dns_port, &backend).replace(
+        &format!("nameservers = [\"127.0.0.1:{dns_port}\"]"),
+        &format!("nameservers = [\"127.0.0.1:{silent_port}\", \"127.0.0.1:{dns_port}\"]"),
+    );
+    let (weir, sock, _api) = weir_with(&config, port);
+    weir.wait_log("be/api changed its IP from none to 127.0.0.2", DEADLINE);
+    wait_until(DEADLINE, "ns1 timing out, ns2 answering", || {
+        ns_counter(&sock, "ns1", "timeout") >= 1 && ns_counter(&sock, "ns2", "valid") >= 2
+    });
+    assert_eq!(ns_counter(&sock, "ns1", "valid"), 0);
+    assert!(ns_counter(&sock, "ns1", "sent") >= 1);
+    let (counts, _) = tally(&weir, port, 2);
+    assert_eq!(counts, only("api", 2));
+    drop(silent);
+}

@@ -173,6 +173,7 @@ impl Dns {
                 records: Vec::new(),
                 first: None,
                 targets_asked: false,
+                ns: 0,
             });
             self.next_step(cx, j);
         }
@@ -269,6 +270,7 @@ impl Dns {
         let first = run.first.is_none();
         if first {
             run.first = Some(answer.status);
+            run.ns = ns;
         }
         if let Some(c) = cx.dns.ns(r, ns) {
             match answer.status {
@@ -422,7 +424,7 @@ impl Dns {
         let changed = job.last.as_ref() != Some(&found);
         job.last = Some(found.clone());
         let users = job.users.clone();
-        let ns = run.current.map_or(0, |q| q.ns);
+        let ns = run.ns;
         let mut updated = false;
         for u in users {
             updated |= self.state.apply(cx, u, &found, &res.name);

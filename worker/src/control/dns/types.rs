@@ -77,6 +77,8 @@ pub(super) struct Run {
     pub(super) first: Option<Status>,
     /// The SRV pass asked for its targets already.
     pub(super) targets_asked: bool,
+    /// The nameserver that gave the name's answer (for `update`).
+    pub(super) ns: usize,
 }
 
 /// One name asked of one resolvers section.
