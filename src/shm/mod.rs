@@ -460,8 +460,8 @@ impl SharedState {
 
     /// Gives the server of slot `s` of backend `b` a new address: every
     /// worker connects there from its next pick, the checks from their
-    /// next turn (the runtime API's `set server addr`; DNS discovery is to
-    /// take the same path). Returns the old address, `None` for a free
+    /// next turn (the runtime API's `set server addr`, and DNS discovery
+    /// in the control process). Returns the old address, `None` for a free
     /// slot.
     pub fn set_server_addr(&self, b: usize, s: usize, addr: SocketAddr) -> Option<SocketAddr> {
         let shm = self.servers.get(b)?.get(s)?;
