@@ -12,14 +12,15 @@ WEIR    := target/debug/weir
 # tests/hatop.rs runs hatop in tmux; worker/tests/h2_interop.rs needs
 # python3-h2, an independent HTTP/2 peer; tests/h2_server.rs nghttpd,
 # h2load and grpcio's server and client (python3-grpcio). The TLS tests use openssl s_client
-# and a Python ssl origin.
+# and a Python ssl origin. tests/dns_discovery.rs runs dnsmasq as the DNS
+# registry.
 TEST_TOOLS := curl:curl socat:socat python3:python3 openssl:openssl haproxy:haproxy halog:haproxy promtool:prometheus \
 	prometheus-haproxy-exporter:prometheus-haproxy-exporter \
 	nginx:nginx /usr/lib/nginx/modules/ngx_stream_module.so:libnginx-mod-stream \
 	wrk:wrk ss:iproute2 taskset:util-linux setsid:util-linux hatop:hatop tmux:tmux \
 	/usr/lib/python3/dist-packages/h2/__init__.py:python3-h2 \
 	nghttpd:nghttp2-server h2load:nghttp2-client nghttp:nghttp2-client \
-	/usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio
+	/usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio dnsmasq:dnsmasq
 
 .PHONY: all build release run test check fmt lint deps fuzz deb rpm test-packages clean
 
@@ -85,7 +86,7 @@ deps:
 ## (a crash, a failed assertion) fails the run; its input is kept in
 ## fuzz/artifacts/. New inputs go to fuzz/corpus/ (git-ignored).
 FUZZ_SECONDS ?= 20
-FUZZ_TARGETS := request_head response_head ticket_keys proxy_header h2_frames hpack_decode
+FUZZ_TARGETS := request_head response_head ticket_keys proxy_header h2_frames hpack_decode dns_answer
 FUZZ_TOOLS_INSTALL ?= $(CARGO) install --locked
 UNDER_CI := $(filter true TRUE True 1,$(CI))
 fuzz:

@@ -101,6 +101,7 @@ pub struct ProxyFile {
     pub redispatch: S<bool>,
     pub http_reuse: S<String>,
     pub server_slots: S<i64>,
+    pub server_template: S<ServerTemplateFile>,
     // Listen only.
     pub stats: S<StatsFile>,
 }
@@ -262,6 +263,61 @@ pub struct ServerFile {
     pub send_proxy_v2: S<bool>,
     pub proto: S<String>,
     pub tls: S<ServerTlsSpec>,
+    pub resolvers: S<String>,
+    pub init_addr: S<String>,
+}
+
+/// A backend's `server_template` table.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { prefix = \"web\", count = 10, name = \"_http._tcp.web\", resolvers = \"dc\" }"
+)]
+pub struct ServerTemplateFile {
+    pub prefix: S<String>,
+    pub count: S<i64>,
+    pub name: S<String>,
+    pub resolvers: S<String>,
+    pub port: S<i64>,
+    pub init_addr: S<String>,
+    pub check: S<bool>,
+    pub weight: S<i64>,
+}
+
+/// `[resolvers.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [resolvers.NAME] table")]
+pub struct ResolversFile {
+    pub nameservers: S<Vec<Spanned<String>>>,
+    pub parse_resolv_conf: S<bool>,
+    pub timeout: S<ResolversTimeoutFile>,
+    pub retries: S<i64>,
+    pub hold: S<HoldFile>,
+    pub accepted_payload_size: S<i64>,
+}
+
+/// The `timeout` table of `[resolvers.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { resolve = \"1s\", retry = \"1s\" }"
+)]
+pub struct ResolversTimeoutFile {
+    pub resolve: S<IntOrStr>,
+    pub retry: S<IntOrStr>,
+}
+
+/// The `hold` table of `[resolvers.NAME]`.
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a table such as { valid = \"10s\", nx = \"30s\" }"
+)]
+pub struct HoldFile {
+    pub valid: S<IntOrStr>,
+    pub nx: S<IntOrStr>,
+    pub timeout: S<IntOrStr>,
+    pub other: S<IntOrStr>,
 }
 
 /// A backend's `check` table (built by `super::check`).
@@ -342,6 +398,13 @@ pub struct ProxySection {
     pub parsed: Parsed<ProxyFile>,
 }
 
+/// A `[resolvers.NAME]` section.
+#[derive(Debug)]
+pub struct ResolversSection {
+    pub name: String,
+    pub parsed: Parsed<ResolversFile>,
+}
+
 /// Every section of every file, in load order.
 #[derive(Debug, Default)]
 pub struct FileModel {
@@ -349,6 +412,8 @@ pub struct FileModel {
     pub defaults: Vec<Parsed<DefaultsFile>>,
     /// In declaration order: files in load order, sections in file order.
     pub proxies: Vec<ProxySection>,
+    /// `[resolvers.NAME]`, in load order.
+    pub resolvers: Vec<ResolversSection>,
     /// A syntax error was found: semantic checks would only add noise.
     pub syntax_errors: bool,
 }
@@ -420,6 +485,13 @@ mod tests {
         assert_eq!(fields::<ServerFile>(), sorted(schema::SERVER.to_vec()));
         assert_eq!(fields::<CheckFile>(), sorted(schema::CHECK.to_vec()));
         assert_eq!(fields::<StatsFile>(), sorted(schema::STATS.to_vec()));
+        let resolvers = fields::<ResolversFile>();
+        assert_eq!(resolvers, sorted(Section::Resolvers.keys()));
+        let timeout = fields::<ResolversTimeoutFile>();
+        assert_eq!(timeout, sorted(schema::RESOLVERS_TIMEOUT.to_vec()));
+        assert_eq!(fields::<HoldFile>(), sorted(schema::HOLD.to_vec()));
+        let template = fields::<ServerTemplateFile>();
+        assert_eq!(template, sorted(schema::SERVER_TEMPLATE.to_vec()));
         assert_eq!(fields::<CaptureFile>(), sorted(schema::CAPTURE.to_vec()));
         let use_backend = fields::<UseBackendFile>();
         assert_eq!(use_backend, sorted(schema::USE_BACKEND.to_vec()));

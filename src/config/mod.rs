@@ -28,6 +28,7 @@ mod log;
 mod parse;
 mod proxy;
 mod raw;
+mod resolvers;
 mod servers;
 mod stats;
 mod strpos;
@@ -46,6 +47,8 @@ mod tests;
 mod tests_balance;
 #[cfg(test)]
 mod tests_check;
+#[cfg(test)]
+mod tests_dns;
 #[cfg(test)]
 mod tests_http;
 #[cfg(test)]

@@ -11,7 +11,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::diag::{did_you_mean, Loc, Report};
-use super::file::{FileModel, KeySpans, Parsed, ProxySection};
+use super::file::{FileModel, KeySpans, Parsed, ProxySection, ResolversSection};
 use super::schema::{self, Section};
 use super::{syntax_error, type_error};
 
@@ -43,10 +43,11 @@ pub(crate) fn parse_file(file: usize, text: &str, model: &mut FileModel, report:
                 let parsed = section(Section::Defaults, "defaults", key_loc, value, report);
                 model.defaults.push(parsed);
             }
-            word @ ("frontend" | "backend" | "listen") => {
+            word @ ("frontend" | "backend" | "listen" | "resolvers") => {
                 let kind = match word {
                     "frontend" => Section::Frontend,
                     "backend" => Section::Backend,
+                    "resolvers" => Section::Resolvers,
                     _ => Section::Listen,
                 };
                 let span = value.span();
@@ -63,7 +64,13 @@ pub(crate) fn parse_file(file: usize, text: &str, model: &mut FileModel, report:
                 for (name, body) in named {
                     let name_loc = at(name.span());
                     let name = name.into_inner().into_owned();
-                    let parsed = section(kind, &format!("{word}.{name}"), name_loc, body, report);
+                    let label = format!("{word}.{name}");
+                    if kind == Section::Resolvers {
+                        let parsed = section(kind, &label, name_loc, body, report);
+                        model.resolvers.push(ResolversSection { name, parsed });
+                        continue;
+                    }
+                    let parsed = section(kind, &label, name_loc, body, report);
                     proxies.push(ProxySection { kind, name, parsed });
                 }
             }
@@ -83,7 +90,8 @@ fn top_level_message(key: &str) -> String {
         .collect();
     if owners.is_empty() {
         format!(
-            "unknown section `{key}`; expected global, defaults, frontend, backend or listen{}",
+            "unknown section `{key}`; expected global, defaults, frontend, backend, listen \
+             or resolvers{}",
             did_you_mean(key, schema::TOP.iter().copied())
         )
     } else {

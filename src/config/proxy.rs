@@ -440,10 +440,29 @@ fn backend(
     report: &mut Report,
 ) -> Option<Backend> {
     let p = &s.parsed;
-    let servers = servers(p, f, mode, system_roots, report);
+    let mut servers = servers(p, f, mode, system_roots, &inh.resolvers, report);
+    let mut templates = Vec::new();
+    let first = servers.len();
+    if let Some((t, more)) =
+        super::resolvers::template(p, f, first, f.check.is_some(), &inh.resolvers, report)
+    {
+        for m in &more {
+            if servers.iter().any(|s| s.name == m.name) {
+                let msg = format!(
+                    "server_template's server \"{}\" has the name of a configured server",
+                    m.name
+                );
+                report.error(&p.key_loc("server_template.prefix"), msg);
+            }
+        }
+        servers.extend(more);
+        templates.push(t);
+    }
     // A listen section serving the statistics needs no server (HAProxy's
-    // `listen stats`): its other requests get a 503.
-    let stats_only = s.kind == Section::Listen && f.stats.is_some();
+    // `listen stats`): its other requests get a 503; nor does a backend
+    // whose servers come from a template.
+    let stats_only =
+        (s.kind == Section::Listen && f.stats.is_some()) || f.server_template.is_some();
     let what = format!("{} \"{}\"", s.kind.word(), s.name);
     match &f.server {
         None if !stats_only => missing(
@@ -499,6 +518,7 @@ fn backend(
         name: s.name.clone(),
         mode,
         server_slots,
+        templates,
         hash_type: v::hash_type(p, &f.hash_type, report).unwrap_or(inh.hash_type),
         balance,
         servers,

@@ -84,6 +84,7 @@ pub const BACKEND: &[&str] = &[
     "redispatch",
     "http_reuse",
     "server_slots",
+    "server_template",
     "timeout",
     "forwardfor",
     "log",
@@ -135,7 +136,37 @@ pub const SERVER: &[&str] = &[
     "send_proxy_v2",
     "proto",
     "tls",
+    "resolvers",
+    "init_addr",
 ];
+
+/// A backend's `server_template` table (servers discovered through DNS).
+pub const SERVER_TEMPLATE: &[&str] = &[
+    "prefix",
+    "count",
+    "name",
+    "resolvers",
+    "port",
+    "init_addr",
+    "check",
+    "weight",
+];
+
+/// `[resolvers.NAME]` (SPEC §12).
+pub const RESOLVERS: &[&str] = &[
+    "nameservers",
+    "parse_resolv_conf",
+    "timeout",
+    "retries",
+    "hold",
+    "accepted_payload_size",
+];
+
+/// The `timeout` table of a `[resolvers.NAME]` section.
+pub const RESOLVERS_TIMEOUT: &[&str] = &["resolve", "retry"];
+
+/// The `hold` table of a `[resolvers.NAME]` section.
+pub const HOLD: &[&str] = &["valid", "nx", "timeout", "other"];
 
 /// A backend's `check` table (health checks).
 pub const CHECK: &[&str] = &[
@@ -220,7 +251,14 @@ pub const CAPTURE: &[&str] = &["name", "len"];
 pub const STATS: &[&str] = &["uri", "refresh", "prometheus"];
 
 /// The top-level keys: the section kinds.
-pub const TOP: &[&str] = &["global", "defaults", "frontend", "backend", "listen"];
+pub const TOP: &[&str] = &[
+    "global",
+    "defaults",
+    "frontend",
+    "backend",
+    "listen",
+    "resolvers",
+];
 
 /// A kind of section.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -230,16 +268,18 @@ pub enum Section {
     Frontend,
     Backend,
     Listen,
+    Resolvers,
 }
 
 impl Section {
     /// Every section kind, in the order the documentation presents them.
-    pub const ALL: [Section; 5] = [
+    pub const ALL: [Section; 6] = [
         Section::Global,
         Section::Defaults,
         Section::Frontend,
         Section::Backend,
         Section::Listen,
+        Section::Resolvers,
     ];
 
     /// The word used in the file: `global`, `frontend`, …
@@ -250,6 +290,7 @@ impl Section {
             Section::Frontend => "frontend",
             Section::Backend => "backend",
             Section::Listen => "listen",
+            Section::Resolvers => "resolvers",
         }
     }
 
@@ -261,6 +302,7 @@ impl Section {
             Section::Frontend => "[frontend.NAME]",
             Section::Backend => "[backend.NAME]",
             Section::Listen => "[listen.NAME]",
+            Section::Resolvers => "[resolvers.NAME]",
         }
     }
 
@@ -271,6 +313,7 @@ impl Section {
             Section::Defaults => DEFAULTS.contains(&key),
             Section::Frontend => FRONTEND.contains(&key),
             Section::Backend => BACKEND.contains(&key),
+            Section::Resolvers => RESOLVERS.contains(&key),
             Section::Listen => {
                 FRONTEND.contains(&key) || BACKEND.contains(&key) || LISTEN_ONLY.contains(&key)
             }
@@ -284,6 +327,7 @@ impl Section {
             Section::Defaults => DEFAULTS.to_vec(),
             Section::Frontend => FRONTEND.to_vec(),
             Section::Backend => BACKEND.to_vec(),
+            Section::Resolvers => RESOLVERS.to_vec(),
             Section::Listen => {
                 let mut keys = FRONTEND.to_vec();
                 for k in BACKEND.iter().chain(LISTEN_ONLY) {
@@ -306,6 +350,9 @@ pub fn nested(section: Section, key: &str) -> Option<&'static [&'static str]> {
         return None;
     }
     match key {
+        "timeout" if section == Section::Resolvers => Some(RESOLVERS_TIMEOUT),
+        "hold" => Some(HOLD),
+        "server_template" => Some(SERVER_TEMPLATE),
         "timeout" => Some(TIMEOUT),
         "bind" => Some(BIND),
         "server" => Some(SERVER),
@@ -355,7 +402,8 @@ pub fn documented() -> Vec<(Section, String)> {
         };
         for key in own {
             out.push((section, key.to_string()));
-            if key == "timeout" && section != Section::Defaults {
+            let own_timeouts = matches!(section, Section::Defaults | Section::Resolvers);
+            if key == "timeout" && !own_timeouts {
                 continue;
             }
             if let Some(sub) = nested(section, key) {
@@ -400,5 +448,8 @@ mod tests {
         assert!(docs.contains(&(Section::Backend, "server.tls.sni".into())));
         assert!(docs.contains(&(Section::Backend, "check.tls".into())));
         assert!(docs.contains(&(Section::Global, "tls_ticket_lifetime".into())));
+        assert!(docs.contains(&(Section::Resolvers, "timeout.resolve".into())));
+        assert!(docs.contains(&(Section::Resolvers, "hold.nx".into())));
+        assert!(docs.contains(&(Section::Backend, "server_template.count".into())));
     }
 }

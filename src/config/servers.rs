@@ -3,7 +3,6 @@
 //! slots a backend reserves for servers added at run time
 //! (`server_slots`).
 
-use super::addr;
 use super::diag::Report;
 use super::file::{Parsed, ProxyFile, ProxySection, ServerFile};
 use super::model::{self, Mode, ProxyVersion, Server};
@@ -69,6 +68,7 @@ pub(super) fn servers(
     f: &ProxyFile,
     mode: Mode,
     system_roots: &mut SystemRoots,
+    resolvers: &[String],
     report: &mut Report,
 ) -> Vec<Server> {
     let mut out: Vec<Server> = Vec::new();
@@ -106,12 +106,9 @@ pub(super) fn servers(
             );
             continue;
         };
-        let addr = match addr::server(address.get_ref()) {
-            Ok(a) => a,
-            Err(why) => {
-                report.error(&p.at(address.span()), why);
-                continue;
-            }
+        let Some((addr, dns)) = super::resolvers::server_address(p, e, address, resolvers, report)
+        else {
+            continue;
         };
         let weight = v::int_in(p, &e.weight, "weight", 1, 256, report).unwrap_or(1) as u32;
         let maxconn = v::int_in(p, &e.maxconn, "maxconn", 1, i64::from(u32::MAX), report);
@@ -152,12 +149,16 @@ pub(super) fn servers(
             addr,
             weight,
             backup: e.backup.as_ref().is_some_and(|b| *b.get_ref()),
-            disabled: e.disabled.as_ref().is_some_and(|b| *b.get_ref()),
+            // A host name with init_addr = "none" starts in maintenance,
+            // until the resolvers answer.
+            disabled: e.disabled.as_ref().is_some_and(|b| *b.get_ref())
+                || dns.as_ref().is_some_and(|d| d.start_none),
             check: e.check.as_ref().is_some_and(|b| *b.get_ref()),
             maxconn: maxconn.map(|n| n as usize),
             tls,
             send_proxy,
             h2,
+            dns,
         });
     }
     out

@@ -39,6 +39,8 @@ pub(crate) struct Inherited {
     pub http_reuse: HttpReuse,
     pub shards: Shards,
     pub errorfiles: ErrorFiles,
+    /// The names of the `[resolvers.NAME]` sections, in order.
+    pub resolvers: Vec<String>,
 }
 
 /// Builds the typed model, or returns `None` when any error was reported
@@ -47,7 +49,9 @@ pub(crate) fn build(files: &FileModel, report: &mut Report) -> Option<Config> {
     once("global", &files.global, report);
     once("defaults", &files.defaults, report);
     let global = super::global::build(files.global.first(), report);
-    let inherited = defaults(files.defaults.first(), global.bufsize, report);
+    let mut inherited = defaults(files.defaults.first(), global.bufsize, report);
+    let resolvers = super::resolvers::build(files, report);
+    inherited.resolvers = resolvers.iter().map(|r| r.name.clone()).collect();
     let (frontends, backends, tables) = super::proxy::build_all(files, &global, &inherited, report);
     if frontends.is_empty() && report.errors.is_empty() {
         let file = report
@@ -67,6 +71,7 @@ pub(crate) fn build(files: &FileModel, report: &mut Report) -> Option<Config> {
         frontends,
         backends,
         tables,
+        resolvers,
         warnings: Vec::new(),
     })
 }
@@ -98,6 +103,7 @@ fn defaults(d: Option<&Parsed<DefaultsFile>>, bufsize: usize, report: &mut Repor
         http_reuse: HttpReuse::Safe,
         shards: Shards::One,
         errorfiles: ErrorFiles::default(),
+        resolvers: Vec::new(),
     };
     let Some((p, f)) = d.and_then(|p| p.body.as_ref().map(|f| (p, f))) else {
         return out;

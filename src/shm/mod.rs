@@ -51,6 +51,7 @@ use counters::{Layout, GL_GAUGES, GL_WORDS, PX_WORDS};
 use region::{Plan, Region};
 use servers::{IDENTITY, SRV_WORDS};
 use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tickets::TICKET_WORDS;
@@ -263,6 +264,9 @@ impl SharedState {
                         Srv::Admin,
                         if s.disabled { ADMIN_MAINT } else { ADMIN_READY },
                     );
+                    if b.starts_unresolved(i) {
+                        shm.set(Srv::DnsMaint, 1);
+                    }
                     shm.write_identity(Some(&Identity {
                         name: s.name.clone(),
                         addr: s.addr,
@@ -428,6 +432,22 @@ impl SharedState {
                 }
                 let (weight, admin) = (new.get(Srv::Weight), new.get(Srv::Admin));
                 copy(&new.words[..IDENTITY], &prev.words[..IDENTITY]);
+                if let Some(last) = be.discovered(k) {
+                    let same = old_be.discovered(m).is_some()
+                        && old_be.servers[m].dns.as_ref().map(|d| &d.host)
+                            == srv.dns.as_ref().map(|d| &d.host);
+                    if !(last
+                        && same
+                        && keep_resolved(new, prev, srv.dns.as_ref().map(|_| srv.addr.port())))
+                    {
+                        // Not carried over: as configured, in maintenance
+                        // without an address until the resolvers answer.
+                        new.set(Srv::Weight, weight);
+                        new.set(Srv::Admin, admin);
+                        new.set(Srv::DnsMaint, u64::from(be.starts_unresolved(k)));
+                    }
+                    continue;
+                }
                 if old_be.servers[m].weight != srv.weight {
                     new.set(Srv::Weight, weight);
                 }
@@ -477,6 +497,30 @@ impl SharedState {
         let s = self.slot_of(b, server)?;
         Some((b, s))
     }
+}
+
+/// A server discovered through DNS keeps, over a reload, the address the
+/// previous generation resolved (`init_addr` holding `last`): a named
+/// server (`port` = its configured port) the address with its port, a
+/// template's slot (`port` = `None`) the whole address, SRV weight and
+/// backup flag. `false` when the old slot had no address.
+fn keep_resolved(new: ServerShm, prev: ServerShm, port: Option<u16>) -> bool {
+    let (Some(mut id), Some(old)) = (new.identity(), prev.identity()) else {
+        return false;
+    };
+    if old.addr.ip().is_unspecified() {
+        return false;
+    }
+    match port {
+        Some(p) => id.addr = SocketAddr::new(old.addr.ip(), p),
+        None => {
+            id.addr = old.addr;
+            id.backup = old.backup;
+            id.init_weight = old.init_weight;
+        }
+    }
+    new.write_identity(Some(&id));
+    true
 }
 
 #[cfg(test)]
@@ -582,6 +626,74 @@ mod tests {
         assert_eq!(new.server(&config, "b", "x"), None);
         assert_eq!(new.server(&config, "b", "y"), None);
         assert!(new.servers[0][2..].iter().all(|s| !s.in_use()));
+    }
+
+    /// A configuration whose backend holds a named server and a template
+    /// of two slots resolved through DNS, with `init_addr` = `init`.
+    fn dns_config(init: &str) -> Config {
+        let text = format!(
+            "[frontend.f]\nbind = [\"127.0.0.1:1\"]\ndefault_backend = \"b\"\n\
+             [resolvers.dc]\nnameservers = [\"127.0.0.1:53\"]\n\
+             [backend.b]\nserver = [{{ name = \"api\", address = \"api.test:80\", \
+             resolvers = \"dc\", init_addr = \"{init}\" }}]\n\
+             server_template = {{ prefix = \"w\", count = 2, name = \"_a._tcp.test\", \
+             resolvers = \"dc\", init_addr = \"{init}\" }}\n"
+        );
+        match crate::config::load_str("t.toml", &text) {
+            Ok(c) => c,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    /// What the control process writes when DNS answers: slot `s` takes
+    /// `addr`, weight 5 and the backup flag, leaves DNS maintenance.
+    fn resolve(st: &SharedState, s: usize, addr: SocketAddr) {
+        let shm = st.servers[0][s];
+        let mut id = shm.identity().unwrap();
+        id.addr = addr;
+        id.backup = s == 2;
+        id.init_weight = 5;
+        assert!(st.set_server_identity(0, s, &id));
+        shm.set(Srv::Admin, ADMIN_READY);
+        shm.set(Srv::DnsMaint, 0);
+    }
+
+    #[test]
+    fn a_reload_keeps_resolved_addresses_with_last() {
+        let config = dns_config("last,none");
+        let old = SharedState::private(&config);
+        for s in 0..3 {
+            assert_eq!(old.servers[0][s].admin(), ADMIN_MAINT, "no address yet");
+            assert_eq!(old.servers[0][s].get(Srv::DnsMaint), 1);
+        }
+        resolve(&old, 0, ([10, 0, 0, 1], 80).into());
+        resolve(&old, 2, ([10, 0, 0, 2], 8002).into());
+        let new = SharedState::private(&config);
+        new.inherit(&config, &old, &config);
+        let api = new.servers[0][0].identity().unwrap();
+        assert_eq!(api.addr, SocketAddr::from(([10, 0, 0, 1], 80)));
+        assert_eq!(new.servers[0][0].admin(), ADMIN_READY);
+        let w2 = new.servers[0][2].identity().unwrap();
+        assert_eq!((w2.addr.port(), w2.backup, w2.init_weight), (8002, true, 5));
+        assert_eq!(new.servers[0][2].get(Srv::DnsMaint), 0);
+        // w1 had no address: it still waits for DNS.
+        assert_eq!(new.servers[0][1].admin(), ADMIN_MAINT);
+        assert_eq!(new.servers[0][1].get(Srv::DnsMaint), 1);
+    }
+
+    #[test]
+    fn a_reload_forgets_resolved_addresses_without_last() {
+        let config = dns_config("none");
+        let old = SharedState::private(&config);
+        resolve(&old, 0, ([10, 0, 0, 1], 80).into());
+        resolve(&old, 1, ([10, 0, 0, 2], 8002).into());
+        let new = SharedState::private(&config);
+        new.inherit(&config, &old, &config);
+        for s in 0..2 {
+            let shm = new.servers[0][s];
+            assert!(shm.identity().unwrap().addr.ip().is_unspecified());
+            assert_eq!((shm.admin(), shm.get(Srv::DnsMaint)), (ADMIN_MAINT, 1));
+        }
     }
 
     #[test]

@@ -64,6 +64,10 @@ pub enum Srv {
     /// Bumped by `shutdown sessions server`: sessions started before the
     /// bump are closed by their worker.
     ShutdownGen,
+    /// 1 while DNS discovery holds the server in maintenance (no address
+    /// yet, or its record is gone): HAProxy's "MAINT (resolution)". Only
+    /// that maintenance is DNS's to lift, never an operator's.
+    DnsMaint,
     // The slot's identity, under `Seq` (see the module's documentation);
     // a reload does not carry these over.
     /// The identity's sequence word: odd while it is being written.
@@ -409,8 +413,8 @@ impl super::SharedState {
 
     /// Gives the server of slot `s` of backend `b` a new address: every
     /// worker connects there from its next pick, the checks from their
-    /// next turn (the runtime API's `set server addr`; DNS discovery is to
-    /// take the same path). Returns the old address, `None` for a free
+    /// next turn (the runtime API's `set server addr`, and DNS discovery
+    /// in the control process). Returns the old address, `None` for a free
     /// slot.
     pub fn set_server_addr(&self, b: usize, s: usize, addr: SocketAddr) -> Option<SocketAddr> {
         let shm = self.servers.get(b)?.get(s)?;
@@ -422,6 +426,24 @@ impl super::SharedState {
             self.backends[b].bump(Px::ServersGen);
         }
         Some(old)
+    }
+
+    /// Rewrites the identity of the server in slot `s` of backend `b`
+    /// (DNS discovery: a template's slot takes another target, weight or
+    /// backup flag) and tells the workers and the checks when it changed.
+    /// `false` for a free slot.
+    pub fn set_server_identity(&self, b: usize, s: usize, id: &Identity) -> bool {
+        let Some(shm) = self.servers.get(b).and_then(|l| l.get(s)) else {
+            return false;
+        };
+        let Some(old) = shm.identity() else {
+            return false;
+        };
+        if old != *id {
+            shm.write_identity(Some(id));
+            self.backends[b].bump(Px::ServersGen);
+        }
+        true
     }
 
     /// The slot of backend `b` holding the server named `name`.

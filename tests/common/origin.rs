@@ -27,7 +27,13 @@ pub struct Origin {
 impl Origin {
     /// Starts an origin that runs `handler` on every accepted connection.
     pub fn spawn(handler: impl Fn(TcpStream) + Send + Sync + 'static) -> Origin {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("origin: bind 127.0.0.1:0");
+        Origin::spawn_at("127.0.0.1:0", handler)
+    }
+
+    /// [`Origin::spawn`] on `addr` (another loopback address, such as
+    /// `127.0.0.2:PORT`, for a server that DNS moves).
+    pub fn spawn_at(addr: &str, handler: impl Fn(TcpStream) + Send + Sync + 'static) -> Origin {
+        let listener = TcpListener::bind(addr).expect("origin: bind");
         let addr = listener.local_addr().expect("origin: local_addr");
         let accepted = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -102,8 +108,13 @@ pub fn echo_origin() -> Origin {
 /// Replies with `name` at once and closes its side (then waits for the peer
 /// to close, so that the close is a clean FIN).
 pub fn named_origin(name: &str) -> Origin {
+    named_origin_at("127.0.0.1:0", name)
+}
+
+/// [`named_origin`] on `addr`.
+pub fn named_origin_at(addr: &str, name: &str) -> Origin {
     let name = name.as_bytes().to_vec();
-    Origin::spawn(move |mut s| {
+    Origin::spawn_at(addr, move |mut s| {
         let _ = s.write_all(&name);
         let _ = s.shutdown(Shutdown::Write);
         let _ = io::copy(&mut s, &mut io::sink());

@@ -128,9 +128,11 @@ pub(crate) mod testutil {
                     tls: None,
                     send_proxy: None,
                     h2: false,
+                    dns: None,
                 })
                 .collect(),
             server_slots: weights.len(),
+            templates: Vec::new(),
             retries: 3,
             redispatch: false,
             timeouts: Default::default(),

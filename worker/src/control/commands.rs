@@ -78,6 +78,10 @@ const HELP: &[(&str, &str)] = &[
         "report information about the memory pools usage",
     ),
     (
+        "show resolvers [<resolvers section id>]",
+        "dumps counters from all resolvers section and associated name servers",
+    ),
+    (
         "show servers state [<backend>]",
         "dump volatile server information (all or for a single backend)",
     ),
@@ -166,6 +170,10 @@ fn run(w: &[&str], payload: Option<&str>, session: &mut Session, cx: &mut Contro
         ["show", "pools", ..] => pools(cx),
         ["show", "table", rest @ ..] => super::tables::show(cx, rest),
         ["clear", "table", rest @ ..] => super::tables::clear(cx, rest),
+        ["show", "resolvers", rest @ ..] => match cx.dns.show(rest.first().copied()) {
+            Some(text) => text,
+            None => "Can't find that resolvers section\n".into(),
+        },
         ["show", "ssl", "cert", rest @ ..] => {
             cx.certs.show(&cx.shared.certs, rest.first().copied())
         }

@@ -14,6 +14,7 @@ mod check_log;
 mod checks;
 mod cli;
 mod commands;
+pub mod dns;
 mod dynamic;
 mod probe;
 mod servers_state;
@@ -67,6 +68,8 @@ pub struct ControlCtx<'a> {
     pub stats_socket: Option<&'a UnixListener>,
     /// The TLS certificate files and the runtime API's transaction.
     pub certs: &'a mut ssl_cert::SslCerts,
+    /// The resolvers' counters (`show resolvers`).
+    pub dns: &'a mut dns::stats::DnsStats,
 }
 
 /// Builds the parts for `config` (each part registers its own sockets).
@@ -74,12 +77,17 @@ pub type PartFactory = fn(usize, &mut ControlCtx) -> std::io::Result<Option<Box<
 
 /// The jobs of the control process, in part-number order.
 fn factories() -> Vec<PartFactory> {
-    vec![checks::factory, cli::factory]
+    vec![checks::factory, cli::factory, dns::factory]
 }
 
 /// Whether `config` gives the control process anything to do.
 pub fn needed(config: &Config) -> bool {
-    config.global.stats_socket.is_some() || config.backends.iter().any(|b| b.check.is_some())
+    config.global.stats_socket.is_some()
+        || config.backends.iter().any(|b| {
+            b.check.is_some()
+                || !b.templates.is_empty()
+                || b.servers.iter().any(|s| s.dns.is_some())
+        })
 }
 
 /// Runs the control process until it is told to leave. Returns its exit
@@ -114,6 +122,7 @@ fn run_loop(
     )?;
     let mut parts: Vec<Box<dyn Part>> = Vec::new();
     let mut certs = ssl_cert::SslCerts::new(config, &shared.certs, logger);
+    let mut dns_stats = dns::stats::DnsStats::new(&config.resolvers);
     {
         let mut cx = ControlCtx {
             registry: poll.registry(),
@@ -123,6 +132,7 @@ fn run_loop(
             now: Instant::now(),
             stats_socket,
             certs: &mut certs,
+            dns: &mut dns_stats,
         };
         // A part's number is its place among the parts that exist (a
         // factory may have nothing to do), so events find it.
@@ -149,6 +159,7 @@ fn run_loop(
             now,
             stats_socket: None,
             certs: &mut certs,
+            dns: &mut dns_stats,
         };
         for p in &mut parts {
             p.sync(&mut cx);
@@ -176,6 +187,7 @@ fn run_loop(
             now,
             stats_socket: None,
             certs: &mut certs,
+            dns: &mut dns_stats,
         };
         for ev in events.iter() {
             let t = ev.token().0;

@@ -2,9 +2,12 @@
 //! per server, the columns HAProxy 2.6 writes (and reads back with
 //! `server-state-file`). Operational state: 0 stopped, 2 running;
 //! administrative state: HAProxy's flags (1 forced maintenance, 5 when the
-//! configuration disabled the server, 8 forced drain). Servers added at
+//! configuration disabled the server, 8 forced drain, 32 held in
+//! maintenance by DNS resolution). Servers added at
 //! run time are listed with the configured ones, in slot order (their
-//! `srv_id` is their slot's number).
+//! `srv_id` is their slot's number). Where an address comes from DNS,
+//! `srv_fqdn` names the host resolved and `srvrecord` a template's SRV
+//! name (`-` otherwise).
 
 use super::ControlCtx;
 use crate::stats::check_status_name;
@@ -58,6 +61,7 @@ pub fn render(cx: &ControlCtx, backend: Option<&str>) -> String {
                 .servers
                 .get(k)
                 .is_some_and(|c| !s.runtime && c.name == s.name && c.disabled);
+            let (fqdn, srvrecord) = origin(be, k, &s);
             let checked = s.check && be.check.is_some();
             let admin = shm.admin();
             let op = if admin == ADMIN_MAINT || shm.is_down() {
@@ -66,6 +70,8 @@ pub fn render(cx: &ControlCtx, backend: Option<&str>) -> String {
                 2
             };
             let admin_flags = match admin {
+                // HAProxy's SRV_ADMF_RMAINT: held by DNS resolution.
+                ADMIN_MAINT if shm.get(Srv::DnsMaint) != 0 => 0x20,
                 ADMIN_MAINT if disabled => 5,
                 ADMIN_MAINT => 1,
                 ADMIN_DRAIN => 8,
@@ -85,7 +91,7 @@ pub fn render(cx: &ControlCtx, backend: Option<&str>) -> String {
             };
             let _ = writeln!(
                 out,
-                "{be_id} {} {} {} {} {op} {admin_flags} {} {} {} {status} {result} {health} {state} 0 0 0 - {} - 0 0 - - 0",
+                "{be_id} {} {} {} {} {op} {admin_flags} {} {} {} {status} {result} {health} {state} 0 0 0 {fqdn} {} {srvrecord} 0 0 - - 0",
                 be.name,
                 k + 1,
                 s.name,
@@ -98,4 +104,26 @@ pub fn render(cx: &ControlCtx, backend: Option<&str>) -> String {
         }
     }
     out
+}
+
+/// `srv_fqdn` and `srvrecord` for the server in slot `k`: where its
+/// address comes from when DNS gives it.
+fn origin<'a>(
+    be: &'a weir_core::config::model::Backend,
+    k: usize,
+    s: &weir_core::shm::Identity,
+) -> (&'a str, &'a str) {
+    let configured = be.servers.get(k).filter(|c| !s.runtime && c.name == s.name);
+    if let Some(d) = configured.and_then(|c| c.dns.as_ref()) {
+        return (&d.host, "-");
+    }
+    let template = be
+        .templates
+        .iter()
+        .find(|t| configured.is_some() && (t.first..t.first + t.count).contains(&k));
+    match template {
+        Some(t) if t.name.starts_with('_') => ("-", &t.name),
+        Some(t) => (&t.name, "-"),
+        None => ("-", "-"),
+    }
 }

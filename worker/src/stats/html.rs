@@ -27,7 +27,7 @@ fn class(r: &Row) -> &'static str {
         (Some(Kind::Frontend), _) => "frontend",
         (Some(Kind::Backend), "UP") => "backend",
         (Some(Kind::Backend), _) => "active_down",
-        (_, "MAINT") => "maintain",
+        (_, "MAINT" | "MAINT (resolution)") => "maintain",
         (_, "DRAIN") => "active_draining",
         (_, "no check") if backup => "backup_up",
         (_, "no check") => "active_no_check",

@@ -217,6 +217,7 @@ pub fn rows(config: &Config, shared: &SharedState) -> Vec<Row> {
                 .and_then(|c| c.maxconn);
             let status = match shm.status() {
                 "UP" if !s.check => "no check",
+                "MAINT" if shm.get(Srv::DnsMaint) != 0 => "MAINT (resolution)",
                 st => st,
             };
             let checked = s.check && be.check.is_some();
