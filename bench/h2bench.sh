@@ -12,9 +12,9 @@
 # p99 (from h2load's per-request log), the proxy's CPU µs per request
 # (user+sys of all its processes over the requests h2load completed), and
 # origin connections per 1,000 requests (nginx stub_status at the origin).
-# Then memory per idle HTTP/2 connection: IDLE connections each open (preface,
-# SETTINGS, one request answered) and left idle; the proxy's summed VmRSS
-# before and after, divided by IDLE.
+# First (on fresh processes), memory per idle HTTP/2 connection: IDLE
+# connections each open (preface, SETTINGS, one request answered) and left
+# idle; the proxy's summed VmRSS before and after, divided by IDLE.
 #
 #   bench/h2bench.sh [--rounds N] [--duration S] [--conns N] [--streams N]
 #                    [--scenarios LIST] [--idle N] [--out DIR]
@@ -206,36 +206,10 @@ h2run() { # h2run TARGET SCENARIO SECONDS LOG: h2load's summary on stdout
   taskset -c "$CPU_CLIENT" h2load "${args[@]}" --log-file="$4" "$(url "$1" "$2")" 2>&1
 }
 
-TSV=$OUT/results.tsv
-printf 'scenario\ttarget\tround\trps\tp50_us\tp99_us\tfailed\tproxy_us_per_req\torigin_conns_per_kreq\n' >"$TSV"
-for s in "${SCENARIOS[@]}"; do
-  for t in "${TARGETS[@]}"; do h2run "$t" "$s" 2 /dev/null >/dev/null || true; done # warm-up
-  for ((r = 0; r < ROUNDS; r++)); do
-    for ((i = 0; i < ${#TARGETS[@]}; i++)); do
-      t=${TARGETS[(i + r) % ${#TARGETS[@]}]}
-      wait_quiet
-      pids=$(session_pids "${SID[$t]}")
-      # shellcheck disable=SC2086
-      c0=$(ticks $pids) a0=$(origin_accepts)
-      summary=$(h2run "$t" "$s" "$DURATION" "$RUN/req.log")
-      # shellcheck disable=SC2086
-      c1=$(ticks $pids) a1=$(origin_accepts)
-      done_n=$(awk '/^requests:/ { print $8 }' <<<"$summary")
-      failed=$(awk '/^requests:/ { print $10 }' <<<"$summary")
-      rps=$(awk '/^finished in/ { sub(/,/, "", $4); print $4 }' <<<"$summary")
-      read -r p50 p99 < <(awk '{ print $3 }' "$RUN/req.log" | sort -n |
-        awk '{ v[NR] = $1 } END { if (NR == 0) print "0 0"; else print v[int(NR * 0.50) + (NR * 0.50 > int(NR * 0.50))], v[int(NR * 0.99) + (NR * 0.99 > int(NR * 0.99))] }')
-      awk -v s="$s" -v t="$t" -v r="$r" -v rps="${rps:-0}" -v p50="$p50" -v p99="$p99" -v f="${failed:-0}" \
-        -v n="${done_n:-0}" -v c=$((c1 - c0)) -v a=$((a1 - a0)) 'BEGIN {
-          us = n > 0 ? c * 10000 / n : 0; oc = n > 0 ? a * 1000 / n : 0
-          printf "%s\t%s\t%d\t%.0f\t%d\t%d\t%d\t%.1f\t%.1f\n", s, t, r, rps, p50, p99, f, us, oc }' >>"$TSV"
-      tail -1 "$TSV"
-    done
-  done
-done
-
 # Memory per idle HTTP/2 connection (clear text): IDLE connections each
-# answered once, then idle; the proxy's VmRSS before and after.
+# answered once, then idle; the proxy's VmRSS before and after. First,
+# on fresh processes: after the load runs, a proxy's heap has grown and
+# idle connections would reuse it unseen.
 MEM=$OUT/mem.tsv
 printf 'target\tconns\tkib_per_conn\n' >"$MEM"
 if ((IDLE > 0)); then
@@ -281,6 +255,34 @@ PY
     awk -v t="$t" -v n="$IDLE" -v b="$before" -v a="$after" 'BEGIN { printf "%s\t%d\t%.2f\n", t, n, (a - b) / n }' >>"$MEM"
   done
 fi
+
+TSV=$OUT/results.tsv
+printf 'scenario\ttarget\tround\trps\tp50_us\tp99_us\tfailed\tproxy_us_per_req\torigin_conns_per_kreq\n' >"$TSV"
+for s in "${SCENARIOS[@]}"; do
+  for t in "${TARGETS[@]}"; do h2run "$t" "$s" 2 /dev/null >/dev/null || true; done # warm-up
+  for ((r = 0; r < ROUNDS; r++)); do
+    for ((i = 0; i < ${#TARGETS[@]}; i++)); do
+      t=${TARGETS[(i + r) % ${#TARGETS[@]}]}
+      wait_quiet
+      pids=$(session_pids "${SID[$t]}")
+      # shellcheck disable=SC2086
+      c0=$(ticks $pids) a0=$(origin_accepts)
+      summary=$(h2run "$t" "$s" "$DURATION" "$RUN/req.log")
+      # shellcheck disable=SC2086
+      c1=$(ticks $pids) a1=$(origin_accepts)
+      done_n=$(awk '/^requests:/ { print $8 }' <<<"$summary")
+      failed=$(awk '/^requests:/ { print $10 }' <<<"$summary")
+      rps=$(awk '/^finished in/ { sub(/,/, "", $4); print $4 }' <<<"$summary")
+      read -r p50 p99 < <(awk '{ print $3 }' "$RUN/req.log" | sort -n |
+        awk '{ v[NR] = $1 } END { if (NR == 0) print "0 0"; else print v[int(NR * 0.50) + (NR * 0.50 > int(NR * 0.50))], v[int(NR * 0.99) + (NR * 0.99 > int(NR * 0.99))] }')
+      awk -v s="$s" -v t="$t" -v r="$r" -v rps="${rps:-0}" -v p50="$p50" -v p99="$p99" -v f="${failed:-0}" \
+        -v n="${done_n:-0}" -v c=$((c1 - c0)) -v a=$((a1 - a0)) 'BEGIN {
+          us = n > 0 ? c * 10000 / n : 0; oc = n > 0 ? a * 1000 / n : 0
+          printf "%s\t%s\t%d\t%.0f\t%d\t%d\t%d\t%.1f\t%.1f\n", s, t, r, rps, p50, p99, f, us, oc }' >>"$TSV"
+      tail -1 "$TSV"
+    done
+  done
+done
 
 python3 - "$TSV" "$MEM" <<'PY' | tee "$OUT/summary.txt"
 import csv, statistics, sys
