@@ -212,6 +212,20 @@ impl Connection {
         self.out.drain(..n.min(self.out.len()));
     }
 
+    /// Gives back the scratch memory a burst of streams grew (header
+    /// blocks, decoded fields, the output once it has left): an idle
+    /// connection keeps only its state and its HPACK tables.
+    pub fn release_idle(&mut self) {
+        if self.block.is_none() {
+            self.block_buf = Vec::new();
+        }
+        self.fields = HeaderList::new();
+        self.scratch = Vec::new();
+        if self.out.is_empty() {
+            self.out = Vec::new();
+        }
+    }
+
     /// The fields of the last [`Event::Headers`].
     pub fn fields(&self) -> &HeaderList {
         &self.fields

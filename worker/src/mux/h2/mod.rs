@@ -114,6 +114,18 @@ impl H2Mux {
         }
     }
 
+    /// No stream left: the memory a burst of streams grew goes back (an
+    /// idle HTTP/2 connection should cost a few KiB, not its busiest
+    /// moment). Free slots hold no server connection and no channel
+    /// buffer, and no token refers to them, so they go too.
+    fn release_idle(&mut self) {
+        self.slots = Vec::new();
+        self.keys = Vec::new();
+        self.h1 = Vec::new();
+        self.fields = HeaderList::new();
+        self.h2.release_idle();
+    }
+
     fn slot_of_key(&mut self, key: usize) -> Option<&mut Slot> {
         self.slots.iter_mut().find(|s| s.id != 0 && s.key == key)
     }
@@ -224,6 +236,9 @@ impl Session for H2Mux {
             self.idle_since = cx.now;
         }
         let _ = process::flush(self);
+        if self.keys.is_empty() && self.slots.iter().all(|s| s.id == 0) {
+            self.release_idle();
+        }
     }
 
     fn is_on(&self, b: usize, srv: usize, streams: &Streams) -> bool {
