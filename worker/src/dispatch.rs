@@ -308,6 +308,10 @@ impl Worker {
         }
         let mut p = self.parts(now);
         sess.get().close(key, term, &mut p.cx);
+        if term.is_normal() {
+            // A clean end says so to a TLS client (truncation otherwise).
+            sess.get().client().close_notify();
+        }
         drop(sess);
         self.actconn -= 1;
         self.feconn[fe] -= 1;
