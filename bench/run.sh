@@ -21,10 +21,10 @@
 #
 #   bench/run.sh [--quick | --smoke] [--out DIR] [peerbench options...]
 #     (default)  full: 10,000 idle conns; 6 scenarios x 4 targets x 3 rounds x 5 s;
-#                scale 3 rounds x 5 s  (about 15 minutes)
+#                scale 3 rounds x 5 s; the TLS step  (about 35 minutes)
 #     --quick    ka-64, close-64, tcp-ka-64, tcp-ka-256k; 2 rounds x 3 s; 2,000 idle
 #                conns; scale 1 round x 2 s  (about 3 minutes)
-#     --tls-only the TLS step alone, with the full mode's rounds (about 8 minutes)
+#     --tls-only the TLS step alone, with the full mode's rounds (about 20 minutes)
 #     --smoke    ka-64 only, haproxy and weir, 1 round x 1 s, no memory test, no
 #                waiting for a quiet machine, no scale (a few seconds; the smoke test)
 # WEIR_BIN=path uses that binary instead of building target/release/weir.

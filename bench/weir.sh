@@ -8,7 +8,8 @@
 #   no traffic log unless $WEIR_BENCH_LOG names a target (see below);
 #   with $PB_LISTEN_TLS, an HTTP listener there terminating TLS with
 #   $PB_CERT_BUNDLE (certificate and key in one PEM), session resumption
-#   (tickets and cache) unless $PB_TLS_RESUME is "no".
+#   (tickets and cache) unless $PB_TLS_RESUME is "no"; $WEIR_BENCH_TLS adds
+#   keys to that bind's tls table (", ciphersuites = [...]").
 # The binary: $WEIR_BIN, else target/release/weir (bench/run.sh builds it).
 # Extra TOML for [global] can be passed in $WEIR_BENCH_GLOBAL, and for both
 # listen sections in $WEIR_BENCH_LISTEN (scale.sh: shards = "by-worker"),
@@ -83,7 +84,7 @@ if [[ -n ${PB_LISTEN_TLS:-} ]]; then
 
 [listen.tls_in]
 mode = "http"
-bind = [{ address = "$PB_LISTEN_TLS", tls = { crt = "$PB_CERT_BUNDLE"$resume } }]
+bind = [{ address = "$PB_LISTEN_TLS", tls = { crt = "$PB_CERT_BUNDLE"$resume${WEIR_BENCH_TLS:-} } }]
 server = [{ name = "origin", address = "$PB_ORIGIN" }]
 ${WEIR_BENCH_LISTEN:-}
 ${WEIR_BENCH_LISTEN_HTTP:-}
