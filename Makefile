@@ -20,7 +20,7 @@ TEST_TOOLS := curl:curl socat:socat python3:python3 openssl:openssl haproxy:hapr
 	wrk:wrk ss:iproute2 taskset:util-linux setsid:util-linux hatop:hatop tmux:tmux \
 	/usr/lib/python3/dist-packages/h2/__init__.py:python3-h2 \
 	nghttpd:nghttp2-server h2load:nghttp2-client nghttp:nghttp2-client \
-	/usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio dnsmasq:dnsmasq
+	/usr/lib/python3/dist-packages/grpc/__init__.py:python3-grpcio dnsmasq:dnsmasq testssl:testssl.sh
 
 .PHONY: all build release run test check fmt lint deps fuzz deb rpm test-packages clean
 

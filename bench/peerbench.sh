@@ -4,7 +4,8 @@
 # was given, with its report.lua, idleconns.py and summarize.py; credits to its
 # authors. Changed here: it installs what it lacks, exports PB_CPUS, takes
 # --warmup/--quiet-budget/--retries for quick runs, runs the six scenarios of
-# issue 6 by default. `make bench` runs it through bench/run.sh.)
+# issue 6 by default; with tls-* scenarios its memory test also holds idle
+# TLS connections (idleconns.py --tls, rows TARGET-tls). `make bench` runs it through bench/run.sh.)
 #
 # Targets, all in front of the same origin (nginx, 1 worker, fixed bodies on tmpfs):
 #   direct   wrk straight at the origin (the ceiling)
@@ -23,6 +24,9 @@
 #                       PB_LISTEN_HTTP=127.0.0.1:port  PB_LISTEN_TCP=127.0.0.1:port
 #                       PB_ORIGIN=127.0.0.1:port  PB_WORKERS=N  PB_RUNDIR=scratch dir
 #                       PB_CPUS=CPUs it is pinned to (taskset list, e.g. 1-1)
+#                       PB_LISTEN_TLS=127.0.0.1:port  PB_CERT=cert.pem PB_KEY=key.pem
+#                       PB_CERT_BUNDLE=cert+key in one PEM (HAProxy's crt format)
+#                       PB_TLS_RESUME=yes|no (no: no session cache, no tickets)
 #                     CMD must stay in the foreground (use exec); all its processes
 #                     are killed at the end. Its tcp listener is optional.
 #   --ours-name NAME  label for it in the tables (default: ours)
@@ -35,8 +39,14 @@
 #   --warmup S        seconds of the unrecorded warm-up run per target (default 2)
 #   --quiet-budget S  total seconds it may wait for a quiet machine (default 300)
 #   --retries N       noisy runs redone at most N times in all (default 20)
-#   --scenarios LIST  comma list of [tcp-](ka|close)-(64|4k|256k)
+#   --scenarios LIST  comma list of [tcp-|tls-](ka|close)-(64|4k|256k)
 #                     (default ka-64,ka-4k,ka-256k,close-64,tcp-ka-64,tcp-ka-256k)
+#                     tls-*: HTTP over TLS terminated by the proxy (TLS 1.3, self-signed
+#                     cert; close = a full handshake per request), plain HTTP to the origin
+#   --tls-key TYPE    ec (default: ECDSA P-256) or rsa (RSA 2048) for the tls-* certificate
+#   --tls-resume yes|no  no: the proxies keep no session cache and issue no tickets, so
+#                     every tls-close connection is a full handshake (default yes: wrk
+#                     resumes its TLS 1.3 session on reconnect)
 #   --nginx-keepalive N  nginx upstream keepalive (default 64; below --conns it churns)
 #   --targets LIST    subset of direct,haproxy,nginx (ours is added by --ours)
 #   --mem N           idle-connection memory test with N conns first (default 10000, 0 = skip)
@@ -46,7 +56,7 @@ set -Eeuo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 ROUNDS=3 DURATION=5 WARMUP=2 CONNS=50 WORKERS=1 LAYOUT=split MEM_CONNS=10000 BENCH=1
-TARGETS=direct,haproxy,nginx OURS='' OURS_NAME=ours OUT=''
+TARGETS=direct,haproxy,nginx OURS='' OURS_NAME=ours OUT='' TLS_KEY=ec TLS_RESUME=yes
 SCENARIOS=ka-64,ka-4k,ka-256k,close-64,tcp-ka-64,tcp-ka-256k
 NGX_KEEPALIVE=64      # nginx upstream keepalive (idle origin connections it caches)
 MAXCONN=10500         # proxies' connection limit (the 10k idle test needs > 10000)
@@ -70,6 +80,8 @@ while (($#)); do
     --quiet-budget) QUIET_BUDGET=$2; shift ;;
     --retries) RETRIES=$2; shift ;;
     --scenarios) SCENARIOS=$2; shift ;;
+    --tls-key) TLS_KEY=$2; shift ;;
+    --tls-resume) TLS_RESUME=$2; shift ;;
     --targets) TARGETS=$2; shift ;;
     --mem) MEM_CONNS=$2; shift ;;
     --nginx-keepalive) NGX_KEEPALIVE=$2; shift ;;
@@ -87,7 +99,7 @@ IFS=, read -ra SCENARIOS <<<"$SCENARIOS"
 # What it needs, as command:Debian package; missing ones are installed with apt-get.
 need=() ngx_stream=/usr/lib/nginx/modules/ngx_stream_module.so
 for b in haproxy:haproxy nginx:nginx wrk:wrk curl:curl python3:python3 taskset:util-linux \
-  setsid:util-linux ss:iproute2 pgrep:procps; do
+  setsid:util-linux ss:iproute2 pgrep:procps openssl:openssl; do
   command -v "${b%%:*}" >/dev/null || need+=("${b#*:}")
 done
 [[ -e $ngx_stream ]] || need+=(libnginx-mod-stream)
@@ -116,7 +128,7 @@ OUT=${OUT:-${TMPDIR:-/tmp}/peerbench/$(date +%Y%m%d-%H%M%S)-$LAYOUT}
 mkdir -p "$OUT" "$RUN/www"
 
 # ---------------------------------------------------------------- processes
-declare -A SID HTTP_PORT TCP_PORT # SID: PID of each started server = its session id
+declare -A SID HTTP_PORT TCP_PORT TLS_PORT # SID: PID of each started server = its session id
 
 start() { # start NAME CPULIST CMD...: run CMD pinned, in its own session, log to RUN/NAME.log
   local name=$1 cpus=$2
@@ -156,7 +168,7 @@ wait_port() { # wait_port PORT: true once something listens on it (10 s at most)
 }
 
 check_url() { # check_url BASEURL: expect 200 and the 4 KiB body
-  [[ $(curl -s -m 5 -o /dev/null -w '%{http_code} %{size_download}' "$1/4k") == "200 4096" ]]
+  [[ $(curl -sk -m 5 -o /dev/null -w '%{http_code} %{size_download}' "$1/4k") == "200 4096" ]]
 }
 
 ticks() { # ticks PID...: CPU ticks (user+sys, incl. reaped children) used by these processes
@@ -187,8 +199,23 @@ wait_quiet() { # let other tenants' bursts pass: bounded by QUIET_BUDGET seconds
 }
 
 # ---------------------------------------------------------------- origin
-read -r P_ORIGIN P_HA_HTTP P_HA_TCP P_NG_HTTP P_NG_TCP P_OURS_HTTP P_OURS_TCP <<<"$(pick_ports 7)"
-[[ -n $P_OURS_TCP ]] || die "could not find 7 free ports"
+read -r P_ORIGIN P_HA_HTTP P_HA_TCP P_NG_HTTP P_NG_TCP P_OURS_HTTP P_OURS_TCP P_HA_TLS P_NG_TLS P_OURS_TLS <<<"$(pick_ports 10)"
+[[ -n $P_OURS_TLS ]] || die "could not find 10 free ports"
+# The tls-* certificate: self-signed for localhost, key and cert apart and bundled.
+case $TLS_KEY in
+  ec) KEYARGS=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1) ;;
+  rsa) KEYARGS=(-newkey rsa:2048) ;;
+  *) die "--tls-key: ec or rsa" ;;
+esac
+openssl req -x509 "${KEYARGS[@]}" -nodes -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+  -days 30 -keyout "$RUN/key.pem" -out "$RUN/cert.pem" 2>/dev/null || die "openssl req failed"
+cat "$RUN/cert.pem" "$RUN/key.pem" >"$RUN/bundle.pem"
+chmod 644 "$RUN"/*.pem
+HA_TLS_OPTS='' HA_TLS_GLOBAL='' NG_TLS_OPTS=''
+if [[ $TLS_RESUME == no ]]; then
+  HA_TLS_OPTS='no-tls-tickets' HA_TLS_GLOBAL='tune.ssl.cachesize 0'
+  NG_TLS_OPTS='ssl_session_tickets off; ssl_session_cache off;'
+fi
 for f in 64:64 4k:4096 256k:262144; do
   head -c "${f#*:}" /dev/zero | tr '\0' x >"$RUN/www/${f%%:*}"
 done
@@ -247,6 +274,7 @@ global
     nbthread $WORKERS
     maxconn $MAXCONN
     no strict-limits    # 2.6 refuses to start if it cannot raise the fd limit to 2*maxconn
+    $HA_TLS_GLOBAL
 defaults
     timeout connect 5s
     timeout client 300s
@@ -266,9 +294,14 @@ listen tcp_in
     mode tcp
     bind 127.0.0.1:$P_HA_TCP
     server o1 127.0.0.1:$P_ORIGIN
+frontend tls_in
+    mode http
+    option http-keep-alive
+    bind 127.0.0.1:$P_HA_TLS ssl crt $RUN/bundle.pem $HA_TLS_OPTS
+    default_backend origin
 EOF
   start haproxy "$CPU_PROXY" haproxy -db -f "$RUN/haproxy.conf"
-  HTTP_PORT[haproxy]=$P_HA_HTTP TCP_PORT[haproxy]=$P_HA_TCP
+  HTTP_PORT[haproxy]=$P_HA_HTTP TCP_PORT[haproxy]=$P_HA_TCP TLS_PORT[haproxy]=$P_HA_TLS
 fi
 
 if has_target nginx; then
@@ -286,6 +319,10 @@ if has_target nginx; then
   }
   server {
     listen 127.0.0.1:$P_NG_HTTP backlog=4096;
+    listen 127.0.0.1:$P_NG_TLS ssl backlog=4096;
+    ssl_certificate $RUN/cert.pem;
+    ssl_certificate_key $RUN/key.pem;
+    $NG_TLS_OPTS
     location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;
@@ -306,14 +343,16 @@ stream {
 EOF
   } >"$RUN/nginx.conf"
   start nginx "$CPU_PROXY" nginx -e "$RUN/nginx.log" -c "$RUN/nginx.conf"
-  HTTP_PORT[nginx]=$P_NG_HTTP TCP_PORT[nginx]=$P_NG_TCP
+  HTTP_PORT[nginx]=$P_NG_HTTP TCP_PORT[nginx]=$P_NG_TCP TLS_PORT[nginx]=$P_NG_TLS
 fi
 
 if [[ -n $OURS ]]; then
   start "$OURS_NAME" "$CPU_PROXY" env PB_LISTEN_HTTP="127.0.0.1:$P_OURS_HTTP" \
     PB_LISTEN_TCP="127.0.0.1:$P_OURS_TCP" PB_ORIGIN="127.0.0.1:$P_ORIGIN" \
+    PB_LISTEN_TLS="127.0.0.1:$P_OURS_TLS" PB_CERT="$RUN/cert.pem" PB_KEY="$RUN/key.pem" \
+    PB_CERT_BUNDLE="$RUN/bundle.pem" PB_TLS_RESUME="$TLS_RESUME" \
     PB_WORKERS="$WORKERS" PB_RUNDIR="$RUN" PB_CPUS="$CPU_PROXY" bash -c "$OURS"
-  HTTP_PORT[$OURS_NAME]=$P_OURS_HTTP TCP_PORT[$OURS_NAME]=$P_OURS_TCP
+  HTTP_PORT[$OURS_NAME]=$P_OURS_HTTP TCP_PORT[$OURS_NAME]=$P_OURS_TCP TLS_PORT[$OURS_NAME]=$P_OURS_TLS
 fi
 
 # Every target must answer on its http listener; a missing tcp listener only skips tcp-*.
@@ -325,6 +364,11 @@ for t in "${TARGETS[@]}"; do
     echo "note: $t has no working tcp listener; tcp-* scenarios skip it" >&2
     TCP_PORT[$t]=''
   fi
+  if [[ $t == direct ]]; then TLS_PORT[$t]=''
+  elif ! { [[ -n ${TLS_PORT[$t]:-} ]] && wait_port "${TLS_PORT[$t]}" && check_url "https://127.0.0.1:${TLS_PORT[$t]}"; }; then
+    echo "note: $t has no working tls listener; tls-* scenarios skip it" >&2
+    TLS_PORT[$t]=''
+  fi
 done
 
 { # what was measured, for later comparison
@@ -332,7 +376,7 @@ done
   grep -m1 'model name' /proc/cpuinfo
   echo "layout: $LAYOUT client=$CPU_CLIENT origin=$CPU_ORIGIN proxies=$CPU_PROXY"
   echo "rounds=$ROUNDS duration=${DURATION}s conns=$CONNS workers=$WORKERS targets=${TARGETS[*]}"
-  echo "nginx upstream keepalive=$NGX_KEEPALIVE  proxies' maxconn=$MAXCONN"
+  echo "nginx upstream keepalive=$NGX_KEEPALIVE  proxies' maxconn=$MAXCONN  tls key=$TLS_KEY resume=$TLS_RESUME"
   haproxy -v | sed -n 1p; nginx -v 2>&1; { wrk -v 2>&1 || true; } | sed -n 1p # sed, not head: no SIGPIPE
   if [[ -n $OURS ]]; then echo "ours ($OURS_NAME): $OURS"; fi
 } >"$OUT/env.txt"
@@ -352,6 +396,16 @@ if ((MEM_CONNS > 0)); then
       echo "memory test failed for $t" >&2
     sleep 2 # let the proxy reap the closed connections
   done
+  # With tls-* scenarios, the same with idle TLS connections (label TARGET-tls).
+  if [[ ,$SCENARIOS, == *,tls-* ]]; then
+    for t in "${TARGETS[@]}"; do
+      [[ -n ${TLS_PORT[$t]:-} ]] || continue
+      timeout 300 taskset -c "$CPU_CLIENT" python3 "$HERE/idleconns.py" --sid "${SID[$t]}" \
+        --port "${TLS_PORT[$t]}" -n "$MEM_CONNS" --label "$t-tls" --tls >>"$OUT/mem.tsv" ||
+        echo "TLS memory test failed for $t" >&2
+      sleep 2
+    done
+  fi
   column -t "$OUT/mem.tsv"
 fi
 ((BENCH)) || exit 0
@@ -360,10 +414,15 @@ fi
 run_one() { # run_one SCENARIO TARGET ROUND SECONDS: one wrk run, its TSV row in RUN/row
   local sc=$1 t=$2 round=$3 secs=$4 port hdr=() path
   : >"$RUN/row"
-  [[ $sc =~ ^(tcp-)?(ka|close)-(64|4k|256k)$ ]] || die "bad scenario $sc"
+  [[ $sc =~ ^(tcp-|tls-)?(ka|close)-(64|4k|256k)$ ]] || die "bad scenario $sc"
   path=/${BASH_REMATCH[3]}
   [[ ${BASH_REMATCH[2]} == close ]] && hdr=(-H 'Connection: close')
-  if [[ -n ${BASH_REMATCH[1]} ]]; then port=${TCP_PORT[$t]}; else port=${HTTP_PORT[$t]}; fi
+  local scheme=http
+  case ${BASH_REMATCH[1]} in
+    tcp-) port=${TCP_PORT[$t]} ;;
+    tls-) port=${TLS_PORT[$t]:-}; scheme=https ;;
+    *) port=${HTTP_PORT[$t]} ;;
+  esac
   [[ -n $port ]] || return 0
 
   local sids=() s
@@ -374,7 +433,7 @@ run_one() { # run_one SCENARIO TARGET ROUND SECONDS: one wrk run, its TSV row in
   c0=$(ticks $(session_pids "${sids[@]}")) a0=$(origin_accepts) w0=$(ticks $(session_pids "${all[@]}") $KSOFTIRQD)
   read -r b0 st0 < <(busy_ticks)
   { time timeout $((secs + 30)) taskset -c "$CPU_CLIENT" wrk -t1 -c"$CONNS" -d"${secs}s" \
-    --timeout 5s -s "$HERE/report.lua" "${hdr[@]}" "http://127.0.0.1:$port$path" \
+    --timeout 5s -s "$HERE/report.lua" "${hdr[@]}" "$scheme://127.0.0.1:$port$path" \
     >"$RUN/wrk.out" 2>&1; } 2>"$RUN/wrk.time" || true
   read -r b1 st1 < <(busy_ticks)
   # shellcheck disable=SC2046,SC2086

@@ -18,14 +18,20 @@
 #      through weir, HAProxy and nginx, and memory per idle HTTP/2 connection.
 #   7. tables.sh: a rate-limit table's cost (weir with and without one, HAProxy
 #      with and without the equivalent stick table) and its memory per entry.
+#   8. TLS (issue 11): peerbench's tls-* scenarios, weir against HAProxy and
+#      nginx: tls-close-64 with full handshakes (ECDSA P-256, then RSA 2048:
+#      --tls-resume no) and resumed ones, tls-ka-64, tls-ka-256k, and the
+#      memory per idle TLS connection (bench/tls_summary.py makes the table).
+#      `bench/run.sh --tls-only` runs this step alone.
 # Everything lands in bench/results/<stamp>/ (git-ignored); summary.txt holds
 # the tables and is printed at the end.
 #
 #   bench/run.sh [--quick | --smoke] [--out DIR] [peerbench options...]
 #     (default)  full: 10,000 idle conns; 6 scenarios x 4 targets x 3 rounds x 5 s;
-#                scale 3 rounds x 5 s  (about 15 minutes)
+#                scale 3 rounds x 5 s; the TLS step  (about 35 minutes)
 #     --quick    ka-64, close-64, tcp-ka-64, tcp-ka-256k; 2 rounds x 3 s; 2,000 idle
 #                conns; scale 1 round x 2 s  (about 3 minutes)
+#     --tls-only the TLS step alone, with the full mode's rounds (about 20 minutes)
 #     --smoke    ka-64 only, haproxy and weir, 1 round x 1 s, no memory test, no
 #                waiting for a quiet machine, no scale (a few seconds; the smoke test)
 # WEIR_BIN=path uses that binary instead of building target/release/weir.
@@ -33,11 +39,12 @@
 set -Eeuo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-MODE=full OUT='' EXTRA=()
+MODE=full OUT='' EXTRA=() TLS_ONLY=0
 while (($#)); do
   case $1 in
     --quick) MODE=quick ;;
     --smoke) MODE=smoke ;;
+    --tls-only) TLS_ONLY=1 ;;
     --out) OUT=$2; shift ;;
     -h | --help) sed -n '2,/^[^#]/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) EXTRA+=("$1") ;;
@@ -71,6 +78,36 @@ case $MODE in
   smoke) PB=(--scenarios ka-64 --targets haproxy --rounds 1 --duration 1 --warmup 1 --mem 0
     --quiet-budget 0 --retries 0) SCALE=() ALLOC_ARGS=() LOGGING=() SHARED=() H2=() ;;
 esac
+
+case $MODE in
+  full) TLS_ARGS=(--rounds 3 --duration 5) TLS_MEM=10000 ;;
+  quick) TLS_ARGS=(--rounds 2 --duration 3 --quiet-budget 60) TLS_MEM=2000 ;;
+  smoke) TLS_ARGS=() TLS_MEM=0 ;;
+esac
+
+tls_step() { # the TLS scenarios, in three peerbench runs under $OUT/tls
+  local ours=(--ours-name weir --ours "exec $(printf %q "$HERE/weir.sh")")
+  echo "== TLS: full ECDSA handshakes (no resumption)"
+  timeout 1800 "$HERE/peerbench.sh" "${ours[@]}" --out "$OUT/tls/full" --targets haproxy,nginx \
+    --scenarios tls-close-64 --tls-key ec --tls-resume no --mem 0 "${TLS_ARGS[@]}" "${EXTRA[@]}" ||
+    echo "TLS full run failed" >&2
+  echo "== TLS: resumed handshakes, keep-alive, idle TLS connections"
+  timeout 1800 "$HERE/peerbench.sh" "${ours[@]}" --out "$OUT/tls/resumed" --targets haproxy,nginx \
+    --scenarios tls-close-64,tls-ka-64,tls-ka-256k --tls-key ec --tls-resume yes \
+    --mem "$TLS_MEM" "${TLS_ARGS[@]}" "${EXTRA[@]}" || echo "TLS resumed run failed" >&2
+  echo "== TLS: full RSA 2048 handshakes"
+  timeout 1800 "$HERE/peerbench.sh" "${ours[@]}" --out "$OUT/tls/rsa" --targets haproxy,nginx \
+    --scenarios tls-close-64 --tls-key rsa --tls-resume no --mem 0 "${TLS_ARGS[@]}" "${EXTRA[@]}" ||
+    echo "TLS RSA run failed" >&2
+  python3 "$HERE/tls_summary.py" "$OUT/tls" >"$OUT/tls/tls.txt" || echo "# TLS: no table" >"$OUT/tls/tls.txt"
+}
+
+if ((TLS_ONLY)); then
+  tls_step
+  cat "$OUT/tls/tls.txt"
+  echo "results: $OUT/tls/tls.txt"
+  exit 0
+fi
 
 echo "== peerbench: weir, HAProxy, nginx and direct ($MODE) -> $OUT"
 timeout 3600 "$HERE/peerbench.sh" --ours-name weir --ours "exec $(printf %q "$HERE/weir.sh")" \
@@ -115,6 +152,7 @@ if [[ $MODE != smoke ]]; then
   timeout 1800 "$HERE/tables.sh" "${TABLES_ARGS[@]}" --out "$OUT/tables" ||
     echo "tables.sh failed (see above)" >"$OUT/tables/tables.txt"
 fi
+[[ $MODE != smoke ]] && tls_step
 
 ALLOC=''
 if [[ $MODE != smoke ]]; then
@@ -145,6 +183,7 @@ fi
   fi
   if [[ -f $OUT/h2/summary.txt ]]; then cat "$OUT/h2/summary.txt"; echo; fi
   if [[ -f $OUT/tables/tables.txt ]]; then cat "$OUT/tables/tables.txt"; echo; fi
+  if [[ -f $OUT/tls/tls.txt ]]; then cat "$OUT/tls/tls.txt"; fi
   if [[ $ALLOC == none ]]; then
     echo "# allocations per request: not measured (weir has no count-alloc feature yet)"
   elif [[ -n $ALLOC ]]; then

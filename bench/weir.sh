@@ -5,7 +5,11 @@
 #   HTTP listener on $PB_LISTEN_HTTP, TCP listener on $PB_LISTEN_TCP, both to
 #   $PB_ORIGIN; nbproc = $PB_WORKERS; cpu_map = the CPUs peerbench pinned us to
 #   ($PB_CPUS, worker i on the i-th of them, wrapping); http_reuse = "safe";
-#   no traffic log unless $WEIR_BENCH_LOG names a target (see below).
+#   no traffic log unless $WEIR_BENCH_LOG names a target (see below);
+#   with $PB_LISTEN_TLS, an HTTP listener there terminating TLS with
+#   $PB_CERT_BUNDLE (certificate and key in one PEM), session resumption
+#   (tickets and cache) unless $PB_TLS_RESUME is "no"; $WEIR_BENCH_TLS adds
+#   keys to that bind's tls table (", ciphersuites = [...]").
 # The binary: $WEIR_BIN, else target/release/weir (bench/run.sh builds it).
 # Extra TOML for [global] can be passed in $WEIR_BENCH_GLOBAL, and for both
 # listen sections in $WEIR_BENCH_LISTEN (scale.sh: shards = "by-worker"),
@@ -73,4 +77,17 @@ bind = ["$PB_LISTEN_TCP"]
 server = [{ name = "origin", address = "$PB_ORIGIN" }]
 ${WEIR_BENCH_LISTEN:-}
 CFG
+if [[ -n ${PB_LISTEN_TLS:-} ]]; then
+  : "${PB_CERT_BUNDLE:?}"
+  if [[ ${PB_TLS_RESUME:-yes} == no ]]; then resume=', resumption = false'; else resume=''; fi
+  cat >>"$PB_RUNDIR/weir.toml" <<CFG
+
+[listen.tls_in]
+mode = "http"
+bind = [{ address = "$PB_LISTEN_TLS", tls = { crt = "$PB_CERT_BUNDLE"$resume${WEIR_BENCH_TLS:-} } }]
+server = [{ name = "origin", address = "$PB_ORIGIN" }]
+${WEIR_BENCH_LISTEN:-}
+${WEIR_BENCH_LISTEN_HTTP:-}
+CFG
+fi
 exec "$WEIR" -q -f "$PB_RUNDIR/weir.toml"

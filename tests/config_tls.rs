@@ -292,6 +292,77 @@ fn a_root_only_key_is_reported_for_a_non_root_user() {
     );
 }
 
+/// Every file TLS settings name, unreadable by the user `weir -c` runs as
+/// (0600, root's) or missing: each is named, with why, at its key.
+#[test]
+fn every_unreadable_tls_file_is_named_with_why() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: running weir as another user needs root");
+        return;
+    }
+    let dir = TempDir::new("perm-all");
+    let private = |name: &str, text: &str| {
+        let path = dir.write(name, text);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        path
+    };
+    let site = private("site.pem", &combined(&["a.test"]));
+    let (ca_pem, _) = cert(&["ca.test"], None);
+    let ca = private("ca.pem", &ca_pem);
+    let client = private("client.pem", &combined(&["client.test"]));
+    let keys = private(
+        "tickets.key",
+        "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=\nQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI=\nQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0NDQ0M=\n",
+    );
+    let missing = dir.0.join("missing.pem").display().to_string();
+    let text = format!(
+        "[global]\ntls_ticket_keys = \"{keys}\"\n\
+         [frontend.web]\n\
+         bind = [{{ address = \":8443\", tls = {{ crt = [\"{site}\", \"{missing}\"], \
+         client_ca = \"{ca}\", verify = \"optional\" }} }}]\n\
+         mode = \"http\"\ndefault_backend = \"app\"\n\n[backend.app]\nmode = \"http\"\n\
+         server = [{{ name = \"a\", address = \"127.0.0.1:8000\", \
+         tls = {{ ca = \"{ca}\", crt = \"{client}\" }} }}]\n"
+    );
+    let file = dir.write("weir.toml", &text);
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    // As root: only the missing file.
+    let out = check(&file, None);
+    let got = lines(&out);
+    assert_eq!(out.status.code(), Some(1), "{got:#?}");
+    let errors: Vec<&String> = got.iter().filter(|l| l.contains(": error: ")).collect();
+    assert_eq!(errors.len(), 1, "{got:#?}");
+    assert!(
+        errors[0].starts_with(&format!("{file}:4:"))
+            && errors[0].ends_with(&format!("crt \"{missing}\": no such file")),
+        "{got:#?}"
+    );
+    // As nobody: every file, by its key, and why.
+    let out = check(&file, Some(65534));
+    let got = lines(&out);
+    assert_eq!(out.status.code(), Some(1), "{got:#?}");
+    let why = "cannot read it: permission denied (weir reads it as uid 65534, gid 65534)";
+    let want = [
+        (2, format!("tls_ticket_keys \"{keys}\": {why}")),
+        (4, format!("crt \"{site}\": {why}")),
+        (4, format!("crt \"{missing}\": no such file")),
+        (4, format!("client_ca \"{ca}\": {why}")),
+        (10, format!("ca \"{ca}\": {why}")),
+        (10, format!("crt \"{client}\": {why}")),
+    ];
+    for (line, end) in &want {
+        let prefix = format!("{file}:{line}:");
+        assert!(
+            got.iter().any(|l| l.starts_with(&prefix)
+                && l.contains(": error: ")
+                && l.ends_with(end.as_str())),
+            "want {prefix}…{end} in {got:#?}"
+        );
+    }
+    let errors = got.iter().filter(|l| l.contains(": error: ")).count();
+    assert_eq!(errors, want.len(), "{got:#?}");
+}
+
 /// The SNI table through the library: which certificate a client with
 /// this SNI is served, by real handshakes in memory.
 #[test]

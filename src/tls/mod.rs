@@ -47,10 +47,15 @@ pub use x509::CertInfo;
 
 /// The crypto provider every weir TLS configuration is built with:
 /// aws-lc-rs, with the post-quantum hybrid key exchange X25519MLKEM768
-/// preferred (docs/architecture.md, "TLS", says why this one).
+/// preferred (docs/architecture.md, "TLS", says why this one), and its
+/// suites in [`suites::PREFERENCE`]'s order.
 pub fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
     PROVIDER
-        .get_or_init(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+        .get_or_init(|| {
+            let mut p = rustls::crypto::aws_lc_rs::default_provider();
+            suites::order(&mut p.cipher_suites);
+            Arc::new(p)
+        })
         .clone()
 }

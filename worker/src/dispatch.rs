@@ -321,6 +321,10 @@ impl Worker {
         }
         let mut p = self.parts(now);
         sess.get().close(key, term, &mut p.cx);
+        if term.is_normal() {
+            // A clean end says so to a TLS client (truncation otherwise).
+            sess.get().client().close_notify();
+        }
         drop(sess);
         if let Some(slots) = self.tracks.get_mut(key) {
             let slots = std::mem::replace(slots, track::NO_SLOTS);

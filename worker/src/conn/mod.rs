@@ -183,6 +183,15 @@ impl Conn {
         self.transport.shutdown_write()
     }
 
+    /// Before a clean close: a TLS connection sends its close_notify
+    /// ([`Tls::close_notify`]); nothing for the others, whose close is
+    /// their FIN.
+    pub fn close_notify(&mut self) {
+        if let Transport::Tls(t) = &mut self.transport {
+            t.close_notify();
+        }
+    }
+
     /// The socket a pipe may splice from or to, if the transport allows.
     pub fn splice_fd(&self) -> Option<BorrowedFd<'_>> {
         self.transport.splice_fd()

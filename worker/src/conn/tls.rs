@@ -51,6 +51,8 @@ pub struct Tls {
     /// Our write side is to be shut once every record has left (the FIN
     /// must follow the close_notify, never overtake pending records).
     shut_pending: bool,
+    /// Our close_notify is made (it may still wait to be written).
+    notified: bool,
     /// The gauge this connection counts itself in while it lives.
     counted: Option<GaugeWord>,
     /// The last records processed left something to read: plaintext, or
@@ -111,6 +113,7 @@ impl Tls {
             drained: false,
             failed: None,
             shut_pending: false,
+            notified: false,
             counted: None,
             readable_inside: false,
         }
@@ -231,9 +234,24 @@ impl Tls {
     /// The end of what we send: a close_notify, written with what is
     /// pending, then the socket's write side.
     pub fn shutdown_write(&mut self) -> io::Result<()> {
+        if self.notified {
+            return Ok(());
+        }
+        self.notified = true;
         self.conn.send_close_notify();
         self.shut_pending = true;
         self.flush().map(|_| ())
+    }
+
+    /// Before a clean close: the close_notify, unless it was sent already
+    /// or the connection never got past its handshake or failed (no alert
+    /// then: a truncation is what the peer must see). Written if the
+    /// socket takes it now; never waited for.
+    pub fn close_notify(&mut self) {
+        if self.notified || self.failed.is_some() || self.conn.is_handshaking() {
+            return;
+        }
+        let _ = self.shutdown_write();
     }
 
     /// Drives the handshake without reading application data: writes
