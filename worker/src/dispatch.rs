@@ -216,7 +216,11 @@ impl Worker {
             p.cx.wake(t);
         }
         if let Some(sess) = p.sessions.get_mut(session) {
-            sess.get().stream_ran(j, &mut p.cx);
+            // A multiplexing mux framed what the stream wrote: its task
+            // writes it, once this turn whatever the number of streams.
+            if sess.get().stream_ran(j, &mut p.cx) {
+                p.cx.wake(tokens::session_task(session));
+            }
         }
         let task = tokens::stream_task(j);
         match step {
@@ -233,8 +237,15 @@ impl Worker {
         let session = self.streams.live.get(j).map(|st| st.session);
         if self.run_stream(j, now) == StreamStep::Ended {
             if let Some(k) = session {
-                self.run_session(k, now);
-                return;
+                // HTTP/1: the connection's next request, now. HTTP/2: its
+                // task runs later this turn, once for all the streams that
+                // end meanwhile, and writes their frames together.
+                if matches!(self.sessions.get(k), Some(AnySession::H2(_))) {
+                    self.sched.wake(tokens::session_task(k));
+                } else {
+                    self.run_session(k, now);
+                    return;
+                }
             }
         }
         self.after_run(now);

@@ -85,8 +85,11 @@ pub trait Session {
     fn client_side(&mut self, stream: usize) -> Option<&mut ClientSide>;
 
     /// Stream `stream` has run: a multiplexing mux frames what it wrote.
-    fn stream_ran(&mut self, stream: usize, cx: &mut Cx) {
+    /// Returns whether there is output for the session's task to write
+    /// (the worker wakes it).
+    fn stream_ran(&mut self, stream: usize, cx: &mut Cx) -> bool {
         let _ = (stream, cx);
+        false
     }
 
     /// Stream `stream` of this session has ended (`normal`: without an

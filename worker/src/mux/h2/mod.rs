@@ -207,13 +207,15 @@ impl Session for H2Mux {
         self.slot_of_key(stream).map(|s| &mut s.client)
     }
 
-    fn stream_ran(&mut self, stream: usize, cx: &mut Cx) {
+    /// Frames what the stream wrote; the connection's task writes it
+    /// (once a turn for all its streams: one write, one TLS record).
+    fn stream_ran(&mut self, stream: usize, cx: &mut Cx) -> bool {
         let Some(i) = self.slots.iter().position(|s| s.id != 0 && s.key == stream) else {
-            return;
+            return false;
         };
         request::feed(self, i, cx);
         response::drain(self, i, cx);
-        let _ = process::flush(self);
+        !self.h2.output().is_empty()
     }
 
     fn retired(&mut self, stream: usize, normal: bool, cx: &mut Cx) {
@@ -235,7 +237,9 @@ impl Session for H2Mux {
         if self.keys.is_empty() {
             self.idle_since = cx.now;
         }
-        let _ = process::flush(self);
+        // No write here: the worker runs the connection's task next
+        // (`Worker::run_stream_task`), once for every stream that ended
+        // this turn, and it writes their frames together.
         if self.keys.is_empty() && self.slots.iter().all(|s| s.id == 0) {
             self.release_idle();
         }
