@@ -13,13 +13,12 @@
 #   bench/reload-under-load.sh [RELOADS]      (default 50 of each kind)
 #
 # Needs: wrk, h2load (nghttp2-client), nginx (the origin), curl; builds weir
-# in release mode.
+# in release mode (or WEIR_BIN=path uses that binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-50}
 for t in wrk h2load nginx curl; do command -v $t >/dev/null || { echo "needs $t (apt-get install $t)"; exit 1; }; done
-cargo build --release -q -p weir
-WEIR=$PWD/target/release/weir
+if [[ -n ${WEIR_BIN:-} ]]; then WEIR=$WEIR_BIN; else cargo build --release -q -p weir; WEIR=$PWD/target/release/weir; fi
 RUN=$(mktemp -d /tmp/weir-reload.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; [ -f "$RUN/weir.pid" ] && kill "$(cat "$RUN/weir.pid")" 2>/dev/null; sleep 0.5; rm -rf "$RUN"; }
