@@ -353,6 +353,7 @@ fn a_template_fills_its_slots_from_srv_and_empties_a_slot_whose_record_is_gone()
     // slots hold the same addresses, and traffic flows.
     let before = slots(&sock);
     let old_control = weir.control_pid();
+    let old_workers = weir.worker_pids();
     drop(_dns);
     weir.signal(Signal::SIGUSR2);
     weir.wait_log("reload done (generation 1)", DEADLINE);
@@ -365,6 +366,10 @@ fn a_template_fills_its_slots_from_srv_and_empties_a_slot_whose_record_is_gone()
                 .contains("no usable answer for _app._tcp.web.test")
     });
     if let Some(p) = old_control {
+        weir.wait_gone(p, DEADLINE);
+    }
+    // The tally pauses every worker in turn: only the new generation's.
+    for p in old_workers {
         weir.wait_gone(p, DEADLINE);
     }
     assert_eq!(slots(&sock), before, "same slots after the reload");

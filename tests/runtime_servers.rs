@@ -364,8 +364,14 @@ fn reload_drops_runtime_added_servers() {
     );
     assert_eq!(cmd(&sock, "enable server be/s2"), "\n");
     assert_eq!(stat_servers(&sock), ["s1", "s2"]);
+    let old_workers = weir.worker_pids();
     weir.signal(Signal::SIGUSR2);
     weir.wait_log("reload done (generation 1)", DEADLINE);
+    // The tally pauses every worker in turn: only the new generation's
+    // (an old one, its listeners closed, would never say "paused").
+    for p in old_workers {
+        weir.wait_gone(p, DEADLINE);
+    }
     wait_until(DEADLINE, "the new control process", || {
         stat_servers_opt(&sock).is_some_and(|s| s == ["s1"])
     });
