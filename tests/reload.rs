@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use common::http::{backend, http_config, Client};
+use common::http::{backend, http_config, Client, HttpLogs};
 use common::http_origin::HttpOrigin;
 use common::http_wire::BufConn;
 use common::load::{Load, Tally};
@@ -196,6 +196,11 @@ fn counters_keep_counting_across_reloads() {
         for _ in 0..4 {
             assert_eq!(get(&mut connect(port).unwrap(), true).unwrap().0, 200);
         }
+        // A client has its response a moment before weir has counted the
+        // request (its log line goes out with the count): reload only
+        // once the four are counted, or the new generation may copy the
+        // figures before the last one lands.
+        weir.wait_httplogs(4 * n, DEADLINE);
         weir.signal(Signal::SIGUSR2);
         weir.wait_log(&format!("reload done (generation {n})"), DEADLINE);
     }

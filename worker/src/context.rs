@@ -46,7 +46,7 @@ pub struct Cx<'a> {
     /// streams its frames concern).
     pub woken: &'a mut Vec<usize>,
     /// The rate-limit entries each session tracks (by session key).
-    pub tracks: &'a [crate::track::Slots],
+    pub tracks: &'a std::collections::HashMap<usize, crate::track::Slots>,
 }
 
 impl Cx<'_> {
@@ -57,8 +57,11 @@ impl Cx<'_> {
 
     /// The entries session `key` tracks.
     pub fn conn_slots(&self, key: usize) -> crate::track::Slots {
+        if self.tracks.is_empty() {
+            return crate::track::NO_SLOTS;
+        }
         self.tracks
-            .get(key)
+            .get(&key)
             .copied()
             .unwrap_or(crate::track::NO_SLOTS)
     }

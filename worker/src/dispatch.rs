@@ -138,10 +138,11 @@ impl Worker {
             track::conn_closed(&self.config, &self.shared, &slots);
             return;
         }
-        if self.tracks.len() <= key {
-            self.tracks.resize(key + 1, track::NO_SLOTS);
+        // Only a connection that tracks something has an entry: 10,000
+        // idle keep-alive clients should not each carry three empty slots.
+        if slots.iter().any(Option::is_some) {
+            self.tracks.insert(key, slots);
         }
-        self.tracks[key] = slots;
         if let AnySession::Tcp(s) = &sess {
             self.backends[s.side.backend].shm.enter(worker);
         }
@@ -337,8 +338,7 @@ impl Worker {
             sess.get().client().close_notify();
         }
         drop(sess);
-        if let Some(slots) = self.tracks.get_mut(key) {
-            let slots = std::mem::replace(slots, track::NO_SLOTS);
+        if let Some(slots) = self.tracks.remove(&key) {
             track::conn_closed(&self.config, &self.shared, &slots);
         }
         self.actconn -= 1;

@@ -44,8 +44,9 @@ pub struct Worker {
     pub listeners: Vec<Listener>,
     pub sessions: Slab<AnySession>,
     /// The rate-limit entries each session tracks since its accept (by
-    /// session key; [`crate::track`]).
-    pub tracks: Vec<crate::track::Slots>,
+    /// session key; [`crate::track`]); only sessions that track one are
+    /// here.
+    pub tracks: std::collections::HashMap<usize, crate::track::Slots>,
     /// Parked server connections (HTTP reuse).
     pub idle: IdlePool,
     /// HTTP/2 connections to servers.
@@ -127,7 +128,7 @@ impl Worker {
             signals_ready: true,
             listeners,
             sessions: Slab::new(),
-            tracks: Vec::new(),
+            tracks: Default::default(),
             idle: IdlePool::for_worker(),
             muxes: ServerMuxes::default(),
             streams: Default::default(),
