@@ -64,24 +64,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "h2bench.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
-busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat; }
-QUIET_PCT=15 QUIET_BUDGET=120
-wait_quiet() { # as peerbench: until others use < QUIET_PCT% of a CPU, QUIET_BUDGET s in all
-  local a as b bs
-  while ((QUIET_BUDGET > 0)); do
-    read -r a as < <(busy_ticks)
-    sleep 1
-    read -r b bs < <(busy_ticks)
-    ((b - a + bs - as < QUIET_PCT)) && return 0
-    QUIET_BUDGET=$((QUIET_BUDGET - 1))
-  done
-}
 session_pids() { pgrep -s "$1" || true; }
-ticks() { # ticks PID...: CPU ticks of these processes (user+sys, with reaped children)
-  local p
-  for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; done |
-    awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
-}
 rss_kib() { # rss_kib PID...: summed VmRSS
   local p
   for p in "$@"; do grep -s VmRSS "/proc/$p/status" || true; done | awk '{ t += $2 } END { print t + 0 }'

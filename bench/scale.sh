@@ -64,25 +64,6 @@ cleanup() { # every session we started, by saved PID
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "scale.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
-busy_ticks() { # machine-wide busy and steal ticks: "busy steal" (100 ticks = 1 CPU-second)
-  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat
-}
-QUIET_PCT=15 QUIET_BUDGET=120
-wait_quiet() { # as peerbench: until others use < QUIET_PCT% of a CPU, QUIET_BUDGET s in all
-  local a as b bs
-  while ((QUIET_BUDGET > 0)); do
-    read -r a as < <(busy_ticks)
-    sleep 1
-    read -r b bs < <(busy_ticks)
-    ((b - a + bs - as < QUIET_PCT)) && return 0
-    QUIET_BUDGET=$((QUIET_BUDGET - 1))
-  done
-}
-ticks() { # ticks PID...: CPU ticks of these processes (user+sys, with reaped children)
-  local p
-  for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; done |
-    awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
-}
 
 VARIANTS=(1 2 2s) # nbproc 1; nbproc 2, one shared socket; nbproc 2, shards = "by-worker"
 read -r P_ORIGIN P1 P1T L1 P2 P2T L2 P3 P3T L3 <<<"$(pick_ports 10)"

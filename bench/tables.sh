@@ -63,11 +63,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 trap 'echo "tables.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
-ticks() { # ticks PID...: CPU ticks of these processes (user+sys, with reaped children)
-  local p
-  for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; done |
-    awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
-}
 
 TARGETS=(weir weir-table haproxy haproxy-table)
 read -r P_ORIGIN PW PWT PWTT PWTTT PH PHT PM PMT <<<"$(pick_ports 9)"
