@@ -62,7 +62,7 @@ use std::path::{Path, PathBuf};
 
 pub use diag::{Diagnostic, Severity};
 pub use model::Config;
-pub use servers::check_server_name;
+pub use validate::check_server_name;
 
 use diag::{Report, Source};
 use file::FileModel;

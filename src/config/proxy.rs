@@ -12,7 +12,7 @@ use super::raw::{BindSpec, OneOrMany};
 use super::schema::Section;
 use super::servers::{server_slots, servers, servers_need_check_table};
 use super::tls_server::SystemRoots;
-use super::validate::{self as v, Inherited};
+use super::validate::{self as v, check_name, missing, Inherited};
 
 /// Builds every frontend and backend, in declaration order.
 pub(crate) fn build_all(
@@ -124,15 +124,6 @@ fn check_names(proxies: &[ProxySection], report: &mut Report) -> Vec<String> {
     backend_names
 }
 
-/// Proxy and server names: what logs, stats and the runtime API can quote.
-pub(super) fn check_name(name: &str) -> Result<(), &'static str> {
-    let ok = |c: char| c.is_ascii_alphanumeric() || "-_.:".contains(c);
-    if name.is_empty() || !name.chars().all(ok) {
-        return Err("use letters, digits, '-', '_', '.' and ':'");
-    }
-    Ok(())
-}
-
 /// The keys recognised but refused for now, the HTTP keys in a TCP-mode
 /// proxy, and timeouts that cannot apply.
 fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
@@ -198,17 +189,6 @@ fn refuse(s: &ProxySection, f: &ProxyFile, mode: Mode, report: &mut Report) {
                 report.error(&p.key_loc(&format!("timeout.{key}")), msg);
             }
         }
-    }
-}
-
-/// An error for a required key, unless it was misspelt and already hinted.
-pub(super) fn missing<T>(p: &Parsed<T>, key: &str, msg: String, report: &mut Report) {
-    if !p
-        .hinted
-        .iter()
-        .any(|h| h == key || h.starts_with(&format!("{key}.")))
-    {
-        report.error(&p.loc, msg);
     }
 }
 

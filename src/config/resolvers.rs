@@ -391,7 +391,7 @@ pub(crate) fn template(
     let mut servers = Vec::new();
     for n in 1..=count {
         let sname = format!("{}{n}", prefix.get_ref());
-        if let Err(why) = super::servers::check_server_name(&sname) {
+        if let Err(why) = super::validate::check_server_name(&sname) {
             report.error(
                 &p.at(prefix.span()),
                 format!("invalid server name \"{sname}\" from the template's prefix: {why}"),

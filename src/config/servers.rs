@@ -6,19 +6,9 @@
 use super::diag::Report;
 use super::file::{Parsed, ProxyFile, ProxySection, ServerFile};
 use super::model::{self, Mode, ProxyVersion, Server};
-use super::proxy::{check_name, missing};
 use super::tls_server::{self, SystemRoots};
 use super::validate as v;
-
-/// A server's name: a proxy's characters, and short enough for its place
-/// in the shared state.
-pub fn check_server_name(name: &str) -> Result<(), &'static str> {
-    check_name(name)?;
-    if name.len() > model::SERVER_NAME_MAX {
-        return Err("at most 127 characters");
-    }
-    Ok(())
-}
+use super::validate::{check_server_name, missing};
 
 /// `server_slots`: at least the configured servers (which take the first
 /// slots); the default leaves room for as many again, 16 at least.

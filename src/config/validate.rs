@@ -391,3 +391,33 @@ impl Names {
         }
     }
 }
+
+/// Proxy and server names: what logs, stats and the runtime API can quote.
+pub(super) fn check_name(name: &str) -> Result<(), &'static str> {
+    let ok = |c: char| c.is_ascii_alphanumeric() || "-_.:".contains(c);
+    if name.is_empty() || !name.chars().all(ok) {
+        return Err("use letters, digits, '-', '_', '.' and ':'");
+    }
+    Ok(())
+}
+
+/// An error for a required key, unless it was misspelt and already hinted.
+pub(super) fn missing<T>(p: &Parsed<T>, key: &str, msg: String, report: &mut Report) {
+    if !p
+        .hinted
+        .iter()
+        .any(|h| h == key || h.starts_with(&format!("{key}.")))
+    {
+        report.error(&p.loc, msg);
+    }
+}
+
+/// A server's name: a proxy's characters, and short enough for its place
+/// in the shared state.
+pub fn check_server_name(name: &str) -> Result<(), &'static str> {
+    check_name(name)?;
+    if name.len() > model::SERVER_NAME_MAX {
+        return Err("at most 127 characters");
+    }
+    Ok(())
+}
