@@ -43,21 +43,29 @@ fn tls_config(mode: &str, port: u16, crt: &std::path::Path, rest: &str, extra: &
     )
 }
 
-#[test]
-fn an_http_response_with_connection_close_ends_with_close_notify() {
-    let dir = TempDir::new("tls-close-http");
+/// One HTTP request over TLS to weir in HTTP mode (`extra` added to its
+/// timeouts); what the client read until weir closed with close_notify.
+fn http_until_close_notify(tag: &str, extra: &str, request: &[u8]) -> Vec<u8> {
+    let dir = TempDir::new(tag);
     let ca = Ca::new("Weir Test CA");
     let crt = ca.leaf(&["a.test"]).write(&dir.path, "site.pem");
     let origin = HttpOrigin::start("o1");
     let port = free_port();
     let be = backend("be", "", &[origin.addr]);
-    let _weir = Weir::start(&tls_config("http", port, &crt, &be, ""));
+    let _weir = Weir::start(&tls_config("http", port, &crt, &be, extra));
     let client = tls_client::config(&ca.pem);
     let mut c = tls_client::connect(port, "a.test", &client).expect("handshake");
-    c.stream
-        .write_all(b"GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let got = read_to_close(&mut c).expect("the response, then close_notify");
+    c.stream.write_all(request).unwrap();
+    read_to_close(&mut c).expect("the response, then close_notify")
+}
+
+#[test]
+fn an_http_response_with_connection_close_ends_with_close_notify() {
+    let got = http_until_close_notify(
+        "tls-close-http",
+        "",
+        b"GET /x HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
+    );
     assert!(
         got.starts_with(b"HTTP/1.1 200"),
         "{:?}",
@@ -67,20 +75,11 @@ fn an_http_response_with_connection_close_ends_with_close_notify() {
 
 #[test]
 fn an_idle_keep_alive_connection_is_closed_with_close_notify() {
-    let dir = TempDir::new("tls-close-ka");
-    let ca = Ca::new("Weir Test CA");
-    let crt = ca.leaf(&["a.test"]).write(&dir.path, "site.pem");
-    let origin = HttpOrigin::start("o1");
-    let port = free_port();
-    let be = backend("be", "", &[origin.addr]);
-    let extra = ", http_keep_alive = \"300ms\"";
-    let _weir = Weir::start(&tls_config("http", port, &crt, &be, extra));
-    let client = tls_client::config(&ca.pem);
-    let mut c = tls_client::connect(port, "a.test", &client).expect("handshake");
-    c.stream
-        .write_all(b"GET /x HTTP/1.1\r\nHost: a.test\r\n\r\n")
-        .unwrap();
-    let got = read_to_close(&mut c).expect("the response, then close_notify");
+    let got = http_until_close_notify(
+        "tls-close-ka",
+        ", http_keep_alive = \"300ms\"",
+        b"GET /x HTTP/1.1\r\nHost: a.test\r\n\r\n",
+    );
     assert!(
         got.starts_with(b"HTTP/1.1 200"),
         "{:?}",
