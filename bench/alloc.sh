@@ -63,21 +63,7 @@ trap 'echo "alloc.sh: line $LINENO failed: $BASH_COMMAND" >&2' ERR
 read -r P_ORIGIN P_HTTP P_TCP <<<"$(pick_ports 3)"
 [[ -n $P_TCP ]] || die "could not find free ports"
 for f in 64:64 4k:4096 256k:262144; do head -c "${f#*:}" /dev/zero | tr '\0' x >"$RUN/www/${f%%:*}"; done
-cat >"$RUN/origin.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $RUN/origin.pid;
-error_log $RUN/origin.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off; keepalive_timeout 300s; keepalive_requests 1000000000; tcp_nodelay on;
-  client_body_temp_path $RUN/t1; proxy_temp_path $RUN/t2; fastcgi_temp_path $RUN/t3;
-  uwsgi_temp_path $RUN/t4; scgi_temp_path $RUN/t5;
-  server { listen 127.0.0.1:$P_ORIGIN backlog=4096; root $RUN/www; }
-}
-NGX
-start origin "$CPU_CLIENT" nginx -e "$RUN/origin.log" -c "$RUN/origin.conf"
-wait_port "$P_ORIGIN" || die "origin did not start"
+start_origin "$P_ORIGIN" || die "origin did not start"
 start weir "$CPU_PROXY" env PB_LISTEN_HTTP="127.0.0.1:$P_HTTP" PB_LISTEN_TCP="127.0.0.1:$P_TCP" \
   PB_ORIGIN="127.0.0.1:$P_ORIGIN" PB_WORKERS=1 PB_RUNDIR="$RUN/w" PB_CPUS="$CPU_PROXY" \
   WEIR_BENCH_LOG=stderr bash "$HERE/weir.sh"

@@ -97,16 +97,8 @@ http {
 EOF
   for d in client_body proxy fastcgi uwsgi scgi; do echo "  ${d}_temp_path $RUN/tmp_$1_$d;"; done
 }
-{
-  ngx_common origin
-  cat <<EOF
-  sendfile on;
-  server { listen 127.0.0.1:$P_ORIGIN backlog=4096; root $RUN/www; location = /_status { stub_status; } }
-}
-EOF
-} >"$RUN/origin.conf"
-start origin "$CPU_CLIENT" nginx -e "$RUN/origin.log" -c "$RUN/origin.conf"
-wait_port "$P_ORIGIN" || die "origin did not start: $(cat "$RUN/origin.log")"
+start_origin "$P_ORIGIN" "sendfile on; default_type application/octet-stream;" ||
+  die "origin did not start: $(cat "$RUN/origin.log")"
 origin_accepts() { curl -s -m 2 "http://127.0.0.1:$P_ORIGIN/_status" | awk 'NR == 3 { print $1 }'; }
 
 # Every proxy: 1 worker/thread, keep-alive and reuse to the origin with room

@@ -1,6 +1,6 @@
 # lib.sh: helpers shared by weir's own bench scripts (alloc.sh, scale.sh,
 # tables.sh, h2bench.sh), sourced after they set RUN (their scratch
-# directory) and `declare -A SID`.
+# directory), CPU_CLIENT and `declare -A SID`.
 # (peerbench.sh keeps its own copies, as the shared harness has them.)
 
 start() { # start NAME CPUS CMD...: pinned, in its own session, output to RUN/NAME.log
@@ -54,4 +54,27 @@ ticks() { # ticks PID...: CPU ticks of these processes (user+sys, with reaped ch
   local p
   for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null || true; done |
     awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+
+start_origin() { # start_origin PORT [HTTP_DIRECTIVES]: the origin every bench script
+  # puts behind the proxies: nginx, 1 worker on CPU_CLIENT, serving RUN/www on
+  # PORT, keep-alive without limit, no log, stub_status at /_status; true once
+  # it listens
+  cat >"$RUN/origin.conf" <<NGX
+worker_processes 1;
+daemon off;
+pid $RUN/origin.pid;
+error_log $RUN/origin.log warn;
+worker_rlimit_nofile 20000;
+events { worker_connections 19000; }
+http {
+  access_log off; keepalive_timeout 300s; keepalive_requests 1000000000; tcp_nodelay on;
+  client_body_temp_path $RUN/t1; proxy_temp_path $RUN/t2; fastcgi_temp_path $RUN/t3;
+  uwsgi_temp_path $RUN/t4; scgi_temp_path $RUN/t5;
+  ${2:-}
+  server { listen 127.0.0.1:$1 backlog=4096; root $RUN/www; location = /_status { stub_status; } }
+}
+NGX
+  start origin "$CPU_CLIENT" nginx -e "$RUN/origin.log" -c "$RUN/origin.conf"
+  wait_port "$1"
 }

@@ -69,22 +69,7 @@ VARIANTS=(1 2 2s) # nbproc 1; nbproc 2, one shared socket; nbproc 2, shards = "b
 read -r P_ORIGIN P1 P1T L1 P2 P2T L2 P3 P3T L3 <<<"$(pick_ports 10)"
 [[ -n $L3 ]] || die "could not find free ports"
 head -c 64 /dev/zero | tr '\0' x >"$RUN/www/64"
-cat >"$RUN/origin.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $RUN/origin.pid;
-error_log $RUN/origin.log warn;
-worker_rlimit_nofile 20000;
-events { worker_connections 19000; }
-http {
-  access_log off; keepalive_timeout 300s; keepalive_requests 1000000000; tcp_nodelay on;
-  client_body_temp_path $RUN/t1; proxy_temp_path $RUN/t2; fastcgi_temp_path $RUN/t3;
-  uwsgi_temp_path $RUN/t4; scgi_temp_path $RUN/t5;
-  server { listen 127.0.0.1:$P_ORIGIN backlog=4096; root $RUN/www; }
-}
-NGX
-start origin "$CPU_CLIENT" nginx -e "$RUN/origin.log" -c "$RUN/origin.conf"
-wait_port "$P_ORIGIN" || die "origin did not start: $(cat "$RUN/origin.log")"
+start_origin "$P_ORIGIN" || die "origin did not start: $(cat "$RUN/origin.log")"
 
 declare -A HTTP TCPP LOGP
 HTTP=([1]=$P1 [2]=$P2 [2s]=$P3)

@@ -68,21 +68,7 @@ TARGETS=(weir weir-table haproxy haproxy-table)
 read -r P_ORIGIN PW PWT PWTT PWTTT PH PHT PM PMT <<<"$(pick_ports 9)"
 [[ -n $PMT ]] || die "could not find free ports"
 head -c 64 /dev/zero | tr '\0' x >"$RUN/www/64"
-cat >"$RUN/origin.conf" <<NGX
-worker_processes 1;
-daemon off;
-pid $RUN/origin.pid;
-error_log $RUN/origin.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off; keepalive_timeout 300s; keepalive_requests 1000000000; tcp_nodelay on;
-  client_body_temp_path $RUN/t1; proxy_temp_path $RUN/t2; fastcgi_temp_path $RUN/t3;
-  uwsgi_temp_path $RUN/t4; scgi_temp_path $RUN/t5;
-  server { listen 127.0.0.1:$P_ORIGIN backlog=4096; root $RUN/www; }
-}
-NGX
-start origin "$CPU_CLIENT" nginx -e "$RUN/origin.log" -c "$RUN/origin.conf"
-wait_port "$P_ORIGIN" || die "origin did not start: $(cat "$RUN/origin.log")"
+start_origin "$P_ORIGIN" || die "origin did not start: $(cat "$RUN/origin.log")"
 
 TABLE='table = { type = "ip", size = "100k", expire = "30s", store = ["http_req_rate(10s)", "conn_cur"] }
 http_request = [{ track = "src" }, { deny = 429, if = "{ sc_http_req_rate(0) gt 1000000 }" }]'
